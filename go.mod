@@ -1,0 +1,9 @@
+module github.com/manifest-push/manifest-push
+
+go 1.26.8
+
+require (
+	github.com/distribution/reference v0.6.0
+	github.com/opencontainers/go-digest v1.0.0
+	github.com/opencontainers/image-spec v1.1.1
+)

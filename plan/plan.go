@@ -1,0 +1,66 @@
+// Package plan turns a validated spec and its resolved sources into the exact
+// bytes of the index to push and the list of manifests it refers to. It is
+// pure: the registry package feeds it what it read and writes what it returns.
+package plan
+
+import (
+	"github.com/manifest-push/manifest-push/spec"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Source is one spec entry after resolution.
+type Source struct {
+	// Entry is the spec entry this source answers.
+	Entry spec.Entry
+	// Missing is set when the registry said the source does not exist and
+	// missing sources are ignored; the entry is then left out.
+	Missing bool
+	// Repository is the source repository's normalised name
+	// (host/path, as reference.Named.Name gives it).
+	Repository string
+	// Descriptor is what the source reference resolved to: media type,
+	// digest and size of a manifest or an index.
+	Descriptor ocispec.Descriptor
+	// Config is the platform that an image manifest's config declares
+	// (os, architecture, variant, os.version, os.features); nil for an index.
+	Config *ocispec.Platform
+	// Children are an index source's entries in its order, nested indexes
+	// already flattened, attestation manifests included; nil for a manifest.
+	Children []ocispec.Descriptor
+}
+
+// Options controls Build. The zero value is useful.
+type Options struct {
+	// Type is spec.TypeAuto, spec.TypeOCI or spec.TypeDocker; empty means
+	// the spec's type, and if that is empty too, auto.
+	Type string
+	// StrictPlatform turns the platform warnings of rules P2 and P5 into
+	// errors.
+	StrictPlatform bool
+}
+
+// Plan is the index to push.
+type Plan struct {
+	// MediaType is the index media type (OCI index or Docker manifest list).
+	MediaType string
+	// Bytes is the index document, deterministic for the same inputs.
+	Bytes []byte
+	// Descriptor describes Bytes (media type, digest, size).
+	Descriptor ocispec.Descriptor
+	// Entries are the index entries in order.
+	Entries []Entry
+	// Warnings are human-readable warnings (P2 mismatches, P5 same digest,
+	// dropped attestations).
+	Warnings []string
+}
+
+// Entry is one descriptor of the index and where its manifest comes from.
+type Entry struct {
+	// Source is the resolved source the entry came from.
+	Source *Source
+	// Descriptor is the descriptor as written into the index, platform and
+	// annotations included.
+	Descriptor ocispec.Descriptor
+	// Attestation is set for an attestation manifest carried along (P4).
+	Attestation bool
+}

@@ -1,0 +1,72 @@
+// Package spec holds the description of a multi-platform image: it loads it
+// from manifest-tool's YAML format (strictly, with positions), builds it from
+// from-args flags with template expansion, and validates it. It is pure: it
+// never touches the network.
+package spec
+
+import (
+	"fmt"
+
+	"github.com/distribution/reference"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Type values for Spec.Type.
+const (
+	TypeAuto   = "auto"
+	TypeOCI    = "oci"
+	TypeDocker = "docker"
+)
+
+// Spec is a validated description of one multi-platform image.
+type Spec struct {
+	// Name is where the spec came from: a file name, "-" for standard input,
+	// or "from-args".
+	Name string
+	// Target is the normalised target reference; a missing tag is "latest".
+	Target reference.NamedTagged
+	// Tags are the extra tags, in order, without duplicates and without the
+	// target's own tag.
+	Tags []string
+	// Type is TypeAuto, TypeOCI or TypeDocker; empty means TypeAuto.
+	Type string
+	// Annotations are the index annotations (OCI only); nil when none.
+	Annotations map[string]string
+	// Manifests are the entries, in spec order.
+	Manifests []Entry
+}
+
+// Entry is one source image of the index.
+type Entry struct {
+	// Image is the normalised source reference (tagged, or by digest); a
+	// missing tag is "latest".
+	Image reference.Named
+	// Platform is nil when the spec gives none. When set, its fields are
+	// normalised; OS and Architecture may still be empty, to be filled from
+	// the image config.
+	Platform *ocispec.Platform
+	// Annotations are the descriptor annotations (OCI only); nil when none.
+	Annotations map[string]string
+	// Pos is where the entry starts in the spec.
+	Pos Pos
+}
+
+// Pos is a position in a spec file. Line and Col are 1-based; zero means
+// unknown.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String renders FILE:LINE[:COL], or FILE alone when the line is unknown.
+func (p Pos) String() string {
+	switch {
+	case p.Line == 0:
+		return p.File
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	default:
+		return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+	}
+}
