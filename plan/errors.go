@@ -1,6 +1,10 @@
 package plan
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/manifest-push/manifest-push/spec"
+)
 
 var (
 	// ErrDuplicatePlatform: two entries with the same normalised platform (P5).
@@ -23,3 +27,27 @@ var (
 	// ErrEmpty: no entries remain (every source missing).
 	ErrEmpty = errors.New("no entries")
 )
+
+// Error is a problem of one spec entry found once its source was read. It
+// matches spec.ErrInvalidSpec as well as its own sentinel: it is bad input,
+// found late.
+type Error struct {
+	Pos spec.Pos
+	Msg string
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Pos.File == "" {
+		return e.Msg
+	}
+	return e.Pos.String() + ": " + e.Msg
+}
+
+// Unwrap returns spec.ErrInvalidSpec and the sentinel.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{spec.ErrInvalidSpec}
+	}
+	return []error{spec.ErrInvalidSpec, e.Err}
+}

@@ -1,0 +1,445 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/manifest-push/manifest-push/platform"
+	"github.com/manifest-push/manifest-push/spec"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Media types of the Docker image manifest v2.2 family.
+const (
+	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
+	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+)
+
+// Annotations that buildx puts on attestation manifests in an index.
+const (
+	AnnotationReferenceType   = "vnd.docker.reference.type"
+	AnnotationReferenceDigest = "vnd.docker.reference.digest"
+	attestationManifest       = "attestation-manifest"
+)
+
+// IsIndex reports whether mediaType is an OCI index or a Docker manifest list.
+func IsIndex(mediaType string) bool {
+	return mediaType == ocispec.MediaTypeImageIndex || mediaType == MediaTypeDockerManifestList
+}
+
+// IsManifest reports whether mediaType is an OCI or Docker v2.2 image manifest.
+func IsManifest(mediaType string) bool {
+	return mediaType == ocispec.MediaTypeImageManifest || mediaType == MediaTypeDockerManifest
+}
+
+// IsAttestation reports whether d is an attestation manifest of an index (P4).
+func IsAttestation(d ocispec.Descriptor) bool {
+	return d.Annotations[AnnotationReferenceType] == attestationManifest
+}
+
+// Build turns s and its resolved sources (one per s.Manifests entry, in the
+// same order) into the index to push. It applies the platform rules P1–P6
+// and the media type rules, and returns every problem it finds, joined.
+func Build(s *spec.Spec, sources []Source, opts Options) (*Plan, error) {
+	if len(sources) != len(s.Manifests) {
+		return nil, fmt.Errorf("plan: %d sources for %d spec entries", len(sources), len(s.Manifests))
+	}
+	typ := opts.Type
+	if typ == "" {
+		typ = s.Type
+	}
+	if typ == "" {
+		typ = spec.TypeAuto
+	}
+
+	b := &builder{strict: opts.StrictPlatform, docker: typ == spec.TypeDocker}
+	for i := range sources {
+		src := &sources[i]
+		if src.Missing {
+			continue
+		}
+		switch {
+		case IsManifest(src.Descriptor.MediaType):
+			b.addManifest(src)
+		case IsIndex(src.Descriptor.MediaType):
+			b.addIndex(src)
+		default:
+			b.fail(src, ErrMediaType, "%s is a %q, not an image manifest or an index", src.Entry.Image, src.Descriptor.MediaType)
+		}
+	}
+	if len(b.images) == 0 && len(b.errs) == 0 {
+		b.errs = append(b.errs, &Error{Msg: "no entries left: every source is missing", Err: ErrEmpty})
+	}
+	b.checkDuplicates()
+
+	annotated := len(s.Annotations) > 0
+	hasOCI := false
+	for _, e := range b.images {
+		annotated = annotated || len(e.Descriptor.Annotations) > 0
+		hasOCI = hasOCI || e.Descriptor.MediaType == ocispec.MediaTypeImageManifest
+	}
+	mediaType := MediaTypeDockerManifestList
+	switch typ {
+	case spec.TypeOCI:
+		mediaType = ocispec.MediaTypeImageIndex
+	case spec.TypeAuto:
+		if hasOCI || annotated {
+			mediaType = ocispec.MediaTypeImageIndex
+		}
+	case spec.TypeDocker:
+		if annotated {
+			b.errs = append(b.errs, &Error{Msg: "annotations need an OCI index: use --type oci (or type: oci)", Err: ErrMediaType})
+		}
+		for _, e := range b.images {
+			if e.Descriptor.MediaType == ocispec.MediaTypeImageManifest {
+				b.fail(e.Source, ErrMediaType, "%s is an OCI manifest, which a Docker manifest list cannot hold: use --type oci", e.Source.Entry.Image)
+			}
+		}
+	default:
+		b.errs = append(b.errs, &Error{Msg: fmt.Sprintf("unknown index type %q: use auto, oci or docker", typ), Err: ErrMediaType})
+	}
+	if len(b.errs) > 0 {
+		return nil, errors.Join(b.errs...)
+	}
+
+	entries := b.images
+	if mediaType == ocispec.MediaTypeImageIndex {
+		entries = append(entries, b.attestations...)
+	} else if len(b.attestations) > 0 {
+		b.warnings = append(b.warnings, fmt.Sprintf("%d attestation manifest(s) left out: a Docker manifest list cannot carry them (use --type oci to keep them)", len(b.attestations)))
+	}
+
+	raw, err := encode(mediaType, s.Annotations, entries)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{
+		MediaType: mediaType,
+		Bytes:     raw,
+		Descriptor: ocispec.Descriptor{
+			MediaType: mediaType,
+			Digest:    digest.FromBytes(raw),
+			Size:      int64(len(raw)),
+		},
+		Entries:  entries,
+		Warnings: b.warnings,
+	}, nil
+}
+
+type builder struct {
+	strict       bool
+	docker       bool
+	images       []Entry
+	attestations []Entry
+	warnings     []string
+	errs         []error
+}
+
+func (b *builder) fail(src *Source, sentinel error, format string, args ...any) {
+	b.errs = append(b.errs, &Error{Pos: src.Entry.Pos, Msg: fmt.Sprintf(format, args...), Err: sentinel})
+}
+
+// warnOrFail records a warning, or an error when strict platform checks are on.
+func (b *builder) warnOrFail(src *Source, sentinel error, format string, args ...any) {
+	if b.strict {
+		b.fail(src, sentinel, format+" (--strict-platform)", args...)
+		return
+	}
+	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
+}
+
+// addManifest applies P1–P3 to an image manifest source.
+func (b *builder) addManifest(src *Source) {
+	var p ocispec.Platform
+	if src.Entry.Platform != nil {
+		p = clonePlatform(*src.Entry.Platform)
+	}
+	cfg := ocispec.Platform{}
+	if src.Config != nil {
+		cfg = *src.Config
+	}
+	specGave := p.OS != "" || p.Architecture != ""
+	if p.OS == "" {
+		p.OS = cfg.OS
+	}
+	if p.Architecture == "" {
+		p.Architecture = cfg.Architecture
+		if p.Variant == "" {
+			p.Variant = cfg.Variant
+		}
+	}
+	if p.OS == "" || p.Architecture == "" {
+		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; add a platform to the entry", src.Entry.Image)
+		return
+	}
+	norm, err := platform.Normalize(p)
+	if err != nil {
+		b.fail(src, err, "%s: %v", src.Entry.Image, err)
+		return
+	}
+	p = norm
+
+	if specGave && src.Config != nil && cfg.OS != "" && cfg.Architecture != "" {
+		if sameCPU(p, cfg) {
+			// P3: what the spec leaves empty comes from the config.
+			if p.Variant == "" {
+				p.Variant = cfg.Variant
+			}
+		} else {
+			// P2: the spec wins.
+			b.warnOrFail(src, ErrPlatformMismatch, "%s: image config says %s, spec says %s; the index uses the spec's platform",
+				src.Entry.Image, platform.Format(cfg), platform.Format(p))
+		}
+	}
+	if p.OS == cfg.OS {
+		if p.OSVersion == "" {
+			p.OSVersion = cfg.OSVersion
+		}
+		if len(p.OSFeatures) == 0 {
+			p.OSFeatures = slices.Clone(cfg.OSFeatures)
+		}
+	}
+	d := src.Descriptor
+	b.images = append(b.images, Entry{
+		Source: src,
+		Descriptor: ocispec.Descriptor{
+			MediaType:   d.MediaType,
+			Digest:      d.Digest,
+			Size:        d.Size,
+			Platform:    &p,
+			Annotations: cloneMap(src.Entry.Annotations),
+		},
+	})
+}
+
+// addIndex applies P4 to an index source.
+func (b *builder) addIndex(src *Source) {
+	var images, attestations []ocispec.Descriptor
+	for _, c := range src.Children {
+		switch {
+		case IsAttestation(c):
+			attestations = append(attestations, c)
+		case IsManifest(c.MediaType) && c.Platform != nil:
+			images = append(images, c)
+		}
+	}
+	want := src.Entry.Platform
+	var chosen []ocispec.Descriptor
+	if want == nil || (want.OS == "" && want.Architecture == "") {
+		chosen = images
+	} else {
+		var matches []ocispec.Descriptor
+		for _, c := range images {
+			if matchesSpec(*want, *c.Platform) {
+				matches = append(matches, c)
+			}
+		}
+		switch len(matches) {
+		case 1:
+			chosen = matches
+		case 0:
+			b.fail(src, ErrNoPlatformMatch, "%s is an index with no entry for %s; it has: %s",
+				src.Entry.Image, platform.Format(*want), formatPlatforms(images))
+			return
+		default:
+			b.fail(src, ErrNoPlatformMatch, "%s has %d entries for %s (%s): give the variant or os.version to choose one",
+				src.Entry.Image, len(matches), platform.Format(*want), formatPlatforms(matches))
+			return
+		}
+	}
+	if len(chosen) == 0 {
+		b.fail(src, ErrNoPlatformMatch, "%s is an index with no image entries", src.Entry.Image)
+		return
+	}
+	for _, c := range chosen {
+		p := clonePlatform(*c.Platform)
+		if want != nil {
+			p = fillFrom(*want, p)
+		}
+		if norm, err := platform.Normalize(p); err == nil {
+			p = norm
+		}
+		annotations := cloneMap(c.Annotations)
+		for k, v := range src.Entry.Annotations {
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			annotations[k] = v
+		}
+		b.images = append(b.images, Entry{
+			Source: src,
+			Descriptor: ocispec.Descriptor{
+				MediaType:   c.MediaType,
+				Digest:      c.Digest,
+				Size:        c.Size,
+				Platform:    &p,
+				Annotations: annotations,
+			},
+		})
+		for _, a := range attestations {
+			if a.Annotations[AnnotationReferenceDigest] != c.Digest.String() {
+				continue
+			}
+			a.Annotations = cloneMap(a.Annotations)
+			if a.Platform != nil {
+				ap := clonePlatform(*a.Platform)
+				a.Platform = &ap
+			}
+			b.attestations = append(b.attestations, Entry{Source: src, Descriptor: a, Attestation: true})
+		}
+	}
+}
+
+// checkDuplicates applies P5 over every image entry.
+func (b *builder) checkDuplicates() {
+	for i := range b.images {
+		for j := range i {
+			a, c := b.images[j], b.images[i]
+			switch {
+			case platform.Equal(*a.Descriptor.Platform, *c.Descriptor.Platform):
+				b.fail(c.Source, ErrDuplicatePlatform, "%s: platform %s is already given by %s (%s); each platform may appear once",
+					c.Source.Entry.Image, platform.Format(*c.Descriptor.Platform), a.Source.Entry.Image, a.Source.Entry.Pos)
+			case a.Descriptor.Digest == c.Descriptor.Digest:
+				b.warnOrFail(c.Source, ErrDuplicateDigest, "%s (%s) and %s (%s) are the same manifest %s: check the template",
+					a.Source.Entry.Image, platform.Format(*a.Descriptor.Platform),
+					c.Source.Entry.Image, platform.Format(*c.Descriptor.Platform), c.Descriptor.Digest)
+			}
+		}
+	}
+}
+
+// sameCPU reports whether two platforms agree on os and architecture, and on
+// variant when both give one.
+func sameCPU(a, b ocispec.Platform) bool {
+	x := ocispec.Platform{OS: a.OS, Architecture: a.Architecture, Variant: a.Variant}
+	y := ocispec.Platform{OS: b.OS, Architecture: b.Architecture, Variant: b.Variant}
+	if x.Variant == "" {
+		x.Variant = y.Variant
+	}
+	if y.Variant == "" {
+		y.Variant = x.Variant
+	}
+	return platform.Equal(x, y)
+}
+
+// matchesSpec reports whether an index entry's platform is the one a spec
+// entry asks for: every field the spec gives must agree.
+func matchesSpec(want, have ocispec.Platform) bool {
+	return platform.Equal(fillFrom(want, have), have)
+}
+
+// fillFrom returns want with its empty fields filled from have.
+func fillFrom(want, have ocispec.Platform) ocispec.Platform {
+	p := clonePlatform(want)
+	if p.OS == "" {
+		p.OS = have.OS
+	}
+	if p.Architecture == "" {
+		p.Architecture = have.Architecture
+	}
+	if p.Variant == "" && sameCPU(p, have) {
+		p.Variant = have.Variant
+	}
+	if p.OSVersion == "" && p.OS == have.OS {
+		p.OSVersion = have.OSVersion
+	}
+	if len(p.OSFeatures) == 0 && p.OS == have.OS {
+		p.OSFeatures = slices.Clone(have.OSFeatures)
+	}
+	return p
+}
+
+func formatPlatforms(ds []ocispec.Descriptor) string {
+	if len(ds) == 0 {
+		return "no platforms"
+	}
+	names := make([]string, 0, len(ds))
+	for _, d := range ds {
+		if d.Platform != nil {
+			names = append(names, platform.Format(*d.Platform))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func clonePlatform(p ocispec.Platform) ocispec.Platform {
+	p.OSFeatures = slices.Clone(p.OSFeatures)
+	return p
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// The wire forms, with a fixed field order.
+type (
+	wireIndex struct {
+		SchemaVersion int               `json:"schemaVersion"`
+		MediaType     string            `json:"mediaType"`
+		Manifests     []wireDescriptor  `json:"manifests"`
+		Annotations   map[string]string `json:"annotations,omitempty"`
+	}
+	wireDescriptor struct {
+		MediaType    string            `json:"mediaType"`
+		Digest       digest.Digest     `json:"digest"`
+		Size         int64             `json:"size"`
+		Platform     *wirePlatform     `json:"platform,omitempty"`
+		ArtifactType string            `json:"artifactType,omitempty"`
+		Annotations  map[string]string `json:"annotations,omitempty"`
+	}
+	wirePlatform struct {
+		Architecture string   `json:"architecture"`
+		OS           string   `json:"os"`
+		OSVersion    string   `json:"os.version,omitempty"`
+		OSFeatures   []string `json:"os.features,omitempty"`
+		Variant      string   `json:"variant,omitempty"`
+	}
+)
+
+// encode renders the index deterministically: fixed field order, entries in
+// order, map keys sorted, no HTML escaping, no timestamps.
+func encode(mediaType string, annotations map[string]string, entries []Entry) ([]byte, error) {
+	doc := wireIndex{SchemaVersion: 2, MediaType: mediaType, Manifests: make([]wireDescriptor, 0, len(entries))}
+	oci := mediaType == ocispec.MediaTypeImageIndex
+	if oci {
+		doc.Annotations = annotations
+	}
+	for _, e := range entries {
+		d := e.Descriptor
+		w := wireDescriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
+		if d.Platform != nil {
+			w.Platform = &wirePlatform{
+				Architecture: d.Platform.Architecture,
+				OS:           d.Platform.OS,
+				OSVersion:    d.Platform.OSVersion,
+				OSFeatures:   d.Platform.OSFeatures,
+				Variant:      d.Platform.Variant,
+			}
+		}
+		if oci {
+			w.ArtifactType = d.ArtifactType
+			w.Annotations = d.Annotations
+		}
+		doc.Manifests = append(doc.Manifests, w)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "   ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encoding the index: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,332 @@
+package plan
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/distribution/reference"
+	"github.com/google/go-cmp/cmp"
+	"github.com/manifest-push/manifest-push/spec"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func named(t *testing.T, s string) reference.Named {
+	t.Helper()
+	n, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reference.TagNameOnly(n)
+}
+
+func dgst(s string) digest.Digest { return digest.FromString(s) }
+
+func pf(os, arch, variant string) *ocispec.Platform {
+	return &ocispec.Platform{OS: os, Architecture: arch, Variant: variant}
+}
+
+// image returns a resolved image manifest source.
+func image(t *testing.T, ref string, mt string, want, config *ocispec.Platform, line int) Source {
+	t.Helper()
+	return Source{
+		Entry:      spec.Entry{Image: named(t, ref), Platform: want, Pos: spec.Pos{File: "s.yaml", Line: line, Col: 5}},
+		Repository: named(t, ref).Name(),
+		Descriptor: ocispec.Descriptor{MediaType: mt, Digest: dgst(ref), Size: 500},
+		Config:     config,
+	}
+}
+
+func target(t *testing.T) reference.NamedTagged {
+	t.Helper()
+	return named(t, "reg.test/hello:1.0").(reference.NamedTagged)
+}
+
+func specFor(t *testing.T, srcs []Source) *spec.Spec {
+	s := &spec.Spec{Name: "s.yaml", Target: target(t)}
+	for _, src := range srcs {
+		s.Manifests = append(s.Manifests, src.Entry)
+	}
+	return s
+}
+
+func platformsOf(p *Plan) []string {
+	var out []string
+	for _, e := range p.Entries {
+		pl := e.Descriptor.Platform
+		s := pl.OS + "/" + pl.Architecture
+		if pl.Variant != "" {
+			s += "/" + pl.Variant
+		}
+		if pl.OSVersion != "" {
+			s += ":" + pl.OSVersion
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestBuildPlatformRules(t *testing.T) {
+	t.Parallel()
+	amd := pf("linux", "amd64", "")
+	for _, tc := range []struct {
+		name      string
+		sources   func(t *testing.T) []Source
+		opts      Options
+		want      []string
+		mediaType string
+		warnings  int
+		err       error
+		errText   string
+	}{
+		{
+			name: "spec wins over a wrong config, with a warning (P2)",
+			sources: func(t *testing.T) []Source {
+				return []Source{
+					image(t, "reg.test/hello:amd64", MediaTypeDockerManifest, amd, amd, 3),
+					image(t, "reg.test/hello:arm", MediaTypeDockerManifest, pf("linux", "arm", "v7"), amd, 5),
+				}
+			},
+			want:      []string{"linux/amd64", "linux/arm/v7"},
+			mediaType: MediaTypeDockerManifestList,
+			warnings:  1,
+		},
+		{
+			name: "strict platform turns the mismatch into an error",
+			sources: func(t *testing.T) []Source {
+				return []Source{image(t, "reg.test/hello:arm", MediaTypeDockerManifest, pf("linux", "arm", "v7"), amd, 5)}
+			},
+			opts:    Options{StrictPlatform: true},
+			err:     ErrPlatformMismatch,
+			errText: "s.yaml:5:5: reg.test/hello:arm: image config says linux/amd64, spec says linux/arm/v7",
+		},
+		{
+			name: "os and architecture come from the config when the spec has none (P1)",
+			sources: func(t *testing.T) []Source {
+				return []Source{image(t, "reg.test/hello:s390x", MediaTypeDockerManifest, nil, pf("linux", "s390x", ""), 3)}
+			},
+			want:      []string{"linux/s390x"},
+			mediaType: MediaTypeDockerManifestList,
+		},
+		{
+			name: "os.version and variant filled from the config (P3)",
+			sources: func(t *testing.T) []Source {
+				win := &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}
+				return []Source{
+					image(t, "reg.test/hello:win", MediaTypeDockerManifest, pf("windows", "amd64", ""), win, 3),
+					image(t, "reg.test/hello:arm", MediaTypeDockerManifest, pf("linux", "arm", ""), pf("linux", "arm", "v6"), 5),
+				}
+			},
+			want:      []string{"windows/amd64:10.0.17763.6189", "linux/arm/v6"},
+			mediaType: MediaTypeDockerManifestList,
+		},
+		{
+			name: "no platform anywhere (P1)",
+			sources: func(t *testing.T) []Source {
+				return []Source{image(t, "reg.test/hello:x", MediaTypeDockerManifest, nil, &ocispec.Platform{}, 3)}
+			},
+			err: ErrMissingPlatform,
+		},
+		{
+			name: "duplicate platform is an error (P5)",
+			sources: func(t *testing.T) []Source {
+				return []Source{
+					image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 3),
+					image(t, "reg.test/hello:b", MediaTypeDockerManifest, nil, amd, 5),
+				}
+			},
+			err:     ErrDuplicatePlatform,
+			errText: "s.yaml:5:5: reg.test/hello:b: platform linux/amd64 is already given by",
+		},
+		{
+			name: "same digest for two platforms is a warning (P5)",
+			sources: func(t *testing.T) []Source {
+				a := image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 3)
+				b := image(t, "reg.test/hello:a", MediaTypeDockerManifest, pf("linux", "arm64", ""), amd, 5)
+				return []Source{a, b}
+			},
+			want:      []string{"linux/amd64", "linux/arm64"},
+			mediaType: MediaTypeDockerManifestList,
+			warnings:  2,
+		},
+		{
+			name: "an OCI child makes an OCI index",
+			sources: func(t *testing.T) []Source {
+				return []Source{image(t, "reg.test/hello:a", ocispec.MediaTypeImageManifest, amd, amd, 3)}
+			},
+			want:      []string{"linux/amd64"},
+			mediaType: ocispec.MediaTypeImageIndex,
+		},
+		{
+			name: "docker type cannot hold an OCI child",
+			sources: func(t *testing.T) []Source {
+				return []Source{image(t, "reg.test/hello:a", ocispec.MediaTypeImageManifest, amd, amd, 3)}
+			},
+			opts:    Options{Type: spec.TypeDocker},
+			err:     ErrMediaType,
+			errText: "use --type oci",
+		},
+		{
+			name: "missing sources are left out",
+			sources: func(t *testing.T) []Source {
+				a := image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 3)
+				b := image(t, "reg.test/hello:b", MediaTypeDockerManifest, pf("linux", "arm64", ""), nil, 5)
+				b.Missing = true
+				return []Source{a, b}
+			},
+			want:      []string{"linux/amd64"},
+			mediaType: MediaTypeDockerManifestList,
+		},
+		{
+			name: "every source missing",
+			sources: func(t *testing.T) []Source {
+				a := image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 3)
+				a.Missing = true
+				return []Source{a}
+			},
+			err: ErrEmpty,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srcs := tc.sources(t)
+			p, err := Build(specFor(t, srcs), srcs, tc.opts)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) || !errors.Is(err, spec.ErrInvalidSpec) {
+					t.Fatalf("err = %v, want %v", err, tc.err)
+				}
+				if !strings.Contains(err.Error(), tc.errText) {
+					t.Fatalf("err = %q, want it to contain %q", err, tc.errText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, platformsOf(p)); diff != "" {
+				t.Errorf("platforms (-want +got):\n%s", diff)
+			}
+			if p.MediaType != tc.mediaType {
+				t.Errorf("media type = %s, want %s", p.MediaType, tc.mediaType)
+			}
+			if len(p.Warnings) != tc.warnings {
+				t.Errorf("warnings = %q, want %d", p.Warnings, tc.warnings)
+			}
+		})
+	}
+}
+
+func TestBuildIndexSource(t *testing.T) {
+	t.Parallel()
+	amdImg := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("amd"), Size: 10, Platform: pf("linux", "amd64", "")}
+	armImg := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("arm"), Size: 11, Platform: pf("linux", "arm", "v7")}
+	att := func(of digest.Digest) ocispec.Descriptor {
+		return ocispec.Descriptor{
+			MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("att" + of.String()), Size: 12,
+			Platform:    pf("unknown", "unknown", ""),
+			Annotations: map[string]string{AnnotationReferenceType: "attestation-manifest", AnnotationReferenceDigest: of.String()},
+		}
+	}
+	indexSource := func(t *testing.T, want *ocispec.Platform) Source {
+		return Source{
+			Entry:      spec.Entry{Image: named(t, "reg.test/buildx:out"), Platform: want, Pos: spec.Pos{File: "s.yaml", Line: 7}},
+			Repository: "reg.test/buildx",
+			Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("idx"), Size: 900},
+			Children:   []ocispec.Descriptor{amdImg, armImg, att(amdImg.Digest), att(armImg.Digest)},
+		}
+	}
+
+	t.Run("without a platform every image entry comes, attestations last", func(t *testing.T) {
+		srcs := []Source{indexSource(t, nil)}
+		p, err := Build(specFor(t, srcs), srcs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []digest.Digest
+		for _, e := range p.Entries {
+			got = append(got, e.Descriptor.Digest)
+		}
+		want := []digest.Digest{amdImg.Digest, armImg.Digest, att(amdImg.Digest).Digest, att(armImg.Digest).Digest}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("entries (-want +got):\n%s", diff)
+		}
+		if !p.Entries[2].Attestation || p.Entries[0].Attestation {
+			t.Errorf("attestation flags wrong: %+v", p.Entries)
+		}
+	})
+	t.Run("with a platform one entry and its attestation", func(t *testing.T) {
+		srcs := []Source{indexSource(t, pf("linux", "arm", ""))}
+		p, err := Build(specFor(t, srcs), srcs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) != 2 || p.Entries[0].Descriptor.Digest != armImg.Digest || p.Entries[1].Descriptor.Digest != att(armImg.Digest).Digest {
+			t.Fatalf("entries = %+v", p.Entries)
+		}
+		if got := platformsOf(p)[0]; got != "linux/arm/v7" {
+			t.Errorf("platform = %s, want linux/arm/v7", got)
+		}
+	})
+	t.Run("docker type drops attestations with a warning", func(t *testing.T) {
+		srcs := []Source{indexSource(t, nil)}
+		srcs[0].Children[0].MediaType = MediaTypeDockerManifest
+		srcs[0].Children[1].MediaType = MediaTypeDockerManifest
+		p, err := Build(specFor(t, srcs), srcs, Options{Type: spec.TypeDocker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) != 2 || len(p.Warnings) != 1 {
+			t.Fatalf("entries = %d, warnings = %q", len(p.Entries), p.Warnings)
+		}
+	})
+	t.Run("no matching platform lists what the index has", func(t *testing.T) {
+		srcs := []Source{indexSource(t, pf("linux", "s390x", ""))}
+		_, err := Build(specFor(t, srcs), srcs, Options{})
+		if !errors.Is(err, ErrNoPlatformMatch) {
+			t.Fatalf("err = %v", err)
+		}
+		if want := "s.yaml:7: reg.test/buildx:out is an index with no entry for linux/s390x; it has: linux/amd64, linux/arm/v7"; err.Error() != want {
+			t.Errorf("err = %q\nwant  %q", err, want)
+		}
+	})
+}
+
+func TestBuildBytesAreDeterministic(t *testing.T) {
+	t.Parallel()
+	mk := func() *Plan {
+		srcs := []Source{
+			image(t, "reg.test/hello:amd64", ocispec.MediaTypeImageManifest, pf("linux", "amd64", ""), pf("linux", "amd64", ""), 3),
+			image(t, "reg.test/hello:arm", ocispec.MediaTypeImageManifest, pf("linux", "arm", "v7"), pf("linux", "arm", "v7"), 5),
+		}
+		srcs[1].Entry.Annotations = map[string]string{"b": "<2>", "a": "&1"}
+		s := specFor(t, srcs)
+		s.Annotations = map[string]string{"z": "1", "org.opencontainers.image.source": "https://example.com/x?a=1&b=2"}
+		p, err := Build(s, srcs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b := mk(), mk()
+	if a.Descriptor.Digest != b.Descriptor.Digest || string(a.Bytes) != string(b.Bytes) {
+		t.Fatal("two builds of the same inputs differ")
+	}
+	if a.Descriptor.Digest != digest.FromBytes(a.Bytes) || a.Descriptor.Size != int64(len(a.Bytes)) {
+		t.Fatal("descriptor does not describe the bytes")
+	}
+	if strings.Contains(string(a.Bytes), `\u0026`) || !strings.Contains(string(a.Bytes), "a=1&b=2") {
+		t.Errorf("index is HTML-escaped:\n%s", a.Bytes)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(a.Bytes, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx.MediaType != ocispec.MediaTypeImageIndex || len(idx.Manifests) != 2 || idx.Manifests[1].Annotations["a"] != "&1" {
+		t.Errorf("index = %+v", idx)
+	}
+	if !strings.HasPrefix(string(a.Bytes), "{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.oci.image.index.v1+json\",\n   \"manifests\": [") {
+		t.Errorf("unexpected layout:\n%s", a.Bytes)
+	}
+}
