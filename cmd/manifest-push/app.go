@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/containerd/log"
+	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/spec"
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes (DESIGN.md §7).
+const (
+	exitOK           = 0
+	exitRegistry     = 1
+	exitInvalid      = 2
+	exitUnauthorized = 3
+	exitNotFound     = 4
+)
+
+// defaultTimeout bounds a whole run unless --timeout says otherwise.
+const defaultTimeout = 5 * time.Minute
+
+// streams are the process's standard streams, passed in so tests can run the
+// app in-process.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// run runs the command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	std := streams{in: stdin, out: stdout, err: stderr}
+	err := newApp(std).RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	var done *reported
+	if errors.As(err, &done) {
+		return done.code
+	}
+	printError(stderr, err)
+	return exitCode(err)
+}
+
+// reported is returned by actions that have printed their errors already.
+type reported struct{ code int }
+
+func (r *reported) Error() string { return fmt.Sprintf("exit status %d", r.code) }
+
+// usageError is a problem with the command line itself.
+type usageError struct{ err error }
+
+func (u *usageError) Error() string { return u.err.Error() }
+func (u *usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+func newApp(std streams) *cli.App {
+	onUsage := func(_ *cli.Context, err error, _ bool) error { return &usageError{err} }
+	pushFlags := func(extra ...cli.Flag) []cli.Flag {
+		return append(append(globalFlags(), commonPushFlags()...), extra...)
+	}
+	fromSpec := func() *cli.Command {
+		return &cli.Command{
+			Name:         "from-spec",
+			Usage:        "push one index per spec file (- reads standard input)",
+			ArgsUsage:    "FILE...",
+			Flags:        pushFlags(),
+			OnUsageError: onUsage,
+			Action:       func(c *cli.Context) error { return fromSpecAction(c, std) },
+		}
+	}
+	fromArgs := func() *cli.Command {
+		return &cli.Command{
+			Name:         "from-args",
+			Usage:        "push an index described by flags",
+			Flags:        pushFlags(fromArgsFlags()...),
+			OnUsageError: onUsage,
+			Action:       func(c *cli.Context) error { return fromArgsAction(c, std) },
+		}
+	}
+	return &cli.App{
+		Name:  "manifest-push",
+		Usage: "publish per-platform images under one name as a multi-platform image",
+		Description: "manifest-push assembles images that already sit in a registry into an OCI image index\n" +
+			"or a Docker manifest list and pushes it, with its extra tags, in one push that is safe to repeat.",
+		Version:                   version,
+		Reader:                    std.in,
+		Writer:                    std.out,
+		ErrWriter:                 std.err,
+		Flags:                     globalFlags(),
+		DisableSliceFlagSeparator: true,
+		HideHelpCommand:           true,
+		Suggest:                   true,
+		OnUsageError:              onUsage,
+		ExitErrHandler:            func(*cli.Context, error) {},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(std.err, "manifest-push: unknown command %q: see manifest-push --help\n", name)
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unknown command %q: see manifest-push --help", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+		Commands: []*cli.Command{
+			fromSpec(),
+			fromArgs(),
+			{
+				Name:         "inspect",
+				Usage:        "show a manifest or index (platforms, digests, sizes, annotations)",
+				ArgsUsage:    "REF",
+				Flags:        append(globalFlags(), &cli.BoolFlag{Name: "raw", Usage: "print the document as the registry holds it"}),
+				OnUsageError: onUsage,
+				Action:       func(c *cli.Context) error { return inspectAction(c, std) },
+			},
+			{
+				Name:         "push",
+				Usage:        "from-spec and from-args under manifest-tool's spelling",
+				Flags:        globalFlags(),
+				OnUsageError: onUsage,
+				Subcommands:  []*cli.Command{fromSpec(), fromArgs()},
+				Action: func(c *cli.Context) error {
+					return usagef("push needs a subcommand: from-spec or from-args")
+				},
+			},
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					_, err := fmt.Fprintf(std.out, "manifest-push %s\n", version)
+					return err
+				},
+			},
+		},
+	}
+}
+
+// globalFlags are accepted before or after the command name: every command
+// declares them too, and lookups walk the context lineage.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "plain-http", Usage: "speak plain HTTP to registries"},
+		&cli.BoolFlag{Name: "insecure", Usage: "skip TLS certificate verification (never implied)"},
+		&cli.StringFlag{Name: "certs-dir", Usage: "certs.d directory (HOST:PORT/ca.crt, client *.cert/*.key, hosts.toml)", DefaultText: "/etc/containerd/certs.d, /etc/docker/certs.d"},
+		&cli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "user name for the target's registry host"},
+		&cli.StringFlag{Name: "password", Aliases: []string{"p"}, Usage: "password for the target's registry host (prefer --password-stdin)"},
+		&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
+		&cli.StringFlag{Name: "docker-cfg", Usage: "Docker config directory or config.json", DefaultText: "$DOCKER_CONFIG or ~/.docker"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: registry.DefaultJobs, Usage: "concurrent requests"},
+		&cli.DurationFlag{Name: "timeout", Value: defaultTimeout, Usage: "bound on the whole run"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
+		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log every request to standard error (secrets redacted)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the result lines"},
+	}
+}
+
+func commonPushFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "type", Usage: "index type: auto, oci or docker (wins over the spec's type)", Value: spec.TypeAuto},
+		&cli.BoolFlag{Name: "ignore-missing", Usage: "skip sources the registry says do not exist"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "resolve and print the index and its digest; write nothing"},
+		&cli.BoolFlag{Name: "force", Usage: "push even when every tag already points at the index"},
+		&cli.BoolFlag{Name: "strict-platform", Usage: "make platform warnings errors"},
+	}
+}
+
+func fromArgsFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "platforms", Usage: "os/arch[/variant][:os.version], comma-separated or repeated"},
+		&cli.StringFlag{Name: "template", Usage: "source reference with OS, ARCH, VARIANT and OSVERSION placeholders"},
+		&cli.StringFlag{Name: "target", Usage: "target reference"},
+		&cli.StringSliceFlag{Name: "tags", Usage: "extra tags, comma-separated or repeated"},
+		&cli.StringSliceFlag{Name: "annotations", Usage: "index annotation key=value (repeatable)"},
+	}
+}
+
+// owner returns the context in the lineage where name was set, or c.
+func owner(c *cli.Context, name string) *cli.Context {
+	for _, x := range c.Lineage() {
+		if x == nil {
+			continue
+		}
+		for _, n := range x.LocalFlagNames() {
+			if n == name {
+				return x
+			}
+		}
+	}
+	return c
+}
+
+func isSet(c *cli.Context, name string) bool { return owner(c, name).IsSet(name) }
+
+func str(c *cli.Context, name string) string { return owner(c, name).String(name) }
+
+func boolean(c *cli.Context, name string) bool { return owner(c, name).Bool(name) }
+
+// globals are the options every command shares.
+type globals struct {
+	hosts   registry.HostOptions
+	jobs    int
+	timeout time.Duration
+	json    bool
+	debug   bool
+	quiet   bool
+	// stdinUsed is set when the password was read from standard input.
+	stdinUsed bool
+}
+
+func readGlobals(c *cli.Context, std streams) (*globals, error) {
+	g := &globals{
+		hosts: registry.HostOptions{
+			PlainHTTP:    boolean(c, "plain-http"),
+			Insecure:     boolean(c, "insecure"),
+			CertsDir:     str(c, "certs-dir"),
+			Username:     str(c, "username"),
+			Password:     str(c, "password"),
+			DockerConfig: str(c, "docker-cfg"),
+		},
+		jobs:    owner(c, "jobs").Int("jobs"),
+		timeout: owner(c, "timeout").Duration("timeout"),
+		debug:   boolean(c, "debug"),
+		quiet:   boolean(c, "quiet"),
+	}
+	switch out := str(c, "output"); out {
+	case "text":
+	case "json":
+		g.json = true
+	default:
+		return nil, usagef("--output %q: use text or json", out)
+	}
+	if g.jobs < 1 {
+		return nil, usagef("--jobs %d: give 1 or more", g.jobs)
+	}
+	if g.timeout <= 0 {
+		return nil, usagef("--timeout %s: give a positive duration such as 5m", g.timeout)
+	}
+	if boolean(c, "password-stdin") {
+		if g.hosts.Password != "" {
+			return nil, usagef("--password and --password-stdin: give one of them")
+		}
+		b, err := readAllLimited(std.in, 64<<10)
+		if err != nil {
+			return nil, usagef("--password-stdin: %v", err)
+		}
+		g.hosts.Password = strings.TrimRight(string(b), "\r\n")
+		g.stdinUsed = true
+	}
+	if g.hosts.Password != "" && g.hosts.Username == "" {
+		return nil, usagef("a password needs --username")
+	}
+	if g.hosts.Username != "" && g.hosts.Password == "" {
+		return nil, usagef("--username %s needs --password-stdin or --password", g.hosts.Username)
+	}
+	if isSet(c, "password") {
+		fmt.Fprintln(std.err, "warning: --password on the command line may be seen by other users; use --password-stdin")
+	}
+	return g, nil
+}
+
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// withLogger returns ctx carrying a logger that writes to stderr, at debug
+// level with --debug and warnings only otherwise.
+func withLogger(ctx context.Context, g *globals, stderr io.Writer) context.Context {
+	l := logrus.New()
+	l.SetOutput(stderr)
+	l.SetLevel(logrus.WarnLevel)
+	if g.debug {
+		l.SetLevel(logrus.DebugLevel)
+	}
+	l.SetFormatter(&logrus.TextFormatter{DisableTimestamp: !g.debug, FullTimestamp: true})
+	return log.WithLogger(ctx, logrus.NewEntry(l))
+}

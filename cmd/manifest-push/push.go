@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/spec"
+	"github.com/urfave/cli/v2"
+)
+
+// pushOptions reads the push flags shared by from-spec and from-args.
+func pushOptions(c *cli.Context, g *globals) (registry.PushOptions, error) {
+	opts := registry.PushOptions{
+		HostOptions:    g.hosts,
+		IgnoreMissing:  boolean(c, "ignore-missing"),
+		DryRun:         boolean(c, "dry-run"),
+		Force:          boolean(c, "force"),
+		StrictPlatform: boolean(c, "strict-platform"),
+		Jobs:           g.jobs,
+	}
+	if isSet(c, "type") {
+		switch t := str(c, "type"); t {
+		case spec.TypeAuto, spec.TypeOCI, spec.TypeDocker:
+			opts.Type = t
+		default:
+			return opts, usagef("--type %q: use auto, oci or docker", t)
+		}
+	}
+	return opts, nil
+}
+
+// job is one spec to push, or the error that loading it gave.
+type job struct {
+	name string
+	spec *spec.Spec
+	err  error
+}
+
+func fromSpecAction(c *cli.Context, std streams) error {
+	files := c.Args().Slice()
+	if len(files) == 0 {
+		return usagef("from-spec needs at least one spec file (- reads standard input)")
+	}
+	g, err := readGlobals(c, std)
+	if err != nil {
+		return err
+	}
+	opts, err := pushOptions(c, g)
+	if err != nil {
+		return err
+	}
+	stdinSpecs := 0
+	for _, f := range files {
+		if f == "-" {
+			stdinSpecs++
+		}
+	}
+	if stdinSpecs > 1 || (stdinSpecs == 1 && g.stdinUsed) {
+		return usagef("standard input can be read once: give - as one spec, or use --password-stdin")
+	}
+	jobs := make([]job, len(files))
+	for i, f := range files {
+		jobs[i].name = f
+		if f == "-" {
+			jobs[i].spec, jobs[i].err = spec.Load("-", std.in, spec.LoadOptions{})
+		} else {
+			jobs[i].spec, jobs[i].err = spec.LoadFile(f, spec.LoadOptions{})
+		}
+	}
+	return pushAll(c.Context, g, opts, jobs, std)
+}
+
+func fromArgsAction(c *cli.Context, std streams) error {
+	if c.Args().Present() {
+		return usagef("from-args takes no arguments, got %q: describe the index with --platforms, --template and --target", c.Args().First())
+	}
+	g, err := readGlobals(c, std)
+	if err != nil {
+		return err
+	}
+	opts, err := pushOptions(c, g)
+	if err != nil {
+		return err
+	}
+	var tags []string
+	for _, t := range c.StringSlice("tags") {
+		tags = append(tags, strings.Split(t, ",")...)
+	}
+	s, err := spec.FromArgs(spec.Args{
+		Platforms:   c.StringSlice("platforms"),
+		Template:    c.String("template"),
+		Target:      c.String("target"),
+		Tags:        tags,
+		Annotations: c.StringSlice("annotations"),
+		Type:        opts.Type,
+	})
+	return pushAll(c.Context, g, opts, []job{{name: "from-args", spec: s, err: err}}, std)
+}
+
+// outcome is what one job gave.
+type outcome struct {
+	res *registry.Result
+	err error
+}
+
+// pushAll pushes every loaded spec concurrently, prints the outcomes in the
+// order given, and returns the worst exit code as a reported error.
+func pushAll(ctx context.Context, g *globals, opts registry.PushOptions, jobs []job, std streams) error {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	ctx = withLogger(ctx, g, std.err)
+
+	outcomes := make([]outcome, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		if j.err != nil {
+			outcomes[i].err = j.err
+			continue
+		}
+		wg.Go(func() {
+			res, err := registry.Push(ctx, j.spec, opts)
+			outcomes[i] = outcome{res: res, err: annotateTimeout(ctx, err, g)}
+		})
+	}
+	wg.Wait()
+
+	code := exitOK
+	for i, o := range outcomes {
+		if o.res != nil && !g.quiet {
+			for _, w := range o.res.Warnings {
+				fmt.Fprintf(std.err, "warning: %s\n", w)
+			}
+		}
+		if g.json {
+			printJSON(std, jobs[i], o)
+		} else {
+			printText(std, g, o)
+		}
+		if o.err != nil {
+			printError(std.err, o.err)
+			code = max(code, exitCode(o.err))
+		}
+	}
+	if code != exitOK {
+		return &reported{code: code}
+	}
+	return nil
+}
+
+// annotateTimeout says what the run was waiting for when --timeout ended it.
+func annotateTimeout(ctx context.Context, err error, g *globals) error {
+	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("gave up after --timeout %s: %w", g.timeout, err)
+}
+
+func printText(std streams, g *globals, o outcome) {
+	r := o.res
+	if r == nil {
+		return
+	}
+	if r.DryRun && !g.quiet {
+		fmt.Fprintf(std.out, "%s\n", r.Index)
+	}
+	if !g.quiet {
+		repo := r.Target
+		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+			repo = repo[:i]
+		}
+		for _, t := range r.Tags {
+			line := fmt.Sprintf("%s:%s %s", repo, t.Tag, t.Status)
+			switch {
+			case t.Previous != "" && t.Status != registry.TagUnchanged:
+				line += " (was " + t.Previous.String() + ")"
+			case t.Previous == "" && t.Status != registry.TagUnchanged:
+				line += " (new)"
+			}
+			fmt.Fprintln(std.out, line)
+		}
+	}
+	if r.Digest != "" && o.err == nil {
+		fmt.Fprintf(std.out, "Digest: %s %d\n", r.Digest, r.Size)
+	}
+}
+
+// jsonLine is one spec's JSON output: the result, plus the error if any.
+type jsonLine struct {
+	*registry.Result
+	Spec  string `json:"spec"`
+	Error string `json:"error,omitempty"`
+}
+
+func printJSON(std streams, j job, o outcome) {
+	res := o.res
+	if res == nil {
+		res = &registry.Result{}
+		if j.spec != nil {
+			res.Target = j.spec.Target.String()
+		}
+	}
+	if res.Tags == nil {
+		res.Tags = []registry.TagResult{}
+	}
+	if res.Manifests == nil {
+		res.Manifests = []registry.ManifestResult{}
+	}
+	if res.Warnings == nil {
+		res.Warnings = []string{}
+	}
+	line := jsonLine{Result: res, Spec: j.name}
+	if o.err != nil {
+		line.Error = o.err.Error()
+	}
+	b, err := json.Marshal(line)
+	if err != nil {
+		fmt.Fprintf(std.err, "error: encoding the result: %v\n", err)
+		return
+	}
+	fmt.Fprintf(std.out, "%s\n", b)
+}
