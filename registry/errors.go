@@ -1,14 +1,240 @@
 package registry
 
-import "errors"
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
+	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
+)
 
 var (
 	// ErrNotFound: the registry says a repository, manifest or blob does
-	// not exist (404, NAME_UNKNOWN, MANIFEST_UNKNOWN).
+	// not exist (404, NAME_UNKNOWN, MANIFEST_UNKNOWN, BLOB_UNKNOWN).
 	ErrNotFound = errors.New("not found")
-	// ErrUnauthorized: authentication or authorisation was refused (401, 403).
+	// ErrUnauthorized: authentication or authorisation was refused (401,
+	// 403, UNAUTHORIZED, DENIED).
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrDigestMismatch: content read from a registry does not match its
 	// digest or size.
 	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrCrossRegistry: a source is on another registry host than the
+	// target; copying across registries is not supported yet.
+	ErrCrossRegistry = errors.New("source on another registry than the target is not supported yet")
+	// ErrInvalidReference: a reference given to Inspect does not parse.
+	ErrInvalidReference = errors.New("invalid reference")
+	// ErrUnsupported: a manifest of a media type manifest-push cannot handle
+	// (for example a schema 1 manifest).
+	ErrUnsupported = errors.New("unsupported media type")
 )
+
+// Hints that an *Error carries in its message and in Hint.
+const (
+	HintPlainHTTP = "the registry speaks plain HTTP: try --plain-http"
+	HintTLS       = "the registry's certificate is not trusted: give its CA with --certs-dir, or skip verification with --insecure"
+	HintIndexType = "the registry rejected the OCI index media type: try --type docker"
+)
+
+// Error is a failed registry request: its method and URL, the HTTP status
+// and the registry's error codes when a response came back, or the
+// transport error when none did. It unwraps to ErrNotFound or
+// ErrUnauthorized when the registry said so, and to the transport error.
+type Error struct {
+	// Method and URL of the request; the URL has no credentials in it.
+	Method string
+	URL    string
+	// StatusCode is the HTTP status, 0 when no response came back.
+	StatusCode int
+	// Codes are the registry's error codes (MANIFEST_UNKNOWN, DENIED, ...).
+	Codes []string
+	// Messages are the registry's error messages, one per code.
+	Messages []string
+	// User is the user name the request was authenticated as, if any.
+	User string
+	// Hint suggests a fix (HintPlainHTTP, HintTLS, HintIndexType), or is empty.
+	Hint string
+	// Err is the transport or authorization error, when there is one.
+	Err error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", e.Method, e.URL)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, ": %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	}
+	for i, c := range e.Codes {
+		b.WriteString(": ")
+		b.WriteString(c)
+		if i < len(e.Messages) && e.Messages[i] != "" {
+			b.WriteString(" ")
+			b.WriteString(e.Messages[i])
+		}
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.User != "" && errors.Is(e, ErrUnauthorized) {
+		fmt.Fprintf(&b, " (as user %q)", e.User)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, " (%s)", e.Hint)
+	}
+	return b.String()
+}
+
+// Unwrap gives the sentinel the failure maps to, and the transport error.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	if e.isNotFound() {
+		errs = append(errs, ErrNotFound)
+	}
+	if e.isUnauthorized() {
+		errs = append(errs, ErrUnauthorized)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+func (e *Error) isNotFound() bool {
+	if e.StatusCode == http.StatusNotFound {
+		return true
+	}
+	for _, c := range e.Codes {
+		switch c {
+		case "NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN":
+			return true
+		}
+	}
+	return e.StatusCode == 0 && e.Err != nil && errdefs.IsNotFound(e.Err)
+}
+
+func (e *Error) isUnauthorized() bool {
+	if e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden {
+		return true
+	}
+	for _, c := range e.Codes {
+		switch c {
+		case "UNAUTHORIZED", "DENIED":
+			return true
+		}
+	}
+	if e.StatusCode != 0 || e.Err == nil {
+		return false
+	}
+	if errors.Is(e.Err, docker.ErrInvalidAuthorization) || errdefs.IsUnauthorized(e.Err) || errdefs.IsPermissionDenied(e.Err) {
+		return true
+	}
+	if st, ok := errors.AsType[remoteerrors.ErrUnexpectedStatus](e.Err); ok {
+		return st.StatusCode == http.StatusUnauthorized || st.StatusCode == http.StatusForbidden
+	}
+	return false
+}
+
+// registryErrors is the body of a registry's error response.
+type registryErrors struct {
+	Errors []struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// responseError turns a failed response into an *Error. It reads (a
+// bounded part of) the body, and does not close it.
+func responseError(resp *http.Response, body []byte) *Error {
+	e := &Error{
+		Method:     resp.Request.Method,
+		URL:        redactURL(resp.Request.URL),
+		StatusCode: resp.StatusCode,
+	}
+	var re registryErrors
+	if json.Unmarshal(body, &re) == nil {
+		for _, x := range re.Errors {
+			e.Codes = append(e.Codes, x.Code)
+			e.Messages = append(e.Messages, x.Message)
+		}
+	}
+	return e
+}
+
+// transportError turns an error of sending a request into an *Error, with a
+// hint when the cause is a TLS one.
+func transportError(req *http.Request, err error) *Error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err // the URL is in the Error already, without secrets
+	}
+	return &Error{Method: req.Method, URL: redactURL(req.URL), Err: err, Hint: transportHint(err)}
+}
+
+func transportHint(err error) string {
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+		return HintPlainHTTP
+	}
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return HintPlainHTTP
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return HintTLS
+	}
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return HintTLS
+	}
+	if _, ok := errors.AsType[x509.HostnameError](err); ok {
+		return HintTLS
+	}
+	if _, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
+		return HintTLS
+	}
+	return ""
+}
+
+// TagsError is a push that failed while writing: it says which tags were
+// updated, which were not, and where each pointed before. A rerun completes
+// the job.
+type TagsError struct {
+	// Target is the target repository.
+	Target string
+	// Updated are the tags this push moved to Digest.
+	Updated []TagResult
+	// NotUpdated are the tags left where they were (Previous; empty when
+	// the tag did not exist).
+	NotUpdated []TagResult
+	// Digest is the index digest the tags were to point at.
+	Digest digest.Digest
+	// Err is the write that failed.
+	Err error
+}
+
+func (e *TagsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pushing %s@%s: %v", e.Target, e.Digest, e.Err)
+	if len(e.Updated) > 0 {
+		b.WriteString("; updated:")
+		for _, t := range e.Updated {
+			fmt.Fprintf(&b, " %s", t.Tag)
+		}
+	}
+	if len(e.NotUpdated) > 0 {
+		b.WriteString("; not updated:")
+		for _, t := range e.NotUpdated {
+			if t.Previous == "" {
+				fmt.Fprintf(&b, " %s (did not exist)", t.Tag)
+			} else {
+				fmt.Fprintf(&b, " %s (still %s)", t.Tag, t.Previous)
+			}
+		}
+	}
+	return b.String()
+}
+
+func (e *TagsError) Unwrap() error { return e.Err }

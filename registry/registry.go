@@ -59,10 +59,12 @@ const (
 
 // Result is the outcome of one Push.
 type Result struct {
-	Target    string           `json:"target"`
-	Digest    digest.Digest    `json:"digest"`
-	Size      int64            `json:"size"`
-	MediaType string           `json:"mediaType"`
+	Target    string        `json:"target"`
+	Digest    digest.Digest `json:"digest"`
+	Size      int64         `json:"size"`
+	MediaType string        `json:"mediaType"`
+	// Changed is set when the push wrote something; with DryRun, when a
+	// push would.
 	Changed   bool             `json:"changed"`
 	DryRun    bool             `json:"dryRun"`
 	Tags      []TagResult      `json:"tags"`

@@ -1,0 +1,224 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/distribution/reference"
+)
+
+const userAgent = "manifest-push"
+
+// repo is a repository: its registry name (reference domain) and its path
+// on that registry.
+type repo struct {
+	domain string
+	path   string
+}
+
+func repoOf(n reference.Named) repo {
+	return repo{domain: reference.Domain(n), path: reference.Path(n)}
+}
+
+func (r repo) String() string { return r.domain + "/" + r.path }
+
+// request is one registry request of an operation.
+type request struct {
+	method string
+	repo   repo
+	// path follows /v2/<repository>/, e.g. "manifests/latest".
+	path  string
+	query url.Values
+	// location, when set, is an absolute URL (an upload location) used
+	// instead of repo and path; query is added to it.
+	location *url.URL
+	header   http.Header
+	// body is a body that can be sent again; stream one that cannot, of
+	// size bytes.
+	body   []byte
+	stream io.Reader
+	size   int64
+	// caps are what the host must be able to do.
+	caps docker.HostCapabilities
+}
+
+// client sends the requests of one operation: through the hosts it
+// configured, with their authorizers, at most jobs at a time.
+type client struct {
+	hosts *hosts
+	sem   chan struct{}
+}
+
+func newClient(h *hosts, jobs int) *client {
+	return &client{hosts: h, sem: make(chan struct{}, jobs)}
+}
+
+// send sends r and returns the response, whatever its status. It
+// authorizes the request, and on a 401 hands the challenge to the
+// authorizer and tries once more. When the registry has several hosts
+// (mirrors from hosts.toml), a read goes on to the next host after a
+// failure or a 404.
+func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
+	all, err := c.hosts.get(ctx, r.repo.domain)
+	if err != nil {
+		return nil, fmt.Errorf("configuring %s: %w", r.repo.domain, err)
+	}
+	var hs []docker.RegistryHost
+	for _, h := range all {
+		if h.Capabilities.Has(r.caps) {
+			hs = append(hs, h)
+		}
+	}
+	if len(hs) == 0 {
+		return nil, fmt.Errorf("%s: no host configured that can %s", r.repo.domain, capName(r.caps))
+	}
+	if r.caps.Has(docker.HostCapabilityPush) || r.location != nil {
+		hs = hs[len(hs)-1:] // writes go to the registry itself, the last host
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	defer func() { <-c.sem }()
+	for i, h := range hs {
+		resp, err := c.sendTo(ctx, h, r)
+		last := i == len(hs)-1
+		if last || (err == nil && resp.StatusCode != http.StatusNotFound) {
+			return resp, err
+		}
+		if resp != nil {
+			drain(ctx, resp)
+		}
+	}
+	panic("unreachable")
+}
+
+func capName(c docker.HostCapabilities) string {
+	switch {
+	case c.Has(docker.HostCapabilityPush):
+		return "push"
+	case c.Has(docker.HostCapabilityResolve):
+		return "resolve"
+	default:
+		return "pull"
+	}
+}
+
+func (c *client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := c.newRequest(ctx, h, r)
+		if err != nil {
+			return nil, err
+		}
+		if h.Authorizer != nil {
+			if err := h.Authorizer.Authorize(ctx, req); err != nil {
+				return nil, c.authError(req, err)
+			}
+		}
+		resp, err := h.Client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, transportError(req, err)
+		}
+		if resp.StatusCode != http.StatusUnauthorized || h.Authorizer == nil || attempt > 0 || r.stream != nil {
+			return resp, nil
+		}
+		if err := h.Authorizer.AddResponses(ctx, []*http.Response{resp}); err != nil {
+			e := c.statusError(ctx, resp)
+			e.Err = err
+			return nil, e
+		}
+		drain(ctx, resp)
+	}
+}
+
+func (c *client) newRequest(ctx context.Context, h docker.RegistryHost, r request) (*http.Request, error) {
+	var u *url.URL
+	if r.location != nil {
+		loc := *r.location
+		q := loc.Query()
+		for k, v := range r.query {
+			q[k] = v
+		}
+		loc.RawQuery = q.Encode()
+		u = &loc
+	} else {
+		u = &url.URL{
+			Scheme:   h.Scheme,
+			Host:     h.Host,
+			Path:     strings.TrimSuffix(h.Path, "/") + "/" + r.repo.path + "/" + r.path,
+			RawQuery: r.query.Encode(),
+		}
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	if r.stream != nil {
+		req.Body = io.NopCloser(r.stream)
+		req.ContentLength = r.size
+	}
+	for k, v := range h.Header {
+		req.Header[k] = slices.Clone(v)
+	}
+	for k, v := range r.header {
+		req.Header[k] = slices.Clone(v)
+	}
+	req.Header.Set("User-Agent", userAgent)
+	return req, nil
+}
+
+func (c *client) authError(req *http.Request, err error) *Error {
+	e := transportError(req, err)
+	e.User = c.hosts.creds.user(hostDomain(req))
+	return e
+}
+
+// statusError reads the error of a failed response and closes it.
+func (c *client) statusError(ctx context.Context, resp *http.Response) *Error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		body = nil // the status alone still says what failed
+	}
+	drain(ctx, resp)
+	e := responseError(resp, body)
+	if e.isUnauthorized() {
+		e.User = c.hosts.creds.user(hostDomain(resp.Request))
+	}
+	return e
+}
+
+// hostDomain is the registry name credentials were looked up under for
+// req: the request's host, with docker.io for Docker Hub.
+func hostDomain(req *http.Request) string {
+	if req.URL.Host == "registry-1.docker.io" {
+		return "docker.io"
+	}
+	return req.URL.Host
+}
+
+// do sends r and fails with an *Error unless the status is one of ok.
+func (c *client) do(ctx context.Context, r request, ok ...int) (*http.Response, error) {
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(ok, resp.StatusCode) {
+		return nil, c.statusError(ctx, resp)
+	}
+	return resp, nil
+}

@@ -1,0 +1,112 @@
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"sync"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/containerd/v2/core/remotes/docker/config"
+	"github.com/containerd/errdefs"
+)
+
+// hosts configures the registry hosts of one operation. Each registry name
+// is configured once, so its client and authorizer (and thus its tokens)
+// serve the whole operation.
+type hosts struct {
+	opts  HostOptions
+	jobs  int
+	creds *credentials
+
+	mu     sync.Mutex
+	byName map[string]hostsResult
+}
+
+type hostsResult struct {
+	hosts []docker.RegistryHost
+	err   error
+}
+
+// newHosts configures hosts for an operation whose target registry (the one
+// that option credentials apply to) is target.
+func newHosts(opts HostOptions, target string, jobs int) *hosts {
+	return &hosts{
+		opts:   opts,
+		jobs:   jobs,
+		creds:  newCredentials(opts, target),
+		byName: map[string]hostsResult{},
+	}
+}
+
+// get gives the hosts that serve the registry called name (a reference's
+// domain, such as docker.io or localhost:5000).
+func (h *hosts) get(ctx context.Context, name string) ([]docker.RegistryHost, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r, ok := h.byName[name]; ok {
+		return r.hosts, r.err
+	}
+	rh, err := config.ConfigureHosts(ctx, h.hostOptions(name))(name)
+	h.byName[name] = hostsResult{hosts: rh, err: err}
+	return rh, err
+}
+
+func (h *hosts) hostOptions(name string) config.HostOptions {
+	o := config.HostOptions{
+		HostDir:      h.hostDir,
+		Credentials:  h.creds.forRegistry(name),
+		UpdateClient: h.updateClient,
+		// An explicit scheme also keeps ConfigureHosts from turning off
+		// certificate verification for loopback hosts.
+		DefaultScheme: "https",
+	}
+	if h.opts.PlainHTTP {
+		o.DefaultScheme = "http"
+	} else if h.opts.Insecure {
+		o.DefaultTLS = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with Insecure
+	}
+	return o
+}
+
+// hostDir finds a host's certs.d directory: in CertsDir when given, else in
+// containerd's and then Docker's standard locations.
+func (h *hosts) hostDir(host string) (string, error) {
+	if h.opts.CertsDir != "" {
+		return config.HostDirFromRoot(h.opts.CertsDir)(host)
+	}
+	for _, root := range []string{"/etc/containerd/certs.d", "/etc/docker/certs.d"} {
+		dir, err := config.HostDirFromRoot(root)(host)
+		if err == nil {
+			return dir, nil
+		}
+		if !errdefs.IsNotFound(err) {
+			return "", err
+		}
+	}
+	return "", errdefs.ErrNotFound
+}
+
+// updateClient wraps a host's transport with logging and retries, once:
+// ConfigureHosts may call it again on a copy of a client it already
+// updated. It works on a clone of the transport, and keeps certificate
+// verification on unless Insecure was asked for, whatever the defaults of
+// ConfigureHosts or a hosts.toml say.
+func (h *hosts) updateClient(c *http.Client) error {
+	if _, ok := c.Transport.(*retryTransport); ok {
+		return nil
+	}
+	base := c.Transport
+	if tr, ok := base.(*http.Transport); ok {
+		tr = tr.Clone()
+		if tr.TLSClientConfig != nil && !h.opts.Insecure {
+			tr.TLSClientConfig.InsecureSkipVerify = false
+		}
+		tr.MaxIdleConns = max(tr.MaxIdleConns, h.jobs)
+		tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, h.jobs)
+		tr.ForceAttemptHTTP2 = true
+		base = tr
+	}
+	c.Transport = &retryTransport{base: &logTransport{base: base}, policy: defaultRetryPolicy()}
+	return nil
+}

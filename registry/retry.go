@@ -1,0 +1,168 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/containerd/log"
+)
+
+// retryPolicy says how often and how long the retry transport waits.
+type retryPolicy struct {
+	// Attempts is the number of tries in all, the first included.
+	Attempts int
+	// Base is the first backoff; each retry doubles it, up to Max.
+	Base, Max time.Duration
+	// MaxRetryAfter caps a registry's Retry-After.
+	MaxRetryAfter time.Duration
+}
+
+func defaultRetryPolicy() retryPolicy {
+	return retryPolicy{Attempts: 5, Base: 200 * time.Millisecond, Max: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
+}
+
+// backoff is the wait before retry number n (1-based): capped exponential,
+// with equal jitter (between half and all of it).
+func (p retryPolicy) backoff(n int) time.Duration {
+	d := p.Base
+	for i := 1; i < n && d < p.Max; i++ {
+		d *= 2
+	}
+	d = min(d, p.Max)
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(d-half)+1))
+}
+
+// retryTransport retries transient failures of requests whose body can be
+// sent again: connection resets, timeouts, 408, 429, 500, 502, 503, 504.
+// It honours Retry-After (seconds or HTTP date), capped, and never waits
+// past the request context's deadline.
+type retryTransport struct {
+	base   http.RoundTripper
+	policy retryPolicy
+}
+
+// retryableStatus is a status worth asking again for.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// transientError is a transport failure worth trying again.
+func transientError(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return true
+	}
+	return false
+}
+
+// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		return time.Duration(s) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// replayable reports whether req's body can be sent again.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !replayable(req) {
+		return t.base.RoundTrip(req)
+	}
+	ctx := req.Context()
+	for attempt := 1; ; attempt++ {
+		r := req
+		if attempt > 1 && req.Body != nil && req.Body != http.NoBody {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r = req.Clone(ctx)
+			r.Body = body
+		}
+		resp, err := t.base.RoundTrip(r)
+		if attempt >= t.policy.Attempts {
+			return resp, err
+		}
+		var wait time.Duration
+		switch {
+		case err != nil:
+			if ctx.Err() != nil || !transientError(err) {
+				return nil, err
+			}
+			wait = t.policy.backoff(attempt)
+		case retryableStatus(resp.StatusCode):
+			wait = t.policy.backoff(attempt)
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				wait = min(ra, t.policy.MaxRetryAfter)
+			}
+		default:
+			return resp, nil
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+			return resp, err // waiting would pass the deadline: give the last answer
+		}
+		l := log.G(ctx).WithField("method", req.Method).WithField("url", redactURL(req.URL)).
+			WithField("attempt", attempt).WithField("wait", wait)
+		if resp != nil {
+			l.WithField("status", resp.StatusCode).Debug("retrying registry request")
+			drain(ctx, resp)
+		} else {
+			l.WithError(err).Debug("retrying registry request")
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// drain reads a little of a response body, so the connection can be
+// reused, and closes it.
+func drain(ctx context.Context, resp *http.Response) {
+	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)); err != nil {
+		log.G(ctx).WithError(err).Debug("discarding a response body")
+	}
+	if err := resp.Body.Close(); err != nil {
+		log.G(ctx).WithError(err).Debug("closing a response body")
+	}
+}

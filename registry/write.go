@@ -1,0 +1,85 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/manifest-push/manifest-push/plan"
+	"github.com/opencontainers/go-digest"
+)
+
+// write does the writes of a push, in order: the children missing from the
+// target repository, the index by digest, the target tag, then the extra
+// tags concurrently. toWrite are indexes into res.Tags, the target tag (0)
+// first when it is among them. It fills in res.Manifests[].Copied and
+// res.Tags[].Status, and on failure returns a *TagsError.
+func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite []int) error {
+	children := uniqueChildren(p)
+	copied, err := cp.ensure(ctx, children)
+	for i, e := range p.Entries {
+		res.Manifests[i].Copied = copied[e.Descriptor.Digest]
+	}
+	if err != nil {
+		return tagsError(cp, res, err)
+	}
+	index := document{desc: p.Descriptor, data: p.Bytes}
+	index.desc.MediaType = p.MediaType
+	if err := cp.putManifest(ctx, p.Descriptor.Digest.String(), index); err != nil {
+		return tagsError(cp, res, err)
+	}
+	putTag := func(i int) error {
+		if err := cp.putManifest(ctx, res.Tags[i].Tag, index); err != nil {
+			return err
+		}
+		res.Tags[i].Status = TagUpdated
+		return nil
+	}
+	rest := toWrite
+	if len(rest) > 0 && rest[0] == 0 {
+		if err := putTag(0); err != nil {
+			return tagsError(cp, res, err)
+		}
+		rest = rest[1:]
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(rest))
+	for k, i := range rest {
+		wg.Go(func() { errs[k] = putTag(i) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return tagsError(cp, res, err)
+	}
+	return nil
+}
+
+// uniqueChildren lists the manifests the index refers to, each once, in
+// index order, with the repository each is read from.
+func uniqueChildren(p *plan.Plan) []child {
+	seen := map[digest.Digest]bool{}
+	var out []child
+	for _, e := range p.Entries {
+		d := e.Descriptor
+		if seen[d.Digest] || e.Source == nil {
+			continue
+		}
+		seen[d.Digest] = true
+		ref := e.Source.Entry.Image
+		out = append(out, child{desc: d, from: repoOf(ref)})
+	}
+	return out
+}
+
+func tagsError(cp *copier, res *Result, err error) error {
+	te := &TagsError{Target: cp.target.String(), Digest: res.Digest, Err: err}
+	for _, t := range res.Tags {
+		switch t.Status {
+		case TagUpdated:
+			te.Updated = append(te.Updated, t)
+		case TagNotUpdated:
+			te.NotUpdated = append(te.NotUpdated, t)
+		}
+	}
+	return te
+}
