@@ -1,17 +1,32 @@
 package spec
 
-import ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/manifest-push/manifest-push/platform"
+)
+
+// FromArgsName is the Name of a spec built by FromArgs.
+const FromArgsName = "from-args"
 
 // Args are the from-args flags.
 type Args struct {
-	// Platforms are os/arch[/variant][:os.version] strings.
+	// Platforms are os/arch[/variant][:os.version] strings. Each element may
+	// hold several, comma-separated (the flag may be repeated or given a
+	// list).
 	Platforms []string
 	// Template is the source reference template with OS, ARCH, VARIANT and
 	// OSVERSION placeholders.
 	Template string
 	// Target is the target reference.
 	Target string
-	// Tags are the extra tags.
+	// Tags are the extra tags. Each element may hold several,
+	// comma-separated.
 	Tags []string
 	// Annotations are key=value index annotations (split at the first =).
 	Annotations []string
@@ -19,12 +34,220 @@ type Args struct {
 	Type string
 }
 
-// FromArgs builds and validates a spec from from-args flags.
+// FromArgs builds and validates a spec from from-args flags. The spec's
+// Name is "from-args"; every problem is reported, joined, as *Error values
+// whose message starts with the flag ("--platforms: ...") and which wrap
+// ErrInvalidSpec.
+//
+// Each platform gives one entry, in order, whose source is the template
+// expanded for it (see Expand). A template without a placeholder given more
+// than one platform, two platforms that expand to the same source, and the
+// same platform given twice are errors.
 func FromArgs(a Args) (*Spec, error) {
-	panic("TODO")
+	var errs []error
+	fail := func(flag string, err error, format string, args ...any) {
+		errs = append(errs, &Error{Msg: flag + ": " + fmt.Sprintf(format, args...), Err: err})
+	}
+	s := &Spec{Name: FromArgsName}
+
+	switch a.Type {
+	case "", TypeAuto, TypeOCI, TypeDocker:
+		s.Type = a.Type
+	default:
+		fail("--type", nil, "unknown type %s%s; use auto, oci or docker", quoteMax(a.Type),
+			didYouMean(a.Type, []string{TypeAuto, TypeOCI, TypeDocker}, nil))
+	}
+
+	if strings.TrimSpace(a.Target) == "" {
+		fail("--target", nil, "missing: give the reference to push, e.g. --target registry.example.com/hello:1.0")
+	} else if t, err := parseTarget(a.Target); err != nil {
+		fail("--target", nil, "%v", err)
+	} else {
+		s.Target = t
+	}
+
+	for _, t := range splitList(a.Tags) {
+		if t == "" {
+			fail("--tags", nil, "empty tag in the list: remove the extra comma")
+			continue
+		}
+		if err := checkTag(t); err != nil {
+			fail("--tags", nil, "%v", err)
+			continue
+		}
+		if (s.Target != nil && t == s.Target.Tag()) || containsString(s.Tags, t) {
+			continue
+		}
+		s.Tags = append(s.Tags, t)
+	}
+
+	for _, kv := range a.Annotations {
+		k, v, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			fail("--annotations", nil, "%s has no \"=\": write key=value", quoteMax(kv))
+			continue
+		case k == "":
+			fail("--annotations", nil, "%s has an empty key: write key=value", quoteMax(kv))
+			continue
+		}
+		if _, dup := s.Annotations[k]; dup {
+			fail("--annotations", nil, "%s is given twice: give each key once", quoteMax(k))
+			continue
+		}
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[k] = v
+	}
+	if len(s.Annotations) > 0 && s.Type == TypeDocker {
+		fail("--annotations", nil, "annotations need an OCI index, but --type is docker: use --type oci (or auto), or drop the annotations")
+	}
+
+	var plats []ocispec.Platform
+	var given []string
+	for _, ps := range splitList(a.Platforms) {
+		if ps == "" {
+			fail("--platforms", nil, "empty platform in the list: remove the extra comma")
+			continue
+		}
+		p, err := platform.Parse(ps)
+		if err != nil {
+			fail("--platforms", err, "%v", err)
+			continue
+		}
+		dup := false
+		for i, q := range plats {
+			if platform.Equal(p, q) {
+				fail("--platforms", ErrDuplicatePlatform, "%s and %s are the same platform: give each platform once", quoteMax(given[i]), quoteMax(ps))
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			plats = append(plats, p)
+			given = append(given, ps)
+		}
+	}
+	if len(splitList(a.Platforms)) == 0 {
+		fail("--platforms", nil, "missing: give the platforms to assemble, e.g. --platforms linux/amd64,linux/arm64,linux/arm/v7")
+	}
+
+	switch {
+	case strings.TrimSpace(a.Template) == "":
+		fail("--template", nil, "missing: give the source reference with placeholders, e.g. --template registry.example.com/hello:1.0-OS-ARCH-VARIANT")
+	case !hasPlaceholder(a.Template) && len(plats) > 1:
+		fail("--template", nil, "%s has no placeholder (OS, ARCH, VARIANT, OSVERSION) but %d platforms are given: every platform would get the same image", quoteMax(a.Template), len(plats))
+	default:
+		sources := map[string]string{}
+		for i, p := range plats {
+			src := Expand(a.Template, p)
+			ref, err := parseSource(src)
+			if err != nil {
+				fail("--template", nil, "for %s it gives %s: %v", platform.Format(p), quoteMax(src), err)
+				continue
+			}
+			if prev, dup := sources[ref.String()]; dup {
+				fail("--template", nil, "%s and %s both give %s: add the placeholders that tell them apart (e.g. VARIANT, OSVERSION)",
+					prev, platform.Format(p), reference.FamiliarString(ref))
+				continue
+			}
+			sources[ref.String()] = platform.Format(p)
+			pp := plats[i]
+			s.Manifests = append(s.Manifests, Entry{Image: ref, Platform: &pp})
+		}
+	}
+
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
 }
 
+// splitList splits each element at commas and trims spaces. An empty list
+// gives nil; an empty item (",,") is kept, empty, for the caller to report.
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		for _, item := range strings.Split(s, ",") {
+			out = append(out, strings.TrimSpace(item))
+		}
+	}
+	return out
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// placeholders in the order they are tried at each position: OSVERSION
+// before OS, so that it is never read as OS followed by VERSION.
+var placeholders = [...]string{"OSVERSION", "VARIANT", "ARCH", "OS"}
+
+func hasPlaceholder(t string) bool {
+	for _, p := range placeholders {
+		if strings.Contains(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSeparator reports whether c is a separator that an empty VARIANT or
+// OSVERSION takes away with it.
+func isSeparator(c byte) bool { return c == '-' || c == '_' || c == '.' }
+
 // Expand replaces the placeholders of template for p, in one pass.
+//
+// OS, ARCH, VARIANT and OSVERSION are replaced everywhere they occur, left
+// to right, by p's os, architecture, variant and os.version; replaced text
+// is never scanned again, and OSVERSION is never read as OS followed by
+// "VERSION". An empty VARIANT or OSVERSION also removes one separator ("-",
+// "_" or ".") of the template directly before it, so img-OS-ARCH-VARIANT
+// gives img-linux-amd64 and img-linux-arm-v7. The variant is p's own: a
+// platform without a variant (linux/arm) expands VARIANT to nothing, never
+// to a default.
 func Expand(template string, p ocispec.Platform) string {
-	panic("TODO")
+	values := map[string]string{
+		"OSVERSION": p.OSVersion,
+		"VARIANT":   p.Variant,
+		"ARCH":      p.Architecture,
+		"OS":        p.OS,
+	}
+	out := make([]byte, 0, len(template))
+	// literalEnd is the output length at which the last byte written is
+	// template text rather than a replacement (-1: none).
+	literalEnd := -1
+	for i := 0; i < len(template); {
+		matched := ""
+		for _, ph := range placeholders {
+			if strings.HasPrefix(template[i:], ph) {
+				matched = ph
+				break
+			}
+		}
+		if matched == "" {
+			out = append(out, template[i])
+			literalEnd = len(out)
+			i++
+			continue
+		}
+		v := values[matched]
+		if v == "" && (matched == "VARIANT" || matched == "OSVERSION") &&
+			literalEnd == len(out) && len(out) > 0 && isSeparator(out[len(out)-1]) {
+			out = out[:len(out)-1]
+			literalEnd = -1
+		}
+		out = append(out, v...)
+		i += len(matched)
+	}
+	return string(out)
 }

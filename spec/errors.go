@@ -29,3 +29,7 @@ func (e *Error) Unwrap() []error {
 	}
 	return []error{ErrInvalidSpec}
 }
+
+// ErrDuplicatePlatform is wrapped, with ErrInvalidSpec, by the error for two
+// entries that give the same normalised platform (rule P5).
+var ErrDuplicatePlatform = errors.New("duplicate platform")

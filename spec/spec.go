@@ -45,6 +45,11 @@ type Entry struct {
 	// normalised; OS and Architecture may still be empty, to be filled from
 	// the image config.
 	Platform *ocispec.Platform
+	// Features is the platform's "features" list, kept for manifest-tool
+	// compatibility (Docker manifest list v2.2 reserves the field; OCI
+	// image-spec v1.1 dropped it from Platform, so it has no place there).
+	// Nil when none.
+	Features []string
 	// Annotations are the descriptor annotations (OCI only); nil when none.
 	Annotations map[string]string
 	// Pos is where the entry starts in the spec.
