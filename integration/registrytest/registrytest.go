@@ -32,7 +32,8 @@ import (
 
 	// The htpasswd access controller, used when Options.Username is set.
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
-	// The in-memory storage driver: every registry starts empty.
+	// The storage drivers: in memory (the default) and on disk (Options.Dir).
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 
 	"github.com/manifest-push/manifest-push/integration/testca"
@@ -60,6 +61,12 @@ type Options struct {
 	// one user (bcrypt-hashed into a file created at start). An empty Username
 	// means no authentication.
 	Username, Password string
+
+	// Dir, when set, stores the registry's content on disk under this
+	// directory (distribution's filesystem driver), so that a later registry
+	// started on the same Dir sees it, for example a read-only one. Empty
+	// means in memory: every registry starts empty and forgets on Close.
+	Dir string
 
 	// ReadOnly puts the registry in read-only maintenance mode: reads work,
 	// every write is refused (405 Method Not Allowed, see the package tests).
@@ -119,6 +126,10 @@ func Start(opts Options) (*Registry, error) {
 			"uploadpurging": map[any]any{"enabled": false},
 			"readonly":      map[any]any{"enabled": opts.ReadOnly},
 		},
+	}
+	if opts.Dir != "" {
+		delete(config.Storage, "inmemory")
+		config.Storage["filesystem"] = configuration.Parameters{"rootdirectory": opts.Dir}
 	}
 	config.HTTP.Secret = hex.EncodeToString(secret)
 	config.HTTP.RelativeURLs = opts.RelativeURLs
