@@ -1,0 +1,83 @@
+package registry
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func writeDockerConfig(t *testing.T, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestCredentials(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	dir := writeDockerConfig(t, `{"auths": {
+		"reg.example": {"auth": "`+b64("cfguser:cfgpass")+`"},
+		"other.example:5000": {"auth": "`+b64("other:pw")+`"},
+		"https://index.docker.io/v1/": {"auth": "`+b64("hubuser:hubpass")+`"},
+		"token.example": {"auth": "`+b64("<token>:")+`", "identitytoken": "idtok"}
+	}}`)
+	tests := []struct {
+		name             string
+		opts             HostOptions
+		target, registry string
+		wantUser, wantPw string
+	}{
+		{"flags for the target", HostOptions{Username: "u", Password: "p"}, "reg.example", "reg.example", "u", "p"},
+		{"flags not for another registry", HostOptions{Username: "u", Password: "p"}, "reg.example", "other.example:5000", "other", "pw"},
+		{"docker config", HostOptions{}, "reg.example", "reg.example", "cfguser", "cfgpass"},
+		{"docker hub key", HostOptions{}, "docker.io", "docker.io", "hubuser", "hubpass"},
+		{"identity token", HostOptions{}, "token.example", "token.example", "", "idtok"},
+		{"nothing known", HostOptions{}, "none.example", "none.example", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.DockerConfig = dir
+			u, p, err := newCredentials(tc.opts, tc.target).forRegistry(tc.registry)("ignored")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u != tc.wantUser || p != tc.wantPw {
+				t.Errorf("got %q %q, want %q %q", u, p, tc.wantUser, tc.wantPw)
+			}
+		})
+	}
+}
+
+func TestDockerConfigLocations(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString([]byte("envuser:envpass"))
+	dir := writeDockerConfig(t, `{"auths": {"reg.example": {"auth": "`+b64+`"}}}`)
+
+	t.Run("file path", func(t *testing.T) {
+		u, _, err := newCredentials(HostOptions{DockerConfig: filepath.Join(dir, "config.json")}, "x").forRegistry("reg.example")("")
+		if err != nil || u != "envuser" {
+			t.Fatalf("got %q, %v", u, err)
+		}
+	})
+	t.Run("DOCKER_CONFIG", func(t *testing.T) {
+		t.Setenv("DOCKER_CONFIG", dir)
+		u, _, err := newCredentials(HostOptions{}, "x").forRegistry("reg.example")("")
+		if err != nil || u != "envuser" {
+			t.Fatalf("got %q, %v", u, err)
+		}
+	})
+	t.Run("missing directory is empty", func(t *testing.T) {
+		u, _, err := newCredentials(HostOptions{DockerConfig: filepath.Join(dir, "nope")}, "x").forRegistry("reg.example")("")
+		if err != nil || u != "" {
+			t.Fatalf("got %q, %v", u, err)
+		}
+	})
+	t.Run("malformed file is an error", func(t *testing.T) {
+		bad := writeDockerConfig(t, `{"auths": `)
+		if _, _, err := newCredentials(HostOptions{DockerConfig: bad}, "x").forRegistry("reg.example")(""); err == nil {
+			t.Fatal("no error")
+		}
+	})
+}

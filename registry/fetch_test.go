@@ -1,0 +1,100 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/manifest-push/manifest-push/plan"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func TestMediaTypeOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, doc, contentType, want string
+		wantErr                      error
+	}{
+		{"stated in the document", `{"schemaVersion":2,"mediaType":"` + plan.MediaTypeDockerManifest + `","config":{}}`, "text/plain", plan.MediaTypeDockerManifest, nil},
+		{"from content type", `{"schemaVersion":2,"manifests":[]}`, plan.MediaTypeDockerManifestList + "; charset=utf-8", plan.MediaTypeDockerManifestList, nil},
+		{"oci index without media type", `{"schemaVersion":2,"manifests":[]}`, "application/json", ocispec.MediaTypeImageIndex, nil},
+		{"oci manifest without media type", `{"schemaVersion":2,"config":{},"layers":[]}`, "", ocispec.MediaTypeImageManifest, nil},
+		{"schema 1", `{"schemaVersion":1,"name":"x"}`, "application/vnd.docker.distribution.manifest.v1+prettyjws", "", ErrUnsupported},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := mediaTypeOf([]byte(tc.doc), tc.contentType)
+			if got != tc.want || !errors.Is(err, tc.wantErr) {
+				t.Errorf("got %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+	if _, err := mediaTypeOf([]byte("<html>"), "text/html"); err == nil {
+		t.Error("not JSON: no error")
+	}
+}
+
+func TestVerifier(t *testing.T) {
+	t.Parallel()
+	content := "layer content"
+	good := ocispec.Descriptor{Digest: digest.FromString(content), Size: int64(len(content))}
+	tests := []struct {
+		name string
+		desc ocispec.Descriptor
+		ok   bool
+	}{
+		{"matches", good, true},
+		{"wrong digest", ocispec.Descriptor{Digest: digest.FromString("other"), Size: good.Size}, false},
+		{"short", ocispec.Descriptor{Digest: good.Digest, Size: good.Size + 1}, false},
+		{"long", ocispec.Descriptor{Digest: good.Digest, Size: good.Size - 1}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := io.ReadAll(newVerifier(strings.NewReader(content), tc.desc))
+			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrDigestMismatch)) {
+				t.Errorf("error %v", err)
+			}
+		})
+	}
+}
+
+func TestMemoOncePerDigest(t *testing.T) {
+	t.Parallel()
+	var m memo[int]
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			v, err := m.do(context.Background(), "sha256:a", func() (int, error) {
+				calls.Add(1)
+				return 7, nil
+			})
+			if v != 7 || err != nil {
+				t.Errorf("got %d, %v", v, err)
+			}
+		})
+	}
+	wg.Wait()
+	if calls.Load() != 1 {
+		t.Errorf("%d calls", calls.Load())
+	}
+	// A failure is not remembered.
+	boom := errors.New("boom")
+	if _, err := m.do(context.Background(), "sha256:b", func() (int, error) { return 0, boom }); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if v, err := m.do(context.Background(), "sha256:b", func() (int, error) { return 3, nil }); v != 3 || err != nil {
+		t.Errorf("after a failure: %d, %v", v, err)
+	}
+	m.put("sha256:c", 9)
+	if v, _ := m.do(context.Background(), "sha256:c", func() (int, error) { return 0, boom }); v != 9 {
+		t.Errorf("put value not used: %d", v)
+	}
+}

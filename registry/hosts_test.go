@@ -1,0 +1,164 @@
+package registry
+
+import (
+	"context"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+)
+
+// registryStub answers every request with 200 and a digest header: enough to
+// tell whether a connection could be made.
+func registryStub() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Docker-Content-Digest", "sha256:"+strings.Repeat("0", 64))
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+func headTag(opts HostOptions, host string) error {
+	c := newClient(newHosts(opts, host, 2), 2)
+	rd := &reader{c: c}
+	_, err := rd.tagDigest(context.Background(), repo{domain: host, path: "img"}, "latest")
+	return err
+}
+
+func TestTLSDecisions(t *testing.T) {
+	t.Parallel()
+	tlsSrv := httptest.NewTLSServer(registryStub())
+	t.Cleanup(tlsSrv.Close)
+	plainSrv := httptest.NewServer(registryStub())
+	t.Cleanup(plainSrv.Close)
+	tlsHost := strings.TrimPrefix(tlsSrv.URL, "https://")
+	plainHost := strings.TrimPrefix(plainSrv.URL, "http://")
+
+	certs := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(certs, tlsHost), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(certs, tlsHost, "ca.crt"), caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := t.TempDir()
+
+	tests := []struct {
+		name     string
+		host     string
+		opts     HostOptions
+		wantHint string // "" means success
+	}{
+		{"loopback certificate is verified", tlsHost, HostOptions{CertsDir: empty}, HintTLS},
+		{"insecure skips verification", tlsHost, HostOptions{CertsDir: empty, Insecure: true}, ""},
+		{"certs dir gives the CA", tlsHost, HostOptions{CertsDir: certs}, ""},
+		{"plain HTTP registry over HTTPS", plainHost, HostOptions{CertsDir: empty}, HintPlainHTTP},
+		{"plain HTTP asked for", plainHost, HostOptions{CertsDir: empty, PlainHTTP: true}, ""},
+		{"plain HTTP with insecure stays plain", plainHost, HostOptions{CertsDir: empty, PlainHTTP: true, Insecure: true}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.opts.DockerConfig = empty
+			err := headTag(tc.opts, tc.host)
+			if tc.wantHint == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			e, ok := errors.AsType[*Error](err)
+			if !ok || e.Hint != tc.wantHint || !strings.Contains(err.Error(), tc.wantHint) {
+				t.Fatalf("error %v; want one with the hint %q", err, tc.wantHint)
+			}
+		})
+	}
+}
+
+func TestUpdateClientWrapsOnce(t *testing.T) {
+	t.Parallel()
+	h := newHosts(HostOptions{}, "reg.example", 4)
+	base := docker.DefaultHTTPTransport(nil)
+	c := &http.Client{Transport: base}
+	if err := h.updateClient(c); err != nil {
+		t.Fatal(err)
+	}
+	first := c.Transport
+	copied := *c // ConfigureHosts copies an updated client and updates it again
+	if err := h.updateClient(&copied); err != nil {
+		t.Fatal(err)
+	}
+	if copied.Transport != first {
+		t.Fatal("the transport was wrapped twice")
+	}
+	rt, ok := first.(*retryTransport)
+	if !ok {
+		t.Fatalf("transport is %T", first)
+	}
+	inner := rt.base.(*logTransport).base.(*http.Transport)
+	if inner == base {
+		t.Error("the transport was changed in place, not cloned")
+	}
+	if inner.MaxIdleConnsPerHost < 4 {
+		t.Errorf("MaxIdleConnsPerHost = %d, want at least the jobs", inner.MaxIdleConnsPerHost)
+	}
+}
+
+func TestHostsSchemeAndVerification(t *testing.T) {
+	t.Parallel()
+	empty := t.TempDir()
+	tests := []struct {
+		name       string
+		host       string
+		opts       HostOptions
+		wantScheme string
+		wantSkip   bool
+	}{
+		{"localhost with a port is https and verified", "localhost:5000", HostOptions{}, "https", false},
+		{"loopback address is https and verified", "127.0.0.1:5000", HostOptions{}, "https", false},
+		{"plain http", "localhost:5000", HostOptions{PlainHTTP: true}, "http", false},
+		{"insecure", "reg.example", HostOptions{Insecure: true}, "https", true},
+		{"docker hub", "docker.io", HostOptions{}, "https", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.opts.CertsDir = empty
+			hs, err := newHosts(tc.opts, tc.host, 2).get(context.Background(), tc.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := hs[len(hs)-1]
+			if h.Scheme != tc.wantScheme {
+				t.Errorf("scheme %s, want %s", h.Scheme, tc.wantScheme)
+			}
+			tr := h.Client.Transport.(*retryTransport).base.(*logTransport).base.(*http.Transport)
+			skip := tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify
+			if skip != tc.wantSkip {
+				t.Errorf("InsecureSkipVerify = %v, want %v", skip, tc.wantSkip)
+			}
+		})
+	}
+}
+
+func TestHostsConfiguredOncePerOperation(t *testing.T) {
+	t.Parallel()
+	h := newHosts(HostOptions{CertsDir: t.TempDir()}, "reg.example", 2)
+	a, err := h.get(context.Background(), "reg.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.get(context.Background(), "reg.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a[0].Authorizer != b[0].Authorizer || a[0].Client != b[0].Client {
+		t.Error("a second lookup gave another client or authorizer: tokens would not be shared")
+	}
+}
