@@ -59,7 +59,7 @@ func Push(ctx context.Context, s *spec.Spec, opts PushOptions) (*Result, error) 
 
 	res.Changed = true
 	cp := &copier{rd: rd, target: target, policy: defaultRetryPolicy()}
-	if err := write(ctx, cp, p, res, toWrite); err != nil {
+	if err := write(ctx, cp, p, res, toWrite, opts.Force); err != nil {
 		return res, err
 	}
 	return res, nil

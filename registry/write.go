@@ -11,22 +11,25 @@ import (
 
 // write does the writes of a push, in order: the children missing from the
 // target repository, the index by digest, the target tag, then the extra
-// tags concurrently. toWrite are indexes into res.Tags, the target tag (0)
-// first when it is among them. It fills in res.Manifests[].Copied and
-// res.Tags[].Status, and on failure returns a *TagsError.
-func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite []int) error {
-	children := uniqueChildren(p)
-	copied, err := cp.ensure(ctx, children)
-	for i, e := range p.Entries {
-		res.Manifests[i].Copied = copied[e.Descriptor.Digest]
-	}
-	if err != nil {
-		return tagsError(cp, res, err)
-	}
+// tags concurrently. When a tag already points at the index (and not
+// force), the index and so its children are in the repository already:
+// only the tags are written. toWrite are indexes into res.Tags, the target
+// tag (0) first when it is among them. It fills in res.Manifests[].Copied
+// and res.Tags[].Status, and on failure returns a *TagsError.
+func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite []int, force bool) error {
 	index := document{desc: p.Descriptor, data: p.Bytes}
 	index.desc.MediaType = p.MediaType
-	if err := cp.putManifest(ctx, p.Descriptor.Digest.String(), index); err != nil {
-		return tagsError(cp, res, err)
+	if force || !indexPresent(res) {
+		copied, err := cp.ensure(ctx, uniqueChildren(p))
+		for i, e := range p.Entries {
+			res.Manifests[i].Copied = copied[e.Descriptor.Digest]
+		}
+		if err != nil {
+			return tagsError(cp, res, err)
+		}
+		if err := cp.putManifest(ctx, p.Descriptor.Digest.String(), index); err != nil {
+			return tagsError(cp, res, err)
+		}
 	}
 	putTag := func(i int) error {
 		if err := cp.putManifest(ctx, res.Tags[i].Tag, index); err != nil {
@@ -52,6 +55,16 @@ func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite [
 		return tagsError(cp, res, err)
 	}
 	return nil
+}
+
+// indexPresent reports whether a tag points at the index already.
+func indexPresent(res *Result) bool {
+	for _, t := range res.Tags {
+		if t.Previous == res.Digest {
+			return true
+		}
+	}
+	return false
 }
 
 // uniqueChildren lists the manifests the index refers to, each once, in
