@@ -117,7 +117,7 @@ type Proxy struct {
 	fault    FaultFunc
 	seq      int
 	peak     int64
-	requests []Request
+	requests []*Request // updated in place under mu while in flight
 }
 
 type ctxKey struct{}
@@ -217,25 +217,28 @@ func (p *Proxy) SetFault(f FaultFunc) {
 // SetDelay replaces the fixed per-request delay.
 func (p *Proxy) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
 
-// Requests returns a copy of the records of the requests completed so far,
-// in order of completion.
+// Requests returns a copy of the records of the requests received so far,
+// in order of arrival. A request still in flight has the status it has
+// been answered with so far (0 if none yet) and no Duration yet.
 func (p *Proxy) Requests() []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]Request, len(p.requests))
-	copy(out, p.requests)
+	for i, r := range p.requests {
+		out[i] = *r
+	}
 	return out
 }
 
-// Count returns the number of requests completed so far.
+// Count returns the number of requests received so far.
 func (p *Proxy) Count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.requests)
 }
 
-// Writes returns the number of completed PUT, POST, PATCH and DELETE
-// requests.
+// Writes returns the number of PUT, POST, PATCH and DELETE requests
+// received so far.
 func (p *Proxy) Writes() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -262,14 +265,18 @@ func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.requests = nil
-	p.peak = p.inflight.Load()
+	p.peak = 0
 	p.seq = 0
 }
 
 // ServeHTTP handles one request. It is exported only to satisfy
 // http.Handler.
+//
+// The request is recorded when it arrives and its status when the status is
+// written, before the client can read the answer: a client that has its
+// answer finds its request in Requests.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := Request{
+	rec := &Request{
 		Method:   r.Method,
 		Path:     r.URL.Path,
 		RawQuery: r.URL.RawQuery,
@@ -285,15 +292,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cur > p.peak {
 		p.peak = cur
 	}
+	p.requests = append(p.requests, rec)
 	fault := p.fault
 	p.mu.Unlock()
 
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w, p: p, rec: rec}
 	defer func() {
-		rec.Status = sw.status
-		rec.Duration = time.Since(rec.Start)
 		p.mu.Lock()
-		p.requests = append(p.requests, rec)
+		rec.Duration = time.Since(rec.Start)
 		p.mu.Unlock()
 	}()
 
@@ -305,7 +311,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var action Action
 	if fault != nil {
 		action = fault(r, rec.Seq)
-		rec.Fault = !action.IsPass()
+		if !action.IsPass() {
+			p.mu.Lock()
+			rec.Fault = true
+			p.mu.Unlock()
+		}
 	}
 	if !p.sleep(r.Context(), action.Delay) {
 		p.gone(sw)
@@ -334,7 +344,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.reset(sw)
 		return
 	case ResetAfterUpstream:
-		rec.Upstream = upstream.String()
+		p.setUpstream(rec, upstream)
 		p.forwardAndDrop(r, upstream)
 		p.reset(sw)
 		return
@@ -357,9 +367,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	rec.Upstream = upstream.String()
+	p.setUpstream(rec, upstream)
 	st := &requestState{upstream: upstream, action: action}
 	p.reverse.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
+}
+
+func (p *Proxy) setUpstream(rec *Request, upstream *url.URL) {
+	p.mu.Lock()
+	rec.Upstream = upstream.String()
+	p.mu.Unlock()
 }
 
 // modifyResponse rewrites Location headers that point at the upstream so
@@ -469,22 +485,28 @@ func (p *Proxy) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// statusWriter remembers the status written to the client.
+// statusWriter records the status in the request's record before the
+// client can see it.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	p           *Proxy
+	rec         *Request
+	wroteHeader bool
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+	if !s.wroteHeader && code >= 200 {
+		s.wroteHeader = true
+		s.p.mu.Lock()
+		s.rec.Status = code
+		s.p.mu.Unlock()
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+	if !s.wroteHeader {
+		s.WriteHeader(http.StatusOK)
 	}
 	return s.ResponseWriter.Write(b)
 }
