@@ -32,7 +32,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	reg, err := registrytest.Start(registrytest.Options{})
+	return newEnvWith(t, registrytest.Options{})
+}
+
+func newEnvWith(t *testing.T, opts registrytest.Options) *env {
+	t.Helper()
+	reg, err := registrytest.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
