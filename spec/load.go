@@ -49,7 +49,7 @@ func Load(name string, r io.Reader, opts LoadOptions) (*Spec, error) {
 	l := &loader{file: name, lookup: lookup}
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
-		return nil, l.join(&Error{Pos: Pos{File: name}, Msg: fmt.Sprintf("cannot read the spec: %v", err), Err: err})
+		return nil, l.join(&Error{Pos: Pos{File: name}, Msg: fmt.Sprintf("cannot read the spec: %v", unwrapPath(err)), Err: err})
 	}
 	if len(data) > MaxFileSize {
 		return nil, l.join(&Error{Pos: Pos{File: name}, Msg: fmt.Sprintf("the file is larger than %d bytes (1 MiB), the limit for a spec: is it the right file?", MaxFileSize)})
@@ -126,7 +126,11 @@ func (l *loader) errorf(n *yaml.Node, err error, format string, args ...any) {
 	l.errs = append(l.errs, &Error{Pos: l.pos(n), Msg: fmt.Sprintf(format, args...), Err: err})
 }
 
-// join sorts errs by position and joins them.
+// MaxErrors is how many errors Load reports for one file; past it, one
+// last error says how many more there were.
+const MaxErrors = 100
+
+// join sorts errs by position and joins them, MaxErrors at most.
 func (l *loader) join(errs ...*Error) error {
 	slices.SortStableFunc(errs, func(a, b *Error) int {
 		if a.Pos.Line != b.Pos.Line {
@@ -134,9 +138,12 @@ func (l *loader) join(errs ...*Error) error {
 		}
 		return a.Pos.Col - b.Pos.Col
 	})
-	all := make([]error, len(errs))
-	for i, e := range errs {
-		all[i] = e
+	all := make([]error, 0, min(len(errs), MaxErrors+1))
+	for _, e := range errs[:min(len(errs), MaxErrors)] {
+		all = append(all, e)
+	}
+	if more := len(errs) - MaxErrors; more > 0 {
+		all = append(all, &Error{Pos: Pos{File: l.file}, Msg: fmt.Sprintf("%d more errors not shown: fix the ones above first", more)})
 	}
 	return errors.Join(all...)
 }

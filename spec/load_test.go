@@ -431,3 +431,24 @@ func TestLoadManifestToolUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoadMaxErrors(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("image: hello\nmanifests:\n")
+	for range MaxErrors + 5 {
+		b.WriteString("  -\n")
+	}
+	_, err := Load("many.yaml", strings.NewReader(b.String()), testOpts)
+	checkSpecErrors(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != MaxErrors+1 {
+		t.Fatalf("%d lines, want %d", len(lines), MaxErrors+1)
+	}
+	if got, want := lines[MaxErrors], "many.yaml: 5 more errors not shown: fix the ones above first"; got != want {
+		t.Errorf("last line %q, want %q", got, want)
+	}
+	if got, want := lines[0], `many.yaml:3:4: empty item in "manifests": remove the lone "-" or give it image and platform`; got != want {
+		t.Errorf("first line %q, want %q", got, want)
+	}
+}

@@ -2,6 +2,28 @@
 // from manifest-tool's YAML format (strictly, with positions), builds it from
 // from-args flags with template expansion, and validates it. It is pure: it
 // never touches the network.
+//
+// Rules beyond manifest-tool's format:
+//
+//   - References are normalised as docker does (hello →
+//     docker.io/library/hello:latest). The target must be a tag; sources may
+//     be tagged or by digest.
+//   - Extra tags keep their order; repeats and the target's own tag are
+//     dropped silently.
+//   - A platform may leave out os and architecture (they come from the image
+//     config later), but not give a variant without an architecture, and an
+//     empty platform mapping is an error. Aliases are normalised without
+//     inventing a variant (see package platform).
+//   - Two entries whose platforms both give os and architecture and are
+//     equal once normalised (os.version, os.features and features included,
+//     as sets) are an error (rule P5).
+//   - Annotations, at index or entry level, with type docker are an error.
+//   - ${VAR} and ${VAR:-default} are expanded in values, never in keys; "$$"
+//     is "$" and a "$" not followed by "{" stays as it is.
+//   - Anchors, aliases, merge keys and YAML tags other than !!str, !!map and
+//     !!seq are rejected; scalars are taken as written (tags: [1.0] is the
+//     tag "1.0").
+//   - Errors are sorted by position; at most MaxErrors are reported.
 package spec
 
 import (
