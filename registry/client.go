@@ -126,7 +126,7 @@ func (c *client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (
 		resp, err := h.Client.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, context.Cause(ctx)
+				err = context.Cause(ctx) // say which request was cut short
 			}
 			return nil, transportError(req, err)
 		}

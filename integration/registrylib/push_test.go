@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 	"github.com/manifest-push/manifest-push/integration/proxy"
@@ -377,6 +378,20 @@ func TestFaults(t *testing.T) {
 		s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
 		if _, err := registry.Push(context.Background(), s, e.opts()); !errors.Is(err, registry.ErrDigestMismatch) || e.px.Writes() != 0 {
 			t.Errorf("error %v, %d writes", err, e.px.Writes())
+		}
+	})
+	t.Run("a stalled registry ends at the deadline", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
+		e.px.SetFault(proxy.Always(proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.Stall(time.Minute)))
+		s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := registry.Push(ctx, s, e.opts())
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "GET ") || time.Since(start) > 5*time.Second {
+			t.Errorf("error %v after %v", err, time.Since(start))
 		}
 	})
 	t.Run("source on another registry", func(t *testing.T) {
