@@ -66,6 +66,10 @@ func FromArgs(a Args) (*Spec, error) {
 		s.Target = t
 	}
 
+	seenTags := map[string]bool{}
+	if s.Target != nil {
+		seenTags[s.Target.Tag()] = true
+	}
 	for _, t := range splitList(a.Tags) {
 		if t == "" {
 			fail("--tags", nil, "empty tag in the list: remove the extra comma")
@@ -75,10 +79,10 @@ func FromArgs(a Args) (*Spec, error) {
 			fail("--tags", nil, "%v", err)
 			continue
 		}
-		if (s.Target != nil && t == s.Target.Tag()) || containsString(s.Tags, t) {
-			continue
+		if !seenTags[t] {
+			seenTags[t] = true
+			s.Tags = append(s.Tags, t)
 		}
-		s.Tags = append(s.Tags, t)
 	}
 
 	for _, kv := range a.Annotations {
@@ -105,7 +109,7 @@ func FromArgs(a Args) (*Spec, error) {
 	}
 
 	var plats []ocispec.Platform
-	var given []string
+	seenPlats := map[string]string{} // platform.Key → as given
 	for _, ps := range splitList(a.Platforms) {
 		if ps == "" {
 			fail("--platforms", nil, "empty platform in the list: remove the extra comma")
@@ -116,18 +120,12 @@ func FromArgs(a Args) (*Spec, error) {
 			fail("--platforms", err, "%v", err)
 			continue
 		}
-		dup := false
-		for i, q := range plats {
-			if platform.Equal(p, q) {
-				fail("--platforms", ErrDuplicatePlatform, "%s and %s are the same platform: give each platform once", quoteMax(given[i]), quoteMax(ps))
-				dup = true
-				break
-			}
+		if first, dup := seenPlats[platform.Key(p)]; dup {
+			fail("--platforms", ErrDuplicatePlatform, "%s and %s are the same platform: give each platform once", quoteMax(first), quoteMax(ps))
+			continue
 		}
-		if !dup {
-			plats = append(plats, p)
-			given = append(given, ps)
-		}
+		seenPlats[platform.Key(p)] = ps
+		plats = append(plats, p)
 	}
 	if len(splitList(a.Platforms)) == 0 {
 		fail("--platforms", nil, "missing: give the platforms to assemble, e.g. --platforms linux/amd64,linux/arm64,linux/arm/v7")
@@ -177,15 +175,6 @@ func splitList(in []string) []string {
 		}
 	}
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // placeholders in the order they are tried at each position: OSVERSION

@@ -568,15 +568,19 @@ func (l *loader) annotations(f field, typ string) map[string]string {
 // and the target's own tag.
 func (l *loader) tags(tags []string, nodes []*yaml.Node, target reference.NamedTagged) []string {
 	var out []string
+	seen := make(map[string]bool, len(tags)+1)
+	if target != nil {
+		seen[target.Tag()] = true
+	}
 	for i, t := range tags {
 		if err := checkTag(t); err != nil {
 			l.errorf(nodes[i], nil, "%v", err)
 			continue
 		}
-		if (target != nil && t == target.Tag()) || slices.Contains(out, t) {
-			continue
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
 		}
-		out = append(out, t)
 	}
 	return out
 }

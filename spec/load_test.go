@@ -452,3 +452,26 @@ func TestLoadMaxErrors(t *testing.T) {
 		t.Errorf("first line %q, want %q", got, want)
 	}
 }
+
+func TestLoadManyTagsLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	t.Parallel()
+	gen := func(n int) string {
+		var b strings.Builder
+		b.WriteString("image: hello\nmanifests: [{image: x}]\ntags:\n")
+		for i := range n {
+			b.WriteString("  - t")
+			b.WriteString(strings.Repeat("x", i%7))
+			b.WriteString(strings.TrimLeft(time.Duration(i).String(), "0"))
+			b.WriteString("\n")
+		}
+		return b.String()
+	}
+	small, large := gen(5000), gen(40000)
+	ts, tl := timeLoad(small), timeLoad(large)
+	if tl > 30*ts+50*time.Millisecond {
+		t.Errorf("%d bytes took %v, %d bytes took %v: not linear", len(small), ts, len(large), tl)
+	}
+}
