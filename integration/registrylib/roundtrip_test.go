@@ -1,0 +1,55 @@
+package registrylib
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/spec"
+)
+
+// TestRoundTrips counts the requests of a first push of N images from
+// another repository into a fresh one, and of its rerun, and reports the
+// wall time in round trips through a proxy that delays each request.
+func TestRoundTrips(t *testing.T) {
+	t.Parallel()
+	const n, delay = 8, 25 * time.Millisecond
+	e := newEnv(t)
+	archs := []string{"amd64", "arm64", "s390x", "ppc64le", "386", "riscv64", "mips64le", "loong64"}
+	var entries []spec.Entry
+	for i := range n {
+		tag := fmt.Sprintf("v1-%d", i)
+		e.image("build/app", tag, *linux(archs[i], ""), imagetest.Docker)
+		entries = append(entries, e.entry("build/app:"+tag, nil))
+	}
+	s := e.spec("release/app:1.0", []string{"1", "latest"}, entries...)
+	const tags = 3
+	e.px.SetDelay(delay)
+	ctx := context.Background()
+
+	start := time.Now()
+	if _, err := registry.Push(ctx, s, e.opts()); err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(start)
+	t.Logf("first push N=%d: %d requests, %d writes, %.1f round trips, peak concurrency %d", n, e.px.Count(), e.px.Writes(), float64(wall)/float64(delay), e.px.PeakConcurrency())
+	// Reads: N manifests, N configs, 3 tags; writes: N children looked for,
+	// 2N blobs mounted, N children, the index, 3 tags.
+	if want := 6*n + 2*tags + 1; e.px.Count() != want {
+		t.Errorf("%d requests, want %d:\n%s", e.px.Count(), want, e.requests())
+	}
+
+	e.px.Reset()
+	start = time.Now()
+	if _, err := registry.Push(ctx, s, e.opts()); err != nil {
+		t.Fatal(err)
+	}
+	wall = time.Since(start)
+	t.Logf("rerun N=%d: %d requests, %d writes, %.1f round trips", n, e.px.Count(), e.px.Writes(), float64(wall)/float64(delay))
+	if want := 2*n + tags; e.px.Count() != want || e.px.Writes() != 0 {
+		t.Errorf("%d requests, %d writes; want %d, 0", e.px.Count(), e.px.Writes(), want)
+	}
+}
