@@ -41,6 +41,7 @@ bench:
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./spec
 	$(GO) test -run='^$$' -fuzz=FuzzExpand -fuzztime=$(FUZZTIME) ./spec
+	$(GO) test -run='^$$' -fuzz=FuzzFromArgs -fuzztime=$(FUZZTIME) ./spec
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./platform
 
 # image builds manifest-push for five linux platforms, packs one image each

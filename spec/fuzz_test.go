@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -45,18 +44,14 @@ func addFixtures(f *testing.F) {
 
 // FuzzLoad checks that Load never panics, that it either returns a
 // consistent spec or joined *Error values that wrap ErrInvalidSpec and name
-// the file, and that it stays fast.
+// the file. (The fuzzer's own hang detection catches a load that never ends.)
 func FuzzLoad(f *testing.F) {
 	addFixtures(f)
 	f.Add([]byte("image: ${A}/x:${EMPTY:-1}\nmanifests: [{image: \"$$${DOLLAR}\"}]\n"))
 	f.Add([]byte("a: &a [x]\nb: &b [*a,*a]\nc: [*b,*b]\n"))
 	f.Add([]byte("image: x\nmanifests:\n  - image: y\n    platform: {os: windows, osversion: 1, os.version: 1}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		start := time.Now()
 		s, err := Load("fuzz.yaml", strings.NewReader(string(data)), LoadOptions{LookupEnv: fuzzEnv})
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("Load of %d bytes took %v", len(data), d)
-		}
 		if err != nil {
 			if s != nil {
 				t.Fatalf("Load returned a spec and an error: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -352,14 +353,11 @@ func TestLoadEnvDefaultsToOS(t *testing.T) {
 	}
 }
 
-// TestLoadLinearTime checks that large inputs of repetitive shapes load in
-// time proportional to their size.
-func TestLoadLinearTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
-	t.Parallel()
-	shapes := map[string]func(n int) string{
+// loadShapes generate large inputs of repetitive shapes, the inputs where a
+// quadratic step in loading would show. BenchmarkLoadShapes reports their
+// cost at two sizes, so growth is measured, not asserted on a clock.
+func loadShapes() map[string]func(n int) string {
+	return map[string]func(n int) string{
 		"entries": func(n int) string {
 			var b strings.Builder
 			b.WriteString("image: hello\nmanifests:\n")
@@ -389,31 +387,28 @@ func TestLoadLinearTime(t *testing.T) {
 			return "image: x\nmanifests: [{image: x}]\ntags: " + strings.Repeat("[", n/10) + strings.Repeat("]", n/10) + "\n"
 		},
 	}
-	for name, gen := range shapes {
-		t.Run(name, func(t *testing.T) {
-			small, large := gen(1000), gen(8000)
-			if len(large) > MaxFileSize {
-				t.Fatalf("input too large: %d", len(large))
-			}
-			ts := timeLoad(small)
-			tl := timeLoad(large)
-			// 8x the input; allow generous noise but catch quadratic growth
-			// (64x).
-			if tl > 30*ts+50*time.Millisecond {
-				t.Errorf("%d bytes took %v, %d bytes took %v: not linear", len(small), ts, len(large), tl)
-			}
-		})
+}
+
+func BenchmarkLoadShapes(b *testing.B) {
+	for name, gen := range loadShapes() {
+		for _, n := range []int{1000, 8000} {
+			input := gen(n)
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(input)))
+				for b.Loop() {
+					benchLoad(b, input)
+				}
+			})
+		}
 	}
 }
 
-func timeLoad(s string) time.Duration {
-	best := time.Duration(1 << 62)
-	for range 3 {
-		start := time.Now()
-		Load("t.yaml", strings.NewReader(s), testOpts) //nolint:errcheck // only the time matters; most shapes are invalid on purpose
-		best = min(best, time.Since(start))
+// benchLoad loads input, which may be invalid on purpose, and fails on any
+// error that is not a spec error.
+func benchLoad(b *testing.B, input string) {
+	if _, err := Load("t.yaml", strings.NewReader(input), testOpts); err != nil && !errors.Is(err, ErrInvalidSpec) {
+		b.Fatal(err)
 	}
-	return best
 }
 
 func TestLoadManifestToolUnchanged(t *testing.T) {
@@ -453,25 +448,25 @@ func TestLoadMaxErrors(t *testing.T) {
 	}
 }
 
-func TestLoadManyTagsLinear(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
-	t.Parallel()
+func BenchmarkLoadManyTags(b *testing.B) {
 	gen := func(n int) string {
-		var b strings.Builder
-		b.WriteString("image: hello\nmanifests: [{image: x}]\ntags:\n")
+		var sb strings.Builder
+		sb.WriteString("image: hello\nmanifests: [{image: x}]\ntags:\n")
 		for i := range n {
-			b.WriteString("  - t")
-			b.WriteString(strings.Repeat("x", i%7))
-			b.WriteString(strings.TrimLeft(time.Duration(i).String(), "0"))
-			b.WriteString("\n")
+			sb.WriteString("  - t")
+			sb.WriteString(strings.Repeat("x", i%7))
+			sb.WriteString(strings.TrimLeft(time.Duration(i).String(), "0"))
+			sb.WriteString("\n")
 		}
-		return b.String()
+		return sb.String()
 	}
-	small, large := gen(5000), gen(40000)
-	ts, tl := timeLoad(small), timeLoad(large)
-	if tl > 30*ts+50*time.Millisecond {
-		t.Errorf("%d bytes took %v, %d bytes took %v: not linear", len(small), ts, len(large), tl)
+	for _, n := range []int{5000, 40000} {
+		input := gen(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.SetBytes(int64(len(input)))
+			for b.Loop() {
+				benchLoad(b, input)
+			}
+		})
 	}
 }

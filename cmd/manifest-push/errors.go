@@ -19,6 +19,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &usage),
 		errors.Is(err, spec.ErrInvalidSpec),
+		errors.Is(err, registry.ErrInvalidReference),
 		errors.Is(err, platform.ErrInvalid),
 		errors.Is(err, platform.ErrUnknownOS),
 		errors.Is(err, platform.ErrUnknownArch):
