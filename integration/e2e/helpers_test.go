@@ -1,0 +1,505 @@
+// Package e2e runs the built manifest-push binary against the real embedded
+// distribution registry, with the counting proxy in front of it, and checks
+// what a user sees: the bytes in the registry, the exit code, and what the
+// command prints on stdout and stderr.
+//
+// Test images are pushed to the registry directly; the binary is pointed at
+// the proxy (--plain-http), so the proxy's log holds the binary's requests
+// and nothing else.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/manifest-push/manifest-push/integration/binary"
+	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/proxy"
+	"github.com/manifest-push/manifest-push/integration/registrytest"
+)
+
+// bin is the manifest-push executable built by TestMain.
+var bin string
+
+// runTimeout bounds one run of the binary.
+const runTimeout = 2 * time.Minute
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "manifest-push-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir) //nolint:errcheck // best effort: a temporary directory
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bin, err = binary.Build(ctx, dir, binary.Options{Race: os.Getenv("MP_E2E_RACE") == "1"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// env is one test's registry, the proxy in front of it and a scratch
+// directory for spec files and an empty Docker config.
+type env struct {
+	t   *testing.T
+	reg *registrytest.Registry
+	px  *proxy.Proxy
+	dir string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	reg, err := registrytest.Start(registrytest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	px, err := proxy.Start(reg.URL(), proxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(px.Close)
+	return &env{t: t, reg: reg, px: px, dir: t.TempDir()}
+}
+
+// host is the registry host the binary is given: the proxy's.
+func (e *env) host() string { return e.px.Host() }
+
+// ref is repo:tag (or repo@digest) on the proxy host.
+func (e *env) ref(s string) string { return e.host() + "/" + s }
+
+// push pushes img to repo:tag in the registry directly and returns its
+// descriptor (with the config's platform).
+func (e *env) push(repo, tag string, img imagetest.Image) ocispec.Descriptor {
+	e.t.Helper()
+	d, err := imagetest.PushImage(context.Background(), e.reg.Client(), e.reg.URL(), repo, tag, img)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+// image pushes a Docker image whose config says platform p (os/arch[/variant]).
+func (e *env) image(repo, tag, p string) ocispec.Descriptor {
+	e.t.Helper()
+	return e.push(repo, tag, imagetest.Image{Platform: plat(e.t, p)})
+}
+
+// plat parses os/arch[/variant].
+func plat(t *testing.T, s string) ocispec.Platform {
+	t.Helper()
+	p, err := platforms.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// writeSpec writes a spec file into the scratch directory and returns its path.
+func (e *env) writeSpec(name, content string) string {
+	e.t.Helper()
+	path := filepath.Join(e.dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return path
+}
+
+// result is what one run of the binary gave.
+type result struct {
+	args   []string
+	code   int
+	stdout string
+	stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("manifest-push %s\nexit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
+}
+
+// runOpts are the extras of one run.
+type runOpts struct {
+	stdin string
+	env   []string // KEY=VALUE added to the base environment
+}
+
+// run runs the binary with args and the base environment: HOME and
+// DOCKER_CONFIG in the scratch directory (no credentials of the machine's
+// user), REG set to the proxy's host.
+func (e *env) run(args ...string) result {
+	e.t.Helper()
+	return e.runWith(runOpts{}, args...)
+}
+
+func (e *env) runWith(o runOpts, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cfg := filepath.Join(e.dir, "docker-config")
+	if err := os.MkdirAll(cfg, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + e.dir,
+		"DOCKER_CONFIG=" + cfg,
+		"REG=" + e.host(),
+	}
+	if d := os.Getenv("GOCOVERDIR"); d != "" {
+		cmd.Env = append(cmd.Env, "GOCOVERDIR="+d)
+	}
+	cmd.Env = append(cmd.Env, o.env...)
+	cmd.Stdin = strings.NewReader(o.stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && exit.Exited():
+		r.code = exit.ExitCode()
+	default:
+		e.t.Fatalf("%v\n%s", err, r)
+	}
+	return r
+}
+
+// wantCode fails the test now unless r exited with code.
+func wantCode(t *testing.T, r result, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\n%s", r.code, code, r)
+	}
+}
+
+// wantStderr fails unless stderr holds every one of subs.
+func wantStderr(t *testing.T, r result, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("stderr does not say %q\n%s", s, r)
+		}
+	}
+}
+
+// digestLine parses the last line of stdout, "Digest: sha256:<hex> <size>".
+func digestLine(t *testing.T, r result) (digest.Digest, int64) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	last := lines[len(lines)-1]
+	f := strings.Fields(last)
+	if len(f) != 3 || f[0] != "Digest:" {
+		t.Fatalf("last line of stdout is %q, want Digest: sha256:<hex> <size>\n%s", last, r)
+	}
+	d, err := digest.Parse(f[1])
+	if err != nil {
+		t.Fatalf("digest line %q: %v", last, err)
+	}
+	n, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		t.Fatalf("digest line %q: %v", last, err)
+	}
+	return d, n
+}
+
+// stdoutLines returns stdout's lines without the trailing empty one.
+func stdoutLines(r result) []string {
+	s := strings.TrimRight(r.stdout, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// pushed is an index as the registry holds it.
+type pushed struct {
+	contentType string
+	body        []byte
+	digest      digest.Digest
+	index       ocispec.Index
+}
+
+// index reads repo:ref from the registry directly and parses it as an index.
+func (e *env) index(repo, ref string) pushed {
+	e.t.Helper()
+	ct, body, d, err := imagetest.GetManifest(context.Background(), e.reg.Client(), e.reg.URL(), repo, ref)
+	if err != nil {
+		e.t.Fatalf("reading %s:%s: %v", repo, ref, err)
+	}
+	p := pushed{contentType: ct, body: body, digest: d}
+	if err := json.Unmarshal(body, &p.index); err != nil {
+		e.t.Fatalf("%s:%s is not an index: %v\n%s", repo, ref, err, body)
+	}
+	if p.index.MediaType != ct {
+		e.t.Errorf("%s:%s: mediaType %q in the body, %q as Content-Type", repo, ref, p.index.MediaType, ct)
+	}
+	if p.index.SchemaVersion != 2 {
+		e.t.Errorf("%s:%s: schemaVersion %d, want 2", repo, ref, p.index.SchemaVersion)
+	}
+	return p
+}
+
+// tagDigest is where repo:tag points in the registry; empty when absent.
+func (e *env) tagDigest(repo, tag string) digest.Digest {
+	e.t.Helper()
+	d, err := imagetest.HeadManifest(context.Background(), e.reg.Client(), e.reg.URL(), repo, tag)
+	if errors.Is(err, imagetest.ErrNotFound) {
+		return ""
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d.Digest
+}
+
+// tags lists repo's tags, sorted; nil when the repository does not exist.
+func (e *env) tags(repo string) []string {
+	e.t.Helper()
+	tags, err := imagetest.Tags(context.Background(), e.reg.Client(), e.reg.URL(), repo)
+	if errors.Is(err, imagetest.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sort.Strings(tags)
+	return tags
+}
+
+// hasImage checks that manifest d and every blob it names are in repo.
+func (e *env) hasImage(repo string, d digest.Digest) {
+	e.t.Helper()
+	ctx := context.Background()
+	_, body, _, err := imagetest.GetManifest(ctx, e.reg.Client(), e.reg.URL(), repo, d.String())
+	if err != nil {
+		e.t.Errorf("manifest %s is not in %s: %v", d, repo, err)
+		return
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(body, &m); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, b := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
+		ok, err := imagetest.BlobExists(ctx, e.reg.Client(), e.reg.URL(), repo, b.Digest)
+		if err != nil || !ok {
+			e.t.Errorf("blob %s of %s is not in %s (%v)", b.Digest, d, repo, err)
+		}
+	}
+}
+
+// requests renders the proxy's log, one request a line.
+func (e *env) requests() string {
+	var b strings.Builder
+	for _, r := range e.px.Requests() {
+		fmt.Fprintln(&b, r)
+	}
+	return b.String()
+}
+
+// wantNoRequests fails unless nothing went through the proxy.
+func (e *env) wantNoRequests(r result) {
+	e.t.Helper()
+	if n := e.px.Count(); n != 0 {
+		e.t.Errorf("%d requests through the proxy, want none\n%s\n%s", n, e.requests(), r)
+	}
+}
+
+// wantNoWrites fails unless no PUT, POST, PATCH or DELETE went through.
+func (e *env) wantNoWrites(r result) {
+	e.t.Helper()
+	if n := e.px.Writes(); n != 0 {
+		e.t.Errorf("%d writes through the proxy, want none\n%s\n%s", n, e.requests(), r)
+	}
+}
+
+// wantWritesOnlyTo fails unless every write went to repo (and none is a
+// DELETE).
+func (e *env) wantWritesOnlyTo(repo string) {
+	e.t.Helper()
+	for _, r := range e.px.Requests() {
+		if r.IsWrite() && !strings.HasPrefix(r.Path, "/v2/"+repo+"/") {
+			e.t.Errorf("write outside the target repository %s: %s", repo, r)
+		}
+		if r.Method == "DELETE" {
+			e.t.Errorf("delete: %s", r)
+		}
+	}
+}
+
+// entry is what an index entry must be.
+type entry struct {
+	desc     ocispec.Descriptor // digest, size and media type of the child
+	platform ocispec.Platform
+	// annotations are the entry's annotations; nil means none.
+	annotations map[string]string
+}
+
+// wantEntries compares the index's entries with want, in order.
+func wantEntries(t *testing.T, p pushed, want []entry) {
+	t.Helper()
+	got := p.index.Manifests
+	if len(got) != len(want) {
+		t.Fatalf("%d entries, want %d\n%s", len(got), len(want), p.body)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Digest != w.desc.Digest || g.Size != w.desc.Size || g.MediaType != w.desc.MediaType {
+			t.Errorf("entry %d is %s %d %s, want %s %d %s", i, g.Digest, g.Size, g.MediaType, w.desc.Digest, w.desc.Size, w.desc.MediaType)
+		}
+		if g.Platform == nil {
+			t.Errorf("entry %d has no platform\n%s", i, p.body)
+		} else if gp, wp := platforms.FormatAll(*g.Platform)+"|"+strings.Join(g.Platform.OSFeatures, ","),
+			platforms.FormatAll(w.platform)+"|"+strings.Join(w.platform.OSFeatures, ","); gp != wp || g.Platform.OSVersion != w.platform.OSVersion {
+			t.Errorf("entry %d platform %+v, want %+v", i, *g.Platform, w.platform)
+		}
+		if !equalMaps(g.Annotations, w.annotations) {
+			t.Errorf("entry %d annotations %v, want %v", i, g.Annotations, w.annotations)
+		}
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+// selectFor picks the entry of idx that containerd picks for a host of
+// platform host: the entries its platforms.Only matcher matches, the best
+// by the matcher's Less ordering (stable, so index order breaks ties) —
+// what `docker run` / `ctr run` on that host pulls.
+func selectFor(idx ocispec.Index, host ocispec.Platform) (ocispec.Descriptor, bool) {
+	m := platforms.Only(host)
+	var cands []ocispec.Descriptor
+	for _, d := range idx.Manifests {
+		if d.Platform != nil && m.Match(*d.Platform) {
+			cands = append(cands, d)
+		}
+	}
+	if len(cands) == 0 {
+		return ocispec.Descriptor{}, false
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return m.Less(*cands[i].Platform, *cands[j].Platform) })
+	return cands[0], true
+}
+
+// wantSelected checks that containerd's matching over idx picks, for each
+// host platform, the child digest given.
+func wantSelected(t *testing.T, idx ocispec.Index, want map[string]selection) {
+	t.Helper()
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w := want[n]
+		got, ok := selectFor(idx, w.host)
+		if !ok {
+			t.Errorf("host %s: containerd matches no entry of the index", n)
+			continue
+		}
+		if got.Digest != w.digest {
+			t.Errorf("host %s: containerd picks %s (%s), want %s", n, got.Digest, platforms.FormatAll(*got.Platform), w.digest)
+		}
+	}
+}
+
+// selection is a host platform and the child it must get.
+type selection struct {
+	host   ocispec.Platform
+	digest digest.Digest
+}
+
+// jsonResult is one line of --output json.
+type jsonResult struct {
+	Target    string        `json:"target"`
+	Digest    digest.Digest `json:"digest"`
+	Size      int64         `json:"size"`
+	MediaType string        `json:"mediaType"`
+	Changed   bool          `json:"changed"`
+	DryRun    bool          `json:"dryRun"`
+	Tags      []jsonTag     `json:"tags"`
+	Manifests []jsonEntry   `json:"manifests"`
+	Warnings  []string      `json:"warnings"`
+	Spec      string        `json:"spec"`
+	Error     string        `json:"error"`
+}
+
+type jsonTag struct {
+	Tag      string        `json:"tag"`
+	Status   string        `json:"status"`
+	Previous digest.Digest `json:"previous"`
+}
+
+type jsonEntry struct {
+	Source    string        `json:"source"`
+	Digest    digest.Digest `json:"digest"`
+	MediaType string        `json:"mediaType"`
+	Size      int64         `json:"size"`
+	Platform  string        `json:"platform"`
+	Copied    bool          `json:"copied"`
+}
+
+// jsonLines parses stdout as JSON lines, strictly: every line one object
+// with only the known fields, and every field present.
+func jsonLines(t *testing.T, r result) []jsonResult {
+	t.Helper()
+	var out []jsonResult
+	for _, line := range stdoutLines(r) {
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &raw); err != nil {
+			t.Fatalf("stdout line is not a JSON object: %v\n%q\n%s", err, line, r)
+		}
+		for _, k := range []string{"target", "digest", "size", "mediaType", "changed", "dryRun", "tags", "manifests", "warnings", "spec"} {
+			if _, ok := raw[k]; !ok {
+				t.Errorf("JSON line has no %q\n%s", k, line)
+			}
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		var jr jsonResult
+		if err := dec.Decode(&jr); err != nil {
+			t.Fatalf("JSON line: %v\n%s", err, line)
+		}
+		out = append(out, jr)
+	}
+	return out
+}
+
+// linuxImages pushes Docker images for linux amd64, arm64 and arm/v7 into
+// repo, tagged by platform (amd64, arm64, armv7).
+func (e *env) linuxImages(repo string) (amd64, arm64, armv7 ocispec.Descriptor) {
+	e.t.Helper()
+	return e.image(repo, "amd64", "linux/amd64"), e.image(repo, "arm64", "linux/arm64"), e.image(repo, "armv7", "linux/arm/v7")
+}
