@@ -46,8 +46,12 @@ type PushOptions struct {
 	Jobs int
 }
 
-// DefaultJobs is the concurrency used when PushOptions.Jobs is zero.
-const DefaultJobs = 16
+// DefaultJobs is the concurrency used when PushOptions.Jobs is zero. A
+// push is a few waves of small requests, each costing one round trip when
+// it fits in the limit: 64 serves a typical index in one wave per step (32
+// entries' manifests, their configs, the two blob mounts of each, their
+// manifests), while staying a polite number of connections to one registry.
+const DefaultJobs = 64
 
 // Tag statuses reported in TagResult.Status.
 const (
