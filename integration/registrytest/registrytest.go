@@ -32,6 +32,8 @@ import (
 
 	// The htpasswd access controller, used when Options.Username is set.
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
+	// The token access controller, used when Options.Token is set.
+	_ "github.com/distribution/distribution/v3/registry/auth/token"
 	// The storage drivers: in memory (the default) and on disk (Options.Dir).
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
@@ -62,6 +64,15 @@ type Options struct {
 	// means no authentication.
 	Username, Password string
 
+	// Token, when set, turns on distribution's token access controller
+	// (bearer tokens, see TokenAuth). It takes the place of Username and
+	// Password. Nil means no token authentication.
+	Token *TokenAuth
+
+	// ClientAuth, with TLS, makes the registry require a client certificate
+	// issued by its CA (see Registry.CA and testca.CA.ClientCertificate).
+	ClientAuth bool
+
 	// Dir, when set, stores the registry's content on disk under this
 	// directory (distribution's filesystem driver), so that a later registry
 	// started on the same Dir sees it, for example a read-only one. Empty
@@ -91,15 +102,26 @@ type Options struct {
 	Configure func(*configuration.Configuration)
 }
 
+// TokenAuth configures the token access controller: clients are sent to
+// Realm for a token, which the registry accepts when it is issued by Issuer
+// for Service and signed by a key whose certificate chains to RootCertPEM.
+type TokenAuth struct {
+	Realm, Service, Issuer string
+	// RootCertPEM is the PEM bundle of trusted signing roots.
+	RootCertPEM []byte
+}
+
 // Registry is a running registry. Close it when done.
 type Registry struct {
-	server  *httptest.Server
-	app     *handlers.App
-	ca      *testca.CA
-	tmpDir  string
-	opts    Options
-	close   sync.Once
-	baseURL string
+	server *httptest.Server
+	app    *handlers.App
+	ca     *testca.CA
+	// clientCert is presented by Client and Transport when ClientAuth is set.
+	clientCert *tls.Certificate
+	tmpDir     string
+	opts       Options
+	close      sync.Once
+	baseURL    string
 }
 
 // Start builds and starts a registry.
@@ -152,6 +174,25 @@ func Start(opts Options) (*Registry, error) {
 		}
 		config.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": Realm, "path": path}}
 	}
+	if opts.Token != nil {
+		if r.tmpDir == "" {
+			dir, err := os.MkdirTemp("", "registrytest-")
+			if err != nil {
+				return nil, fmt.Errorf("registrytest: %w", err)
+			}
+			r.tmpDir = dir
+		}
+		bundle := filepath.Join(r.tmpDir, "token-roots.pem")
+		if err := os.WriteFile(bundle, opts.Token.RootCertPEM, 0o600); err != nil {
+			return nil, fmt.Errorf("registrytest: %w", err)
+		}
+		config.Auth = configuration.Auth{"token": configuration.Parameters{
+			"realm":          opts.Token.Realm,
+			"service":        opts.Token.Service,
+			"issuer":         opts.Token.Issuer,
+			"rootcertbundle": bundle,
+		}}
+	}
 	if opts.Configure != nil {
 		opts.Configure(config)
 	}
@@ -191,6 +232,15 @@ func Start(opts Options) (*Registry, error) {
 		}
 		r.ca = ca
 		r.server.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if opts.ClientAuth {
+			r.server.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+			r.server.TLS.ClientCAs = ca.Pool()
+			cc, err := ca.ClientCertificate("registrytest")
+			if err != nil {
+				return nil, err
+			}
+			r.clientCert = &cc
+		}
 		r.server.StartTLS()
 	} else {
 		r.server.Start()
@@ -253,13 +303,12 @@ func (r *Registry) CACertPEM() []byte {
 }
 
 // Client returns a new HTTP client for this registry: it trusts the
-// registry's CA (TLS) and sends the configured credentials (basic auth).
-// It does not share the default transport.
+// registry's CA (TLS), presents a client certificate (ClientAuth) and sends
+// the configured credentials (basic auth). It does not share the default
+// transport. With Token set it sends no credentials: such a registry is
+// filled through another registry on the same Dir, or with a token.
 func (r *Registry) Client() *http.Client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if r.ca != nil {
-		transport.TLSClientConfig = r.ca.ClientTLSConfig()
-	}
+	transport := r.Transport()
 	var rt http.RoundTripper = transport
 	if r.opts.Username != "" {
 		rt = basicAuth{next: transport, user: r.opts.Username, pass: r.opts.Password}
@@ -267,12 +316,16 @@ func (r *Registry) Client() *http.Client {
 	return &http.Client{Transport: rt}
 }
 
-// Transport returns a new transport that trusts the registry's CA, without
+// Transport returns a new transport that trusts the registry's CA (and
+// presents a client certificate when ClientAuth is set), without
 // credentials.
 func (r *Registry) Transport() *http.Transport {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if r.ca != nil {
 		transport.TLSClientConfig = r.ca.ClientTLSConfig()
+		if r.clientCert != nil {
+			transport.TLSClientConfig.Certificates = []tls.Certificate{*r.clientCert}
+		}
 	}
 	return transport
 }
