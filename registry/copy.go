@@ -19,20 +19,28 @@ import (
 )
 
 // copier copies manifests into the target repository: their blobs by
-// cross-repository mount (a streamed upload when the registry will not
-// mount), then the manifest bytes by digest. It never writes to a source
-// repository.
+// cross-repository mount when the source is on the target's registry (a
+// streamed upload when the registry will not mount), streamed from the
+// source registry when it is another one (skipping blobs the target
+// repository has), then the manifest bytes by digest. It never writes to a
+// source repository, nor to any registry but the target's.
 type copier struct {
 	rd     *reader
 	target repo
 	policy retryPolicy
+	// progress, when not nil, hears of every blob brought in.
+	progress *progress
+	// blobsIn brings each blob into the target once, whichever children
+	// share it.
+	blobsIn memo[struct{}]
 }
 
-// child is a manifest to have in the target repository, and the repository
-// it can be read from.
+// child is a manifest to have in the target repository, the repository it
+// can be read from, and the source (spec entry image) it is copied for.
 type child struct {
-	desc ocispec.Descriptor
-	from repo
+	desc   ocispec.Descriptor
+	from   repo
+	source string
 }
 
 // ensure makes each child present in the target repository, concurrently,
@@ -86,7 +94,7 @@ func (cp *copier) copyManifest(ctx context.Context, ch child) error {
 		}
 		children := make([]child, len(idx.Manifests))
 		for i, d := range idx.Manifests {
-			children[i] = child{desc: d, from: ch.from}
+			children[i] = child{desc: d, from: ch.from, source: ch.source}
 		}
 		if _, err := cp.ensure(ctx, children); err != nil {
 			return err
@@ -96,73 +104,143 @@ func (cp *copier) copyManifest(ctx context.Context, ch child) error {
 		if err := json.Unmarshal(doc.data, &m); err != nil {
 			return fmt.Errorf("reading the manifest: %w", err)
 		}
-		if err := cp.blobs(ctx, ch.from, append([]ocispec.Descriptor{m.Config}, m.Layers...)); err != nil {
+		if err := cp.blobs(ctx, ch, append([]ocispec.Descriptor{m.Config}, m.Layers...)); err != nil {
 			return err
 		}
 	}
 	return cp.putManifest(ctx, doc.desc.Digest.String(), doc)
 }
 
-// blobs brings blobs into the target repository, concurrently. Foreign
-// layers, which a registry does not hold, are left out.
-func (cp *copier) blobs(ctx context.Context, from repo, blobs []ocispec.Descriptor) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(blobs))
+// blobs brings the blobs of ch into the target repository, concurrently.
+// Non-distributable (foreign) layers, which registries do not hand out,
+// are left out, as Docker leaves them out.
+func (cp *copier) blobs(ctx context.Context, ch child, blobs []ocispec.Descriptor) error {
 	seen := map[digest.Digest]bool{}
-	for i, b := range blobs {
-		if seen[b.Digest] || foreign(b) {
+	var todo []ocispec.Descriptor
+	for _, b := range blobs {
+		if seen[b.Digest] || nonDistributable(b.MediaType) {
 			continue
 		}
 		seen[b.Digest] = true
-		wg.Go(func() { errs[i] = cp.blob(ctx, from, b) })
+		todo = append(todo, b)
+	}
+	cp.progress.add(ch.source, todo)
+	var wg sync.WaitGroup
+	errs := make([]error, len(todo))
+	for i, b := range todo {
+		wg.Go(func() { errs[i] = cp.blob(ctx, ch, b) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// foreign reports whether a layer lives outside registries (Windows base
-// layers pushed with their URLs).
-func foreign(d ocispec.Descriptor) bool {
-	return len(d.URLs) > 0 && (strings.Contains(d.MediaType, "foreign") || strings.Contains(d.MediaType, "nondistributable"))
+// Media types of layers that registries do not distribute: Windows base
+// layers, pulled from the URLs in their descriptors.
+const (
+	mediaTypeDockerForeignLayer      = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+	mediaTypeOCINonDistributablePref = "application/vnd.oci.image.layer.nondistributable."
+)
+
+// nonDistributable reports whether a layer of this media type lives outside
+// registries.
+func nonDistributable(mediaType string) bool {
+	return mediaType == mediaTypeDockerForeignLayer || strings.HasPrefix(mediaType, mediaTypeOCINonDistributablePref)
 }
 
-// blob mounts a blob from another repository of the same registry; a 201
-// says it is there. A 202 means the registry opened an upload instead: the
-// blob is then streamed from the source into it.
-func (cp *copier) blob(ctx context.Context, from repo, d ocispec.Descriptor) error {
+// blob brings one blob of ch into the target repository, once per push
+// however many children share it.
+func (cp *copier) blob(ctx context.Context, ch child, d ocispec.Descriptor) error {
 	if err := d.Digest.Validate(); err != nil {
 		return err
 	}
+	var streamed int64
+	_, err := cp.blobsIn.do(ctx, d.Digest, func() (struct{}, error) {
+		var err error
+		if ch.from.domain == cp.target.domain {
+			streamed, err = cp.mount(ctx, ch, d)
+		} else {
+			streamed, err = cp.fetchBlob(ctx, ch, d)
+		}
+		return struct{}{}, err
+	})
+	if err != nil {
+		return err
+	}
+	cp.progress.done(ch.source, d, streamed)
+	return nil
+}
+
+// mount mounts a blob from another repository of the target's registry; a
+// 201 says it is there. A 202 means the registry opened an upload instead:
+// the blob is then streamed from the source into it. It returns the bytes
+// streamed.
+func (cp *copier) mount(ctx context.Context, ch child, d ocispec.Descriptor) (int64, error) {
 	resp, err := cp.rd.c.do(ctx, request{
 		method: http.MethodPost,
 		repo:   cp.target,
 		path:   "blobs/uploads/",
-		query:  url.Values{"mount": {d.Digest.String()}, "from": {from.path}},
+		query:  url.Values{"mount": {d.Digest.String()}, "from": {ch.from.path}},
 		caps:   docker.HostCapabilityPush,
 	}, http.StatusCreated, http.StatusAccepted)
 	if err != nil {
-		return fmt.Errorf("mounting blob %s: %w", d.Digest, err)
+		return 0, fmt.Errorf("mounting blob %s: %w", d.Digest, err)
 	}
 	drain(ctx, resp)
 	if resp.StatusCode == http.StatusCreated {
-		return nil
+		return 0, nil
 	}
 	log.G(ctx).WithField("digest", d.Digest).Debug("registry did not mount the blob: uploading it")
 	loc, err := resp.Location()
 	if err != nil {
-		return fmt.Errorf("upload of blob %s: %w", d.Digest, err)
+		return 0, fmt.Errorf("upload of blob %s: %w", d.Digest, err)
 	}
-	return cp.upload(ctx, from, d, loc)
+	return cp.upload(ctx, ch, d, loc)
 }
 
-// upload streams a blob from the source into the target repository, as a
-// whole operation that is started again (with a new upload) after a
-// transient failure.
-func (cp *copier) upload(ctx context.Context, from repo, d ocispec.Descriptor, loc *url.URL) error {
+// fetchBlob brings a blob from another registry: nothing to do when the
+// target repository has it, else it is streamed from the source registry
+// into a new upload. It returns the bytes streamed.
+func (cp *copier) fetchBlob(ctx context.Context, ch child, d ocispec.Descriptor) (int64, error) {
+	ok, err := cp.blobExists(ctx, cp.target, d)
+	if err != nil || ok {
+		return 0, err
+	}
+	log.G(ctx).WithField("digest", d.Digest).WithField("from", ch.from.domain).Debug("copying the blob across registries")
+	return cp.upload(ctx, ch, d, nil)
+}
+
+// blobExists reports whether repository r has the blob d.
+func (cp *copier) blobExists(ctx context.Context, r repo, d ocispec.Descriptor) (bool, error) {
+	resp, err := cp.rd.c.do(ctx, request{
+		method: http.MethodHead,
+		repo:   r,
+		path:   "blobs/" + d.Digest.String(),
+		caps:   docker.HostCapabilityPush,
+	}, http.StatusOK, http.StatusNotFound)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return false, fmt.Errorf("looking for blob %s in %s: %w", d.Digest, r, err)
+	}
+	drain(ctx, resp)
+	return resp.StatusCode == http.StatusOK, nil
+}
+
+// upload streams a blob from the source into the target repository (into
+// the upload at loc, or a new one when loc is nil), verifying it as it
+// goes, as a whole operation that is started again (with a new upload)
+// after a transient failure. It returns the bytes streamed.
+func (cp *copier) upload(ctx context.Context, ch child, d ocispec.Descriptor, loc *url.URL) (int64, error) {
 	for attempt := 1; ; attempt++ {
-		err := cp.uploadOnce(ctx, from, d, loc)
-		if err == nil || !transient(err) || attempt >= cp.policy.Attempts {
-			return err
+		counter := cp.progress.counter(ch.source, d)
+		err := cp.uploadOnce(ctx, ch.from, d, loc, counter)
+		n := counter.close(err == nil)
+		if err == nil {
+			return n, nil
+		}
+		if !transient(err) || attempt >= cp.policy.Attempts {
+			return 0, err
 		}
 		wait := cp.policy.backoff(attempt)
 		log.G(ctx).WithError(err).WithField("digest", d.Digest).WithField("wait", wait).Debug("retrying blob upload")
@@ -170,14 +248,14 @@ func (cp *copier) upload(ctx context.Context, from repo, d ocispec.Descriptor, l
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return context.Cause(ctx)
+			return 0, context.Cause(ctx)
 		case <-timer.C:
 		}
 		loc = nil
 	}
 }
 
-func (cp *copier) uploadOnce(ctx context.Context, from repo, d ocispec.Descriptor, loc *url.URL) error {
+func (cp *copier) uploadOnce(ctx context.Context, from repo, d ocispec.Descriptor, loc *url.URL, counter *blobCounter) error {
 	c := cp.rd.c
 	if loc == nil {
 		resp, err := c.do(ctx, request{method: http.MethodPost, repo: cp.target, path: "blobs/uploads/", caps: docker.HostCapabilityPush}, http.StatusAccepted)
@@ -200,7 +278,7 @@ func (cp *copier) uploadOnce(ctx context.Context, from repo, d ocispec.Descripto
 		location: loc,
 		query:    url.Values{"digest": {d.Digest.String()}},
 		header:   http.Header{"Content-Type": {"application/octet-stream"}},
-		stream:   newVerifier(src.Body, d),
+		stream:   counter.reader(newVerifier(src.Body, d)),
 		size:     d.Size,
 		caps:     docker.HostCapabilityPush,
 	}, http.StatusCreated)

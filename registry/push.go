@@ -29,9 +29,6 @@ import (
 // were updated and which were not, together with a *TagsError.
 func Push(ctx context.Context, s *spec.Spec, opts PushOptions) (*Result, error) {
 	target := repoOf(s.Target)
-	if err := sameRegistry(s); err != nil {
-		return nil, err
-	}
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = DefaultJobs
@@ -58,29 +55,21 @@ func Push(ctx context.Context, s *spec.Spec, opts PushOptions) (*Result, error) 
 	}
 
 	res.Changed = true
-	cp := &copier{rd: rd, target: target, policy: defaultRetryPolicy()}
+	cp := &copier{rd: rd, target: target, policy: defaultRetryPolicy(), progress: newProgress(opts.Progress)}
 	if err := write(ctx, cp, p, res, toWrite, opts.Force); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
-// sameRegistry checks that every source is on the target's registry.
-func sameRegistry(s *spec.Spec) error {
-	domain := reference.Domain(s.Target)
-	var errs []error
-	for _, e := range s.Manifests {
-		if d := reference.Domain(e.Image); d != domain {
-			errs = append(errs, fmt.Errorf("source %s is on %s, the target on %s: %w", e.Image, d, domain, ErrCrossRegistry))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // withScopes asks, for every request of the push, one token scope that
-// covers them all: pull on every source repository and on the target, and
-// push on the target unless nothing is to be written. One token per
-// registry then serves the whole push.
+// covers them all: pull on every source repository of the target's
+// registry and on the target, and push on the target unless nothing is to
+// be written. One token then serves the whole push on the target's
+// registry; a source on another registry gets its own token for the scope
+// its registry asks for (a scope names a repository, not a registry, so
+// the target's scopes cannot be kept from other registries' token
+// requests, which grant only what the user may do).
 func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 	set := map[string]bool{}
 	tpath := reference.Path(s.Target)
@@ -88,8 +77,11 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 	if push {
 		set["repository:"+tpath+":pull,push"] = true
 	}
+	domain := reference.Domain(s.Target)
 	for _, e := range s.Manifests {
-		set["repository:"+reference.Path(e.Image)+":pull"] = true
+		if reference.Domain(e.Image) == domain {
+			set["repository:"+reference.Path(e.Image)+":pull"] = true
+		}
 	}
 	scopes := make([]string, 0, len(set))
 	for sc := range set {

@@ -44,6 +44,11 @@ type PushOptions struct {
 	StrictPlatform bool
 	// Jobs bounds concurrent requests. Zero means DefaultJobs.
 	Jobs int
+	// Progress, when set, hears how far the blobs of each source are in
+	// being brought into the target repository (see Progress). It is
+	// called from the push's goroutines, one call at a time, and should
+	// return quickly. Nil means no reports.
+	Progress func(Progress)
 }
 
 // DefaultJobs is the concurrency used when PushOptions.Jobs is zero. A

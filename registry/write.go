@@ -79,7 +79,7 @@ func uniqueChildren(p *plan.Plan) []child {
 		}
 		seen[d.Digest] = true
 		ref := e.Source.Entry.Image
-		out = append(out, child{desc: d, from: repoOf(ref)})
+		out = append(out, child{desc: d, from: repoOf(ref), source: ref.String()})
 	}
 	return out
 }
