@@ -99,8 +99,10 @@ type ManifestResult struct {
 	MediaType string        `json:"mediaType"`
 	Size      int64         `json:"size"`
 	Platform  string        `json:"platform,omitempty"`
-	// Copied is set when the manifest was copied into the target repository
-	// by this push.
+	// Copied is set when this push wrote the manifest into the target
+	// repository (its blobs mounted, its bytes PUT by digest). A manifest
+	// from the target repository itself is not copied, nor is anything when
+	// every tag points at the index already.
 	Copied bool `json:"copied"`
 }
 

@@ -3,32 +3,40 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/opencontainers/go-digest"
 )
 
-// write does the writes of a push, in order: the children missing from the
-// target repository, the index by digest, the target tag, then the extra
-// tags concurrently. When a tag already points at the index (and not
-// force), the index and so its children are in the repository already:
-// only the tags are written. toWrite are indexes into res.Tags, the target
-// tag (0) first when it is among them. It fills in res.Manifests[].Copied
-// and res.Tags[].Status, and on failure returns a *TagsError.
+// write does the writes of a push, in order: the children, copied into the
+// target repository, the index with the target tag, then the extra tags
+// concurrently. When a tag already points at the index (and not force),
+// the index and so its children are in the repository already: only the
+// tags are written. toWrite are indexes into res.Tags, the target tag (0)
+// first when it is among them. It fills in res.Manifests[].Copied and
+// res.Tags[].Status, and on failure returns a *TagsError.
+//
+// Each step costs one round trip, so nothing is written that the next
+// write makes redundant: the index is not written by digest before the
+// target tag, whose PUT stores the same bytes under that digest too (only
+// when the target tag is not written is the index written by digest).
 func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite []int, force bool) error {
 	index := document{desc: p.Descriptor, data: p.Bytes}
 	index.desc.MediaType = p.MediaType
 	if force || !indexPresent(res) {
-		copied, err := cp.ensure(ctx, uniqueChildren(p))
+		copied, err := copyChildren(ctx, cp, uniqueChildren(p))
 		for i, e := range p.Entries {
 			res.Manifests[i].Copied = copied[e.Descriptor.Digest]
 		}
 		if err != nil {
 			return tagsError(cp, res, err)
 		}
-		if err := cp.putManifest(ctx, p.Descriptor.Digest.String(), index); err != nil {
-			return tagsError(cp, res, err)
+		if len(toWrite) == 0 || toWrite[0] != 0 {
+			if err := cp.putManifest(ctx, p.Descriptor.Digest.String(), index); err != nil {
+				return tagsError(cp, res, err)
+			}
 		}
 	}
 	putTag := func(i int) error {
@@ -55,6 +63,39 @@ func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite [
 		return tagsError(cp, res, err)
 	}
 	return nil
+}
+
+// copyChildren copies into the target repository, concurrently, each child
+// that is not from it, and reports which ones it wrote. It does not look
+// for a child first: its blob mounts and its manifest PUT answer for
+// themselves (a mount of a blob the repository has is a no-op 201, so is
+// the PUT of a manifest it has), while a HEAD would add a round trip to
+// the critical path of every first push. A push whose tags all point at
+// the index already copies nothing at all (see write).
+func copyChildren(ctx context.Context, cp *copier, children []child) (map[digest.Digest]bool, error) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(children))
+	wrote := make([]bool, len(children))
+	for i, ch := range children {
+		if ch.from == cp.target {
+			continue // there already
+		}
+		wg.Go(func() {
+			if err := cp.copyManifest(ctx, ch); err != nil {
+				errs[i] = fmt.Errorf("copying %s@%s into %s: %w", ch.from, ch.desc.Digest, cp.target, err)
+				return
+			}
+			wrote[i] = true
+		})
+	}
+	wg.Wait()
+	copied := map[digest.Digest]bool{}
+	for i, ch := range children {
+		if wrote[i] {
+			copied[ch.desc.Digest] = true
+		}
+	}
+	return copied, errors.Join(errs...)
 }
 
 // indexPresent reports whether a tag points at the index already.

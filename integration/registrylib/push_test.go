@@ -158,8 +158,9 @@ func TestCrossRepositoryPush(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The children are there: looked for, not copied; index and tags written.
-		if !again.Changed || e.px.Writes() != 1+tags || again.Manifests[0].Copied {
+		// Force writes everything again: the children (blobs mounted,
+		// manifests PUT, no existence checks), the index with the tags.
+		if !again.Changed || e.px.Writes() != 3*n+tags || !again.Manifests[0].Copied {
 			t.Errorf("result %+v, requests:\n%s", again, e.requests())
 		}
 	})
@@ -180,7 +181,7 @@ func TestSourceInTargetRepository(t *testing.T) {
 	if res.MediaType != ocispec.MediaTypeImageIndex || res.Manifests[0].Copied || res.Manifests[1].Copied {
 		t.Errorf("result %+v", res)
 	}
-	if e.px.Writes() != 2 { // index by digest, tag
+	if e.px.Writes() != 1 { // the tag, which writes the index
 		t.Errorf("%d writes:\n%s", e.px.Writes(), e.requests())
 	}
 }
