@@ -114,6 +114,11 @@ func pushAll(ctx context.Context, g *globals, opts registry.PushOptions, jobs []
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	ctx = withLogger(ctx, g, std.err)
+	var progress *progressDisplay
+	if !g.quiet {
+		progress = startProgress(std.err)
+		opts.Progress = progress.report
+	}
 
 	outcomes := make([]outcome, len(jobs))
 	var wg sync.WaitGroup
@@ -128,6 +133,7 @@ func pushAll(ctx context.Context, g *globals, opts registry.PushOptions, jobs []
 		})
 	}
 	wg.Wait()
+	progress.close()
 
 	code := exitOK
 	for i, o := range outcomes {
