@@ -62,7 +62,7 @@ func newClient(h *hosts, jobs int) *client {
 
 // send sends r and returns the response, whatever its status. It
 // authorizes the request, and on a 401 hands the challenge to the
-// authorizer and tries once more. When the registry has several hosts
+// authorizer and tries again (at most maxAuthAttempts in all). When the registry has several hosts
 // (mirrors from hosts.toml), a read goes on to the next host after a
 // failure or a 404.
 func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
@@ -113,6 +113,9 @@ func capName(c docker.HostCapabilities) string {
 }
 
 func (c *client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (*http.Response, error) {
+	// tokenSent: an earlier attempt carried a token; a second rejected one
+	// ends the request.
+	tokenSent := false
 	for attempt := 0; ; attempt++ {
 		req, err := c.newRequest(ctx, h, r)
 		if err != nil {
@@ -130,9 +133,11 @@ func (c *client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (
 			}
 			return nil, transportError(req, err)
 		}
-		if resp.StatusCode != http.StatusUnauthorized || h.Authorizer == nil || attempt > 0 || r.stream != nil {
+		if resp.StatusCode != http.StatusUnauthorized || h.Authorizer == nil || r.stream != nil ||
+			attempt >= maxAuthAttempts-1 || (attempt > 0 && (tokenSent || !rejectedToken(req, resp))) {
 			return resp, nil
 		}
+		tokenSent = tokenSent || req.Header.Get("Authorization") != ""
 		if err := h.Authorizer.AddResponses(ctx, []*http.Response{resp}); err != nil {
 			e := c.statusError(ctx, resp)
 			e.Err = err
@@ -140,6 +145,29 @@ func (c *client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (
 		}
 		drain(ctx, resp)
 	}
+}
+
+// maxAuthAttempts bounds the tries of one request against 401 answers: the
+// first, unauthorized or with a cached token; one with the credentials or a
+// token the challenge asked for; and one more with a new token when the
+// registry rejected a token (expired, revoked). Wrong credentials thus cost
+// two requests, never a loop.
+const maxAuthAttempts = 3
+
+// rejectedToken reports whether resp refuses the bearer token req carried
+// (a challenge with an error parameter, such as error="invalid_token"):
+// the authorizer then drops its cached tokens and fetches new ones.
+func rejectedToken(req *http.Request, resp *http.Response) bool {
+	scheme, _, _ := strings.Cut(req.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "bearer") {
+		return false
+	}
+	for _, c := range resp.Header.Values("WWW-Authenticate") {
+		if s, params, _ := strings.Cut(c, " "); strings.EqualFold(s, "bearer") && strings.Contains(params, "error=") {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *client) newRequest(ctx context.Context, h docker.RegistryHost, r request) (*http.Request, error) {

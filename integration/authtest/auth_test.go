@@ -1,0 +1,309 @@
+package authtest
+
+import (
+	"encoding/base64"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/manifest-push/manifest-push/integration/registrytest"
+)
+
+const (
+	user     = "alice"
+	password = "pa55-w0rd-7c1e" // distinctive, so a grep finds it anywhere
+)
+
+// TestTokenCrossRepositoryPush: a push whose sources live in other
+// repositories than the target works with one token for the combined
+// scopes: pull on each source, pull and push on the target.
+func TestTokenCrossRepositoryPush(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password})
+	args := e.twoPlatforms()
+	r := e.run(runOpts{stdin: password}, append(args, "--plain-http", "--username", user, "--password-stdin")...)
+	wantCode(t, r, 0)
+	if d := e.tag("dst/img", "1"); d == "" || d != e.tag("dst/img", "latest") {
+		t.Errorf("dst/img:1 is %q, latest %q: want the same index", d, e.tag("dst/img", "latest"))
+	}
+	reqs := e.ts.Requests()
+	if len(reqs) == 0 || len(reqs) > 2 {
+		t.Fatalf("%d token requests, want 1 or 2: %+v", len(reqs), reqs)
+	}
+	want := []string{"repository:dst/img:pull,push", "repository:src/amd64:pull", "repository:src/arm64:pull"}
+	for _, req := range reqs {
+		if req.Account != user || req.Token == "" {
+			t.Errorf("token request %+v: want a token for %s", req, user)
+		}
+		var got []string
+		for _, s := range req.Scopes {
+			got = append(got, strings.Fields(s)...)
+		}
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("token request scopes %q lack %q", got, w)
+			}
+		}
+	}
+	// The blobs came by cross-repository mount, not by upload.
+	for _, req := range e.px.Requests() {
+		if req.Method == "PATCH" || (req.Method == "PUT" && strings.Contains(req.Path, "/blobs/uploads/")) {
+			t.Errorf("blob uploaded instead of mounted: %s", req)
+		}
+	}
+}
+
+// TestTokenExpiredFetchedAgainOnce: the first token is expired (the
+// server says it is good for five minutes); the registry rejects it with
+// error="invalid_token", the tool fetches a new one once, and the push
+// completes.
+func TestTokenExpiredFetchedAgainOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password, Mint: func(n int) Mint {
+		if n == 1 {
+			return Expired
+		}
+		return Valid
+	}})
+	args := e.twoPlatforms()
+	r := e.run(runOpts{stdin: password}, append(args, "--plain-http", "--jobs", "1", "--username", user, "--password-stdin")...)
+	wantCode(t, r, 0)
+	if e.tag("dst/img", "latest") == "" {
+		t.Error("dst/img:latest not pushed")
+	}
+	if n := e.ts.Hits(); n != 2 {
+		t.Errorf("%d token requests, want 2 (the expired token, then one new one): %+v", n, e.ts.Requests())
+	}
+}
+
+// TestTokenRejectedNoLoop: every token is rejected (untrusted issuer). The
+// tool fetches a token, a second one after the rejection, and stops: exit
+// 3, a bounded number of requests, nothing written.
+func TestTokenRejectedNoLoop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password, Mint: func(int) Mint { return WrongIssuer }})
+	e.image("src/amd64", "v1", "amd64")
+	r := e.run(runOpts{stdin: password}, "from-args", "--plain-http", "--jobs", "1", "--platforms", "linux/amd64",
+		"--template", e.host()+"/src/ARCH:v1", "--target", e.host()+"/dst/img:1", "--username", user, "--password-stdin")
+	wantCode(t, r, 3)
+	wantStderr(t, r, e.host(), `"`+user+`"`)
+	// The first request: unauthorized, with a token, with a second token.
+	// A later request (the push does not stop at the first failure) tries
+	// its cached token and one new one. Never more.
+	tries := triesPerRequest(e)
+	for req, n := range tries {
+		if n > 3 {
+			t.Errorf("%s sent %d times, want at most 3", req, n)
+		}
+	}
+	if n := e.ts.Hits(); n < 2 || n > len(tries)+1 {
+		t.Errorf("%d token requests for %d registry requests, want 2 to %d: %+v", n, len(tries), len(tries)+1, e.ts.Requests())
+	}
+	if n := e.px.Writes(); n != 0 {
+		t.Errorf("%d writes, want none", n)
+	}
+}
+
+// TestWrongCredentials: basic auth and token auth refuse the password:
+// exit 3 after a bounded number of requests, the message names the host
+// and the user.
+func TestWrongCredentials(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		opts   registrytest.Options
+		tokens *TokenOptions
+	}{
+		{name: "basic", opts: registrytest.Options{Username: user, Password: password}},
+		{name: "token", tokens: &TokenOptions{Username: user, Password: password}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tc.opts, tc.tokens)
+			args := e.twoPlatforms()
+			r := e.run(runOpts{stdin: "not-" + password}, append(args, "--plain-http", "--username", user, "--password-stdin")...)
+			wantCode(t, r, 3)
+			wantStderr(t, r, e.host(), `"`+user+`"`)
+			// The first wave of requests (two tags read, two sources
+			// resolved, concurrently): each is challenged and tried once
+			// more with the credentials, nothing else.
+			tries := triesPerRequest(e)
+			if len(tries) > 4 {
+				t.Errorf("%d distinct requests, want at most 4: %v", len(tries), e.px.Requests())
+			}
+			for req, n := range tries {
+				if n > 2 {
+					t.Errorf("%s sent %d times, want at most 2", req, n)
+				}
+			}
+			if e.ts != nil && e.ts.Hits() > len(tries) {
+				t.Errorf("%d token requests for %d registry requests", e.ts.Hits(), len(tries))
+			}
+			if n := e.px.Writes(); n != 0 {
+				t.Errorf("%d writes, want none", n)
+			}
+		})
+	}
+}
+
+// TestCredentialHelpers: credentials from a docker-credential-* helper on
+// PATH, named by credsStore or credHelpers, in a Docker config found
+// through DOCKER_CONFIG or --docker-cfg; and identity tokens, from the
+// config's auths and from a helper (user "<token>").
+func TestCredentialHelpers(t *testing.T) {
+	t.Parallel()
+	const idToken = "idtok-5e2b9f"
+	for _, tc := range []struct {
+		name string
+		// tokens: a token server that accepts the identity token.
+		tokens bool
+		helper *Helper
+		config string // with HOST for the registry host
+		// viaFlag passes the config file with --docker-cfg instead of
+		// DOCKER_CONFIG.
+		viaFlag bool
+		grant   string // the token request's grant, when tokens
+	}{
+		{name: "credsStore", helper: &Helper{Name: "mptest", Username: user, Secret: password},
+			config: `{"credsStore":"mptest"}`},
+		{name: "credHelpers", helper: &Helper{Name: "mptest2", Username: user, Secret: password},
+			config: `{"credsStore":"absent","credHelpers":{"HOST":"mptest2"}}`, viaFlag: true},
+		{name: "identity token in auths", tokens: true,
+			config: `{"auths":{"HOST":{"identitytoken":"` + idToken + `"}}}`, grant: "refresh_token"},
+		{name: "identity token from helper", tokens: true, helper: &Helper{Name: "mptest3", Username: "<token>", Secret: idToken},
+			config: `{"credHelpers":{"HOST":"mptest3"}}`, grant: "refresh_token"},
+		{name: "token server password from helper", tokens: true, helper: &Helper{Name: "mptest4", Username: user, Secret: password},
+			config: `{"credsStore":"mptest4"}`, grant: "password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var e *env
+			if tc.tokens {
+				e = newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password, RefreshToken: idToken})
+			} else {
+				e = newEnv(t, registrytest.Options{Username: user, Password: password}, nil)
+			}
+			args := e.twoPlatforms()
+			var o runOpts
+			logPath := ""
+			if tc.helper != nil {
+				h := *tc.helper
+				h.Host = e.host()
+				binDir := t.TempDir()
+				var err error
+				if logPath, err = h.Write(binDir); err != nil {
+					t.Fatal(err)
+				}
+				o.env = append(o.env, "PATH="+binDir+":"+pathEnv())
+			}
+			cfg := e.writeFile("cfg/config.json", strings.ReplaceAll(tc.config, "HOST", e.host()))
+			if tc.viaFlag {
+				args = append(args, "--docker-cfg", cfg)
+			} else {
+				o.env = append(o.env, "DOCKER_CONFIG="+e.dir+"/cfg")
+			}
+			r := e.run(o, append(args, "--plain-http")...)
+			wantCode(t, r, 0)
+			if e.tag("dst/img", "latest") == "" {
+				t.Error("dst/img:latest not pushed")
+			}
+			if logPath != "" {
+				calls, err := Calls(logPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Contains(calls, "get_"+e.host()) {
+					t.Errorf("helper calls %q, want get %s", calls, e.host())
+				}
+			}
+			if tc.tokens {
+				reqs := e.ts.Requests()
+				if len(reqs) == 0 || reqs[0].Grant != tc.grant || reqs[0].Token == "" {
+					t.Errorf("token requests %+v, want a %s grant", reqs, tc.grant)
+				}
+			}
+		})
+	}
+}
+
+// TestSecretsNeverPrinted greps everything a wrong-password run and
+// successful --debug runs print (stdout and stderr) for the password, its
+// base64 forms and every bearer token the token server issued.
+func TestSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	secrets := func(e *env) []string {
+		s := []string{
+			password,
+			base64.StdEncoding.EncodeToString([]byte(user + ":" + password)),
+			base64.URLEncoding.EncodeToString([]byte(user + ":" + password)),
+			base64.StdEncoding.EncodeToString([]byte(password)),
+		}
+		if e.ts != nil {
+			for _, r := range e.ts.Requests() {
+				if r.Token != "" {
+					s = append(s, r.Token)
+					// The signature alone is as good as the token for a grep.
+					s = append(s, r.Token[strings.LastIndex(r.Token, ".")+1:])
+				}
+			}
+		}
+		return s
+	}
+	check := func(t *testing.T, e *env, r result) {
+		t.Helper()
+		out := r.stdout + r.stderr
+		for _, s := range secrets(e) {
+			if strings.Contains(out, s) {
+				t.Errorf("output holds the secret %q\n%s", s, r)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		opts   registrytest.Options
+		tokens *TokenOptions
+		pass   string
+		flag   bool // --password on the command line rather than stdin
+		code   int
+	}{
+		{name: "basic wrong password", opts: registrytest.Options{Username: user, Password: "other-" + password}, pass: password, code: 3},
+		{name: "basic wrong password debug flag", opts: registrytest.Options{Username: user, Password: "other-" + password}, pass: password, flag: true, code: 3},
+		{name: "basic debug", opts: registrytest.Options{Username: user, Password: password}, pass: password},
+		{name: "token wrong password debug", tokens: &TokenOptions{Username: user, Password: "other-" + password}, pass: password, code: 3},
+		{name: "token debug", tokens: &TokenOptions{Username: user, Password: password}, pass: password},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tc.opts, tc.tokens)
+			args := append(e.twoPlatforms(), "--plain-http", "--debug", "--username", user)
+			o := runOpts{stdin: tc.pass}
+			if tc.flag {
+				args = append(args, "--password", tc.pass)
+				o.stdin = ""
+			} else {
+				args = append(args, "--password-stdin")
+			}
+			r := e.run(o, args...)
+			wantCode(t, r, tc.code)
+			if !strings.Contains(r.stderr, "registry request") {
+				t.Errorf("--debug logged no request\n%s", r)
+			}
+			if tc.code == 0 && !strings.Contains(r.stderr, "REDACTED") {
+				t.Errorf("--debug shows no redacted Authorization\n%s", r)
+			}
+			check(t, e, r)
+		})
+	}
+}
+
+func pathEnv() string { return os.Getenv("PATH") }
+
+// triesPerRequest counts the proxy's requests by method and path.
+func triesPerRequest(e *env) map[string]int {
+	m := map[string]int{}
+	for _, r := range e.px.Requests() {
+		m[r.Method+" "+r.Path]++
+	}
+	return m
+}
