@@ -26,9 +26,6 @@ var (
 	// ErrDigestMismatch: content read from a registry does not match its
 	// digest or size.
 	ErrDigestMismatch = errors.New("digest mismatch")
-	// ErrCrossRegistry: a source is on another registry host than the
-	// target; copying across registries is not supported yet.
-	ErrCrossRegistry = errors.New("source on another registry than the target is not supported yet")
 	// ErrInvalidReference: a reference given to Inspect does not parse.
 	ErrInvalidReference = errors.New("invalid reference")
 	// ErrUnsupported: a manifest of a media type manifest-push cannot handle
