@@ -1,0 +1,125 @@
+package authtest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/integration/testca"
+)
+
+// TestTLS runs the binary against a TLS registry on a loopback address
+// whose CA the machine does not trust: verification is on unless
+// --insecure; --certs-dir supplies the CA (HOST:PORT/ca.crt or hosts.toml)
+// and client certificates.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		clientAuth bool
+		// setup writes a certs.d directory (or returns "" for none) and
+		// the extra flags.
+		setup func(t *testing.T, e *env, host string) []string
+		code  int
+		// stderr holds these (with HOST replaced) when code is not 0.
+		stderr []string
+	}{
+		{name: "unknown CA", code: 1, stderr: []string{"--certs-dir", "--insecure", "certificate"}},
+		{name: "insecure", setup: func(*testing.T, *env, string) []string { return []string{"--insecure"} }},
+		{name: "certs-dir ca.crt", setup: func(t *testing.T, e *env, host string) []string {
+			dir := t.TempDir()
+			if _, err := e.reg.CA().WriteCertsDir(dir, host); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--certs-dir", dir}
+		}},
+		{name: "certs-dir of another CA", code: 1, stderr: []string{"--certs-dir", "--insecure"}, setup: func(t *testing.T, e *env, host string) []string {
+			other, err := testca.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if _, err := other.WriteCertsDir(dir, host); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--certs-dir", dir}
+		}},
+		{name: "hosts.toml ca", setup: func(t *testing.T, e *env, host string) []string {
+			dir := t.TempDir()
+			ca := filepath.Join(t.TempDir(), "registry-ca.pem")
+			writeFile(t, ca, string(e.reg.CACertPEM()))
+			writeFile(t, filepath.Join(dir, host, "hosts.toml"),
+				"server = \"https://"+host+"\"\nca = \""+ca+"\"\n")
+			return []string{"--certs-dir", dir}
+		}},
+		{name: "hosts.toml skip_verify does not turn verification off", code: 1, stderr: []string{"--insecure"}, setup: func(t *testing.T, _ *env, host string) []string {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, host, "hosts.toml"),
+				"server = \"https://"+host+"\"\nskip_verify = true\n")
+			return []string{"--certs-dir", dir}
+		}},
+		{name: "client certificate", clientAuth: true, setup: func(t *testing.T, e *env, host string) []string {
+			return []string{"--certs-dir", clientCertsDir(t, e, host)}
+		}},
+		{name: "client certificate missing", clientAuth: true, code: 1, setup: func(t *testing.T, e *env, host string) []string {
+			dir := t.TempDir()
+			if _, err := e.reg.CA().WriteCertsDir(dir, host); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--certs-dir", dir}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, registrytest.Options{TLS: true, ClientAuth: tc.clientAuth}, nil)
+			// The proxy does not ask for client certificates: a client
+			// certificate test talks to the registry itself.
+			host := e.host()
+			if tc.clientAuth {
+				host = e.reg.Host()
+			}
+			e.image("src/amd64", "v1", "amd64")
+			args := []string{"from-args", "--platforms", "linux/amd64", "--template", host + "/src/ARCH:v1", "--target", host + "/dst/img:1"}
+			if tc.setup != nil {
+				args = append(args, tc.setup(t, e, host)...)
+			}
+			r := e.run(runOpts{}, args...)
+			wantCode(t, r, tc.code)
+			wantStderr(t, r, tc.stderr...)
+			if got := e.tag("dst/img", "1"); (got != "") != (tc.code == 0) {
+				t.Errorf("dst/img:1 is %q after exit %d", got, tc.code)
+			}
+		})
+	}
+}
+
+// clientCertsDir writes HOST/ca.crt, client.cert and client.key.
+func clientCertsDir(t *testing.T, e *env, host string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := e.reg.CA().WriteCertsDir(dir, host); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := e.reg.CA().ClientCertificate("manifest-push")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := testca.EncodePEM(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, host, "client.cert"), string(certPEM))
+	writeFile(t, filepath.Join(dir, host, "client.key"), string(keyPEM))
+	return dir
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
