@@ -68,6 +68,11 @@ func TestCrossRepositoryFromSpec(t *testing.T) {
 		{desc: arm64, platform: plat(t, "linux/arm64")},
 		{desc: armv7, platform: plat(t, "linux/arm/v7")},
 	})
+	wantSelected(t, p.index, map[string]selection{
+		"linux/amd64":  {host: plat(t, "linux/amd64"), digest: amd64.Digest},
+		"linux/arm64":  {host: plat(t, "linux/arm64"), digest: arm64.Digest},
+		"linux/arm/v7": {host: plat(t, "linux/arm/v7"), digest: armv7.Digest},
+	})
 	for _, tag := range []string{"1.0", "1", "latest"} {
 		if got := e.tagDigest("target/hello", tag); got != dgst {
 			t.Errorf("target/hello:%s is %q, want %s", tag, got, dgst)
