@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/base64"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -80,4 +81,30 @@ func TestDockerConfigLocations(t *testing.T) {
 			t.Fatal("no error")
 		}
 	})
+}
+
+func TestRejectedToken(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, auth, challenge string
+		want                  bool
+	}{
+		{"bearer rejected", "Bearer abc", `Bearer realm="https://auth.example/token",service="reg",error="invalid_token"`, true},
+		{"bearer insufficient scope", "Bearer abc", `Bearer realm="https://auth.example/token",error="insufficient_scope"`, true},
+		{"bearer challenge without error", "Bearer abc", `Bearer realm="https://auth.example/token",service="reg"`, false},
+		{"no token sent", "", `Bearer realm="x",error="invalid_token"`, false},
+		{"basic", "Basic YTpi", `Basic realm="reg"`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req, _ := http.NewRequest(http.MethodGet, "https://reg.example/v2/", nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp := &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {tc.challenge}}}
+			if got := rejectedToken(req, resp); got != tc.want {
+				t.Errorf("rejectedToken = %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

@@ -38,6 +38,7 @@ const (
 	HintPlainHTTP = "the registry speaks plain HTTP: try --plain-http"
 	HintTLS       = "the registry's certificate is not trusted: give its CA with --certs-dir, or skip verification with --insecure"
 	HintIndexType = "the registry rejected the OCI index media type: try --type docker"
+	HintReadOnly  = "the registry refuses writes: it is read-only or in maintenance mode"
 )
 
 // Error is a failed registry request: its method and URL, the HTTP status
@@ -56,7 +57,8 @@ type Error struct {
 	Messages []string
 	// User is the user name the request was authenticated as, if any.
 	User string
-	// Hint suggests a fix (HintPlainHTTP, HintTLS, HintIndexType), or is empty.
+	// Hint suggests a fix or names the cause (HintPlainHTTP, HintTLS,
+	// HintIndexType, HintReadOnly), or is empty.
 	Hint string
 	// Err is the transport or authorization error, when there is one.
 	Err error
@@ -154,6 +156,10 @@ func responseError(resp *http.Response, body []byte) *Error {
 		URL:        redactURL(resp.Request.URL),
 		StatusCode: resp.StatusCode,
 	}
+	if resp.StatusCode == http.StatusMethodNotAllowed && isWrite(resp.Request.Method) {
+		// distribution in read-only mode answers a plain 405, Allow: GET, HEAD.
+		e.Hint = HintReadOnly
+	}
 	var re registryErrors
 	if json.Unmarshal(body, &re) == nil {
 		for _, x := range re.Errors {
@@ -162,6 +168,14 @@ func responseError(resp *http.Response, body []byte) *Error {
 		}
 	}
 	return e
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // transportError turns an error of sending a request into an *Error, with a

@@ -131,3 +131,19 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+func TestReadOnlyHint(t *testing.T) {
+	t.Parallel()
+	u, _ := url.Parse("https://reg.example/v2/img/manifests/latest")
+	for _, method := range []string{http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodGet} {
+		resp := &http.Response{StatusCode: http.StatusMethodNotAllowed, Request: &http.Request{Method: method, URL: u}}
+		e := responseError(resp, []byte("Method not allowed\n"))
+		want := ""
+		if method != http.MethodGet {
+			want = HintReadOnly
+		}
+		if e.Hint != want || (want != "" && !strings.Contains(e.Error(), "refuses writes")) {
+			t.Errorf("%s: hint %q, message %q", method, e.Hint, e)
+		}
+	}
+}
