@@ -105,6 +105,7 @@ func TestAnnotationsMakeOCIIndex(t *testing.T) {
 annotations:
   org.opencontainers.image.source: https://example.com/hello
   com.example.empty: ""
+  com.example.url: "https://example.com/?a=1&b=<2>"
 manifests:
   - image: ${REG}/src:amd64
     platform: {os: linux, architecture: amd64}
@@ -122,9 +123,12 @@ manifests:
 		if p.contentType != ocispec.MediaTypeImageIndex {
 			t.Errorf("media type %s, want an OCI index (annotations are set)", p.contentType)
 		}
-		want := map[string]string{"org.opencontainers.image.source": "https://example.com/hello", "com.example.empty": ""}
+		want := map[string]string{"org.opencontainers.image.source": "https://example.com/hello", "com.example.empty": "", "com.example.url": "https://example.com/?a=1&b=<2>"}
 		if diff := cmp.Diff(want, p.index.Annotations); diff != "" {
 			t.Errorf("index annotations (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(string(p.body), "https://example.com/?a=1&b=<2>") {
+			t.Errorf("the index bytes HTML-escape the annotation (DESIGN §5: no HTML escaping)\n%s", p.body)
 		}
 		// The children stay Docker manifests: an OCI index may hold them.
 		wantEntries(t, p, []entry{

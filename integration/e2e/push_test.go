@@ -329,3 +329,51 @@ manifests:
 		}
 	})
 }
+
+func TestForceAndQuiet(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.threeRepos()
+	path := e.writeSpec("hello.yaml", threeRepoSpec)
+	r := e.run("--plain-http", "--quiet", "from-spec", path)
+	wantCode(t, r, 0)
+	d, n := digestLine(t, r)
+	// --quiet: the Digest line only.
+	if diff := cmp.Diff([]string{fmt.Sprintf("Digest: %s %d", d, n)}, stdoutLines(r)); diff != "" {
+		t.Errorf("--quiet stdout (-want +got):\n%s\n%s", diff, r)
+	}
+
+	e.px.Reset()
+	r = e.run("--plain-http", "from-spec", "--force", path)
+	wantCode(t, r, 0)
+	if e.px.Writes() == 0 {
+		t.Errorf("--force wrote nothing\n%s", r)
+	}
+	e.wantWritesOnlyTo("target/hello")
+	if d2, n2 := digestLine(t, r); d2 != d || n2 != n {
+		t.Errorf("--force gave %s %d, first push %s %d", d2, n2, d, n)
+	}
+	for _, tag := range []string{"1.0", "1", "latest"} {
+		if line := fmt.Sprintf("%s:%s updated (was %s)", e.ref("target/hello"), tag, d); !slices.Contains(stdoutLines(r), line) {
+			t.Errorf("--force does not say %q\n%s", line, r)
+		}
+	}
+}
+
+func TestRepeatedTagsDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.image("src", "amd64", "linux/amd64")
+	r := e.run("--plain-http", "from-args", "--platforms", "linux/amd64", "--template", e.ref("src:ARCH"),
+		"--target", e.ref("hello:1.2"), "--tags", "1.2,1,latest", "--tags", "1")
+	wantCode(t, r, 0)
+	d, n := digestLine(t, r)
+	repo := e.ref("hello")
+	want := []string{repo + ":1.2 updated (new)", repo + ":1 updated (new)", repo + ":latest updated (new)", fmt.Sprintf("Digest: %s %d", d, n)}
+	if diff := cmp.Diff(want, stdoutLines(r)); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s\n%s", diff, r)
+	}
+	if diff := cmp.Diff([]string{"1", "1.2", "latest"}, e.tags("hello")); diff != "" {
+		t.Errorf("tags (-want +got):\n%s", diff)
+	}
+}
