@@ -61,6 +61,7 @@ func Build(s *spec.Spec, sources []Source, opts Options) (*Plan, error) {
 	for i := range sources {
 		src := &sources[i]
 		if src.Missing {
+			b.warnings = append(b.warnings, fmt.Sprintf("%s: %s not found; left out (--ignore-missing)", src.Entry.Pos, src.Entry.Image))
 			continue
 		}
 		switch {

@@ -123,6 +123,20 @@ func TestBuildPlatformRules(t *testing.T) {
 			mediaType: MediaTypeDockerManifestList,
 		},
 		{
+			name: "two windows versions told apart by their configs (P3 before P5)",
+			sources: func(t *testing.T) []Source {
+				win := func(v string) *ocispec.Platform {
+					return &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: v}
+				}
+				return []Source{
+					image(t, "reg.test/hello:ltsc2019", MediaTypeDockerManifest, pf("windows", "amd64", ""), win("10.0.17763.6189"), 3),
+					image(t, "reg.test/hello:ltsc2022", MediaTypeDockerManifest, pf("windows", "amd64", ""), win("10.0.20348.2700"), 5),
+				}
+			},
+			want:      []string{"windows/amd64:10.0.17763.6189", "windows/amd64:10.0.20348.2700"},
+			mediaType: MediaTypeDockerManifestList,
+		},
+		{
 			name: "no platform anywhere (P1)",
 			sources: func(t *testing.T) []Source {
 				return []Source{image(t, "reg.test/hello:x", MediaTypeDockerManifest, nil, &ocispec.Platform{}, 3)}
@@ -178,6 +192,7 @@ func TestBuildPlatformRules(t *testing.T) {
 			},
 			want:      []string{"linux/amd64"},
 			mediaType: MediaTypeDockerManifestList,
+			warnings:  1,
 		},
 		{
 			name: "every source missing",

@@ -614,7 +614,7 @@ func (l *loader) manifests(f field, typ string) []Entry {
 			continue
 		}
 		e, platNode, platOK := l.entry(item, typ)
-		if p := e.Platform; platOK && p != nil && p.OS != "" && p.Architecture != "" {
+		if p := e.Platform; platOK && p != nil && p.OS != "" && p.Architecture != "" && !configMayTell(*p) {
 			key := platform.Key(*p) + " " + setKey(e.Features)
 			if prev, dup := seen[key]; dup {
 				l.errorf(platNode, ErrDuplicatePlatform, "platform %s is also given at line %d (%s): an index holds each platform once; remove one entry or correct its platform",
@@ -630,6 +630,14 @@ func (l *loader) manifests(f field, typ string) []Entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// configMayTell reports whether the image config may still tell two entries
+// with platform p apart, by filling a field the spec leaves empty (rule P3):
+// the os.version of a Windows image, the variant of a 32-bit ARM image. Such
+// duplicates are left to the check made once the configs are read.
+func configMayTell(p ocispec.Platform) bool {
+	return (p.OS == "windows" && p.OSVersion == "") || (p.Architecture == "arm" && p.Variant == "")
 }
 
 // entry reads one manifests item. It returns the platform's node for
