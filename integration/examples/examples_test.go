@@ -65,7 +65,7 @@ func TestMain(m *testing.M) {
 var (
 	ciSnippets = []string{"ci/github-actions.yml", "ci/gitlab-ci.yml"} // TestCISnippets
 	others     = []string{
-		"helloarch/hello.go",      // the demo (integration/demo) builds and runs it
+		"helloarch/hello.go",     // the demo (integration/demo) builds and runs it
 		"from-args/from-args.sh", // TestFromArgsScript
 	}
 )
