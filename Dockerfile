@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+#
+# manifest-push's container image: a static binary on Alpine (CA
+# certificates, and a shell, which GitLab CI jobs need), run as a non-root
+# user.
+#
+#   docker build --build-arg VERSION=$(git describe --tags --always) -t manifest-push .
+#   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7,linux/ppc64le,linux/s390x \
+#     --build-arg VERSION=1.0.0 -t registry.example.com/manifest-push:1.0.0 --push .
+#
+# The builder runs on the build machine's platform and cross-compiles for the
+# target platform, so a multi-platform build needs no emulation.
+
+ARG GO_VERSION=1.26
+ARG ALPINE_VERSION=3.22
+
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-alpine AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+ARG VERSION=dev
+ARG TARGETOS TARGETARCH TARGETVARIANT
+# GOARM is the digit of an arm variant (v7 → 7); other architectures ignore
+# it. -buildvcs=false: the image has no git to read the .git directory with.
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+	CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH GOARM=${TARGETVARIANT#v} \
+	go build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=${VERSION}" \
+	-o /out/manifest-push ./cmd/manifest-push
+
+FROM alpine:${ALPINE_VERSION}
+RUN apk add --no-cache ca-certificates \
+	&& adduser -D -H -u 65532 -s /sbin/nologin nonroot
+COPY --from=build /out/manifest-push /usr/local/bin/manifest-push
+USER 65532:65532
+ENTRYPOINT ["manifest-push"]
