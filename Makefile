@@ -4,6 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/manifest-push
 FUZZTIME ?= 30s
+BENCHFLAGS ?=
 
 .PHONY: all build test test-unit test-integration vet fmt-check demo bench fuzz image clean
 
@@ -34,9 +35,10 @@ fmt-check:
 demo:
 	cd integration && $(GO) run ./cmd/demo
 
-# bench measures round trips, requests, writes and memory through a delaying proxy.
+# bench measures round trips, requests, writes and memory through a delaying
+# proxy (BENCHFLAGS, e.g. "-delay 20ms -sizes 8,32 -runs 5 -trace -check").
 bench:
-	cd integration && $(GO) run ./cmd/bench
+	cd integration && $(GO) run ./cmd/bench $(BENCHFLAGS)
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./spec

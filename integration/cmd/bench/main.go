@@ -1,0 +1,83 @@
+// Command bench measures what a push of manifest-push costs in round trips,
+// requests, writes and memory, against the embedded registry behind a proxy
+// that delays every request, and compares it with the peers' numbers and
+// the goals of issue 5 (make bench).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/manifest-push/manifest-push/integration/bench"
+	"github.com/manifest-push/manifest-push/integration/binary"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var (
+		cfg   bench.Config
+		sizes string
+	)
+	flag.DurationVar(&cfg.Delay, "delay", 50*time.Millisecond, "delay the proxy adds to every request (a remote registry's round trip)")
+	flag.StringVar(&sizes, "sizes", "8,32,256", "index sizes (entries) to measure, comma-separated")
+	flag.IntVar(&cfg.Tags, "tags", 3, "tags pushed: the target's and the extra ones")
+	flag.IntVar(&cfg.Runs, "runs", 3, "runs per size, each into a fresh target; the median is reported")
+	flag.IntVar(&cfg.Jobs, "jobs", 0, "--jobs for manifest-push (0: its default)")
+	flag.StringVar(&cfg.Binary, "binary", "", "manifest-push executable to measure (default: build it)")
+	flag.BoolVar(&cfg.Trace, "trace", false, "also print every request of each last run, with its start time")
+	check := flag.Bool("check", false, "exit 1 when a goal fails")
+	flag.Parse()
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-sizes: %q is not a positive number", s)
+		}
+		cfg.Sizes = append(cfg.Sizes, n)
+	}
+	cfg.Log = os.Stderr
+
+	if cfg.Binary == "" {
+		dir, err := os.MkdirTemp("", "manifest-push-bench-bin-")
+		if err != nil {
+			return err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		fmt.Fprintln(os.Stderr, "building manifest-push...")
+		if cfg.Binary, err = binary.Build(ctx, dir, binary.Options{}); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "setup (packing images, not measured) %v, total %v\n\n", rep.Setup.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if err := rep.WriteMarkdown(os.Stdout); err != nil {
+		return err
+	}
+	if cfg.Trace {
+		if err := rep.WriteTrace(os.Stdout); err != nil {
+			return err
+		}
+	}
+	if *check && !rep.Passed() {
+		return fmt.Errorf("a goal failed")
+	}
+	return nil
+}
