@@ -102,7 +102,10 @@ type ManifestResult struct {
 	// Copied is set when this push wrote the manifest into the target
 	// repository (its blobs mounted, its bytes PUT by digest). A manifest
 	// from the target repository itself is not copied, nor is anything when
-	// every tag points at the index already.
+	// every tag points at the index already. When some tag exists already
+	// (or with Force), each child is looked for first and only the missing
+	// ones are copied; into a target none of whose tags exists, every child
+	// is copied without looking (see write.go).
 	Copied bool `json:"copied"`
 }
 

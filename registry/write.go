@@ -26,7 +26,13 @@ func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite [
 	index := document{desc: p.Descriptor, data: p.Bytes}
 	index.desc.MediaType = p.MediaType
 	if force || !indexPresent(res) {
-		copied, err := copyChildren(ctx, cp, uniqueChildren(p))
+		bring := cp.ensure // looks for each child first, copies the missing ones
+		if !force && fresh(res) {
+			bring = func(ctx context.Context, children []child) (map[digest.Digest]bool, error) {
+				return copyChildren(ctx, cp, children)
+			}
+		}
+		copied, err := bring(ctx, uniqueChildren(p))
 		for i, e := range p.Entries {
 			res.Manifests[i].Copied = copied[e.Descriptor.Digest]
 		}
@@ -67,11 +73,14 @@ func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite [
 
 // copyChildren copies into the target repository, concurrently, each child
 // that is not from it, and reports which ones it wrote. It does not look
-// for a child first: its blob mounts and its manifest PUT answer for
-// themselves (a mount of a blob the repository has is a no-op 201, so is
-// the PUT of a manifest it has), while a HEAD would add a round trip to
-// the critical path of every first push. A push whose tags all point at
-// the index already copies nothing at all (see write).
+// for a child first: write uses it when none of the tags exists yet, where
+// the children are almost surely missing and a HEAD of each would add a
+// round trip to the critical path of every first push for nothing; the
+// blob mounts and the manifest PUT answer for themselves (a mount of a blob
+// the repository has is a no-op 201, so is the PUT of a manifest it has).
+// When a tag exists (an update, a rerun after a failure, or Force), write
+// uses cp.ensure instead, which looks for each child first and copies only
+// the missing ones: fewer writes where they are likely to be there.
 func copyChildren(ctx context.Context, cp *copier, children []child) (map[digest.Digest]bool, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(children))
@@ -96,6 +105,17 @@ func copyChildren(ctx context.Context, cp *copier, children []child) (map[digest
 		}
 	}
 	return copied, errors.Join(errs...)
+}
+
+// fresh reports whether none of the tags exists yet in the target
+// repository.
+func fresh(res *Result) bool {
+	for _, t := range res.Tags {
+		if t.Previous != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // indexPresent reports whether a tag points at the index already.
