@@ -171,6 +171,9 @@ func wantCode(t *testing.T, r result, code int) {
 	if r.code != code {
 		t.Fatalf("exit code %d, want %d\n%s", r.code, code, r)
 	}
+	if r.stderr != "" {
+		t.Logf("stderr of manifest-push %s:\n%s", strings.Join(r.args, " "), r.stderr)
+	}
 }
 
 func wantStderr(t *testing.T, r result, subs ...string) {
