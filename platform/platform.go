@@ -72,7 +72,11 @@ func Parse(s string) (ocispec.Platform, error) {
 	case rest == "":
 		return ocispec.Platform{}, fmt.Errorf("%q: %w: empty (want os/arch[/variant][:os.version], e.g. linux/arm64)", s, ErrInvalid)
 	case len(parts) == 1:
-		return ocispec.Platform{}, fmt.Errorf("%q: %w: no architecture (want os/arch[/variant][:os.version], e.g. %s/amd64)", s, ErrInvalid, quoteMax(parts[0]))
+		example := "linux"
+		if os, err := NormalizeOS(parts[0]); err == nil {
+			example = os
+		}
+		return ocispec.Platform{}, fmt.Errorf("%q: %w: no architecture (want os/arch[/variant][:os.version], e.g. %s/amd64)", s, ErrInvalid, example)
 	case len(parts) > 3:
 		return ocispec.Platform{}, fmt.Errorf("%q: %w: too many '/' (want os/arch[/variant][:os.version])", s, ErrInvalid)
 	}

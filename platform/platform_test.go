@@ -78,7 +78,7 @@ func TestParseErrors(t *testing.T) {
 		wantMsg string
 	}{
 		{"", ErrInvalid, `"": invalid platform: empty (want os/arch[/variant][:os.version], e.g. linux/arm64)`},
-		{"linux", ErrInvalid, `"linux": invalid platform: no architecture (want os/arch[/variant][:os.version], e.g. "linux"/amd64)`},
+		{"linux", ErrInvalid, `"linux": invalid platform: no architecture (want os/arch[/variant][:os.version], e.g. linux/amd64)`},
 		{"linux/", ErrInvalid, `"linux/": invalid platform: empty os or architecture (want os/arch[/variant][:os.version], e.g. linux/arm64)`},
 		{"/amd64", ErrInvalid, `"/amd64": invalid platform: empty os or architecture (want os/arch[/variant][:os.version], e.g. linux/arm64)`},
 		{"linux/arm/", ErrInvalid, `"linux/arm/": invalid platform: empty variant after '/' (want os/arch[/variant][:os.version])`},

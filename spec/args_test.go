@@ -183,7 +183,7 @@ func TestFromArgsErrors(t *testing.T) {
 		{
 			name:     "malformed platform",
 			args:     with(func(a *Args) { a.Platforms = []string{"linux"} }),
-			want:     `--platforms: "linux": invalid platform: no architecture (want os/arch[/variant][:os.version], e.g. "linux"/amd64)`,
+			want:     `--platforms: "linux": invalid platform: no architecture (want os/arch[/variant][:os.version], e.g. linux/amd64)`,
 			sentinel: platform.ErrInvalid,
 		},
 		{

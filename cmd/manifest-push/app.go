@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -54,6 +55,9 @@ type reported struct{ code int }
 
 func (r *reported) Error() string { return fmt.Sprintf("exit status %d", r.code) }
 
+// singleDash finds a flag name written with one dash in a flag parse error.
+var singleDash = regexp.MustCompile(`(^|[\s:])-([A-Za-z][\w-]*)`)
+
 // usageError is a problem with the command line itself.
 type usageError struct{ err error }
 
@@ -65,7 +69,10 @@ func usagef(format string, args ...any) error {
 }
 
 func newApp(std streams) *cli.App {
-	onUsage := func(_ *cli.Context, err error, _ bool) error { return &usageError{err} }
+	onUsage := func(_ *cli.Context, err error, _ bool) error {
+		// The flag package names flags with one dash; ours are spelled with two.
+		return &usageError{errors.New(singleDash.ReplaceAllString(err.Error(), "$1--$2"))}
+	}
 	pushFlags := func(extra ...cli.Flag) []cli.Flag {
 		return append(append(globalFlags(), commonPushFlags()...), extra...)
 	}

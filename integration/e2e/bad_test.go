@@ -143,7 +143,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name:   "--jobs not a number",
 			args:   func(h string) []string { return fromArgs(h, "--jobs", "many") },
-			stderr: `invalid value "many" for flag -jobs`,
+			stderr: `invalid value "many" for flag --jobs`,
 		},
 		{
 			name:   "negative --timeout",
@@ -153,7 +153,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name:   "unknown flag",
 			args:   func(h string) []string { return fromArgs(h, "--frobnicate") },
-			stderr: `flag provided but not defined: -frobnicate`,
+			stderr: `flag provided but not defined: --frobnicate`,
 		},
 		{
 			name: "missing --target",
