@@ -27,10 +27,12 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// The app is run in-process and sequentially: urfave/cli shares its help and
+// version flags between apps, so two apps must not run at once.
+//
 // These cases never reach a registry: the input is refused before any
 // request (127.0.0.1:9 is the discard port; nothing answers there).
 func TestCommandLineRefusesBadInput(t *testing.T) {
-	t.Parallel()
 	badSpec := writeFile(t, "bad.yaml", "image: 127.0.0.1:9/hello:1\nmanifests:\n  - image: 127.0.0.1:9/hello:amd64\n    platfrom: {os: linux, architecture: amd64}\n")
 	for _, tc := range []struct {
 		name   string
@@ -52,7 +54,6 @@ func TestCommandLineRefusesBadInput(t *testing.T) {
 		{"push without subcommand", "", []string{"push"}, "push needs a subcommand"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			code, stdout, stderr := runApp(t, tc.stdin, tc.args...)
 			if code != exitInvalid {
 				t.Errorf("exit code = %d, want %d\nstderr: %s", code, exitInvalid, stderr)
@@ -71,7 +72,6 @@ func TestCommandLineRefusesBadInput(t *testing.T) {
 }
 
 func TestBadSpecIsReportedAsJSONToo(t *testing.T) {
-	t.Parallel()
 	p := writeFile(t, "bad.yaml", "image: 127.0.0.1:9/hello:1\nmanifests: []\nextra: 1\n")
 	code, stdout, stderr := runApp(t, "", "from-spec", "--output", "json", p)
 	if code != exitInvalid {
@@ -83,7 +83,6 @@ func TestBadSpecIsReportedAsJSONToo(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	t.Parallel()
 	code, stdout, _ := runApp(t, "", "version")
 	if code != 0 || stdout != "manifest-push dev\n" {
 		t.Errorf("version: code %d, stdout %q", code, stdout)
