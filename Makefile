@@ -47,9 +47,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./platform
 
 # image builds manifest-push for five linux platforms, packs one image each
-# and publishes them as one index with manifest-push itself (REGISTRY=host:port).
+# and publishes them as one index with manifest-push itself (REGISTRY=host:port,
+# plain HTTP, anonymous; without REGISTRY it rehearses on an embedded registry).
+# The version stamped and tagged is $(VERSION), as for make build.
 image:
-	cd integration && $(GO) run ./cmd/selfimage -registry '$(REGISTRY)'
+	cd integration && $(GO) run ./cmd/selfimage -registry '$(REGISTRY)' -version '$(VERSION)'
 
 clean:
 	rm -rf bin
