@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/manifest-push/manifest-push/integration/binary"
 	"github.com/manifest-push/manifest-push/integration/demo"
+	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -103,22 +105,34 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestRunWithoutQemu runs the demo as on a machine without the emulators:
-// it still succeeds, runs what is native, and says how to install the rest.
+// TestRunWithoutQemu runs the demo as on a machine without the emulators,
+// against a registry given by address ($REGISTRY): it still succeeds, runs
+// what is native, says how to install the rest, and leaves the index in
+// that registry.
 func TestRunWithoutQemu(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the payoff runs linux programs")
 	}
+	reg, err := registrytest.Start(registrytest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
 	rep, err := demo.Run(ctx, demo.Options{
 		Out:      &out,
+		Registry: reg.Host(),
 		Binary:   manifestPush,
 		LookPath: func(string) (string, error) { return "", exec.ErrNotFound },
 	})
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	desc, err := imagetest.HeadManifest(ctx, reg.Client(), reg.URL(), demo.Repo, "latest")
+	if err != nil || desc.Digest.String() != rep.Digest {
+		t.Errorf("helloarch:latest in the given registry = %s, %v; want %s", desc.Digest, err, rep.Digest)
 	}
 	native := 0
 	for _, p := range demo.Platforms {
