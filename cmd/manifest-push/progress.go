@@ -20,8 +20,9 @@ const (
 // progressDisplay shows on standard error how far each source's blobs are
 // in being brought into the target repository: on a terminal, one line per
 // source redrawn in place; otherwise a log line per source that moved,
-// every logInterval, and a summary at the end. It shows nothing when the
-// push brings no blob in.
+// every logInterval, and at the end a line per source whose bytes were
+// streamed (or whose copy stopped). It shows nothing when the push brings
+// no blob in.
 type progressDisplay struct {
 	w     io.Writer
 	tty   bool
@@ -132,7 +133,9 @@ func (d *progressDisplay) flush(final bool) {
 	for _, s := range d.order {
 		p := d.state[s]
 		switch {
-		case final && p.Blobs > 0:
+		case final && p.BlobsDone < p.Blobs:
+			fmt.Fprintf(d.w, "stopped copying %s: %s of %s, %d of %d blobs\n", s, size(p.BytesDone), size(p.BytesTotal), p.BlobsDone, p.Blobs)
+		case final && p.Streamed > 0: // mounts alone are not worth a line
 			fmt.Fprintf(d.w, "copied %s: %s in %d blobs (%s streamed in %s)\n",
 				s, size(p.BytesDone), p.BlobsDone, size(p.Streamed), elapsed.Round(100*time.Millisecond))
 		case !final && d.changed[s]:

@@ -24,7 +24,6 @@ func TestProgressDisplay(t *testing.T) {
 	}{
 		{"log lines", false, []string{
 			"copied reg.example/a:1: 3.0 MiB in 2 blobs (3.0 MiB streamed in ",
-			"copied reg.example/b:1: 10 B in 1 blobs (0 B streamed in ",
 		}},
 		{"terminal", true, []string{
 			"\x1b[2Kreg.example/a:1 [====================] 3.0 MiB / 3.0 MiB, 2/2 blobs, ",
@@ -60,12 +59,23 @@ func TestProgressLogLinesOnlyForSourcesThatMoved(t *testing.T) {
 	d.report(registry.Progress{Source: "a", Blobs: 1, BytesTotal: 2048})
 	d.flush(false)
 	d.flush(false)
-	d.report(registry.Progress{Source: "a", Blobs: 1, BlobsDone: 1, BytesTotal: 2048, BytesDone: 2048})
+	d.report(registry.Progress{Source: "a", Blobs: 1, BlobsDone: 1, BytesTotal: 2048, BytesDone: 2048, Streamed: 2048})
 	d.flush(false)
 	d.close()
 	want := "copying a: 0 B of 2.0 KiB, 0 of 1 blobs\ncopying a: 2.0 KiB of 2.0 KiB, 1 of 1 blobs\ncopied a: 2.0 KiB in 1 blobs"
 	if got := buf.String(); !strings.HasPrefix(got, want) {
 		t.Errorf("output %q, want it to start with %q", got, want)
+	}
+}
+
+func TestProgressSaysWhenACopyStopped(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	d := startProgressWith(&buf, false, time.Hour)
+	d.report(registry.Progress{Source: "a", Blobs: 2, BlobsDone: 1, BytesTotal: 2048, BytesDone: 1024})
+	d.close()
+	if got, want := buf.String(), "stopped copying a: 1.0 KiB of 2.0 KiB, 1 of 2 blobs\n"; got != want {
+		t.Errorf("output %q, want %q", got, want)
 	}
 }
 
