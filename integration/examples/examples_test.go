@@ -409,3 +409,66 @@ func commandArgs(words []string) [][]string {
 	}
 	return calls
 }
+
+// TestDockerfile checks what can be checked of the Dockerfile without a
+// Docker engine (the CI snippets run the image it builds): a Go builder
+// stage no older than go.mod's go directive, a static, trimmed,
+// version-stamped build of a package that exists, and a final stage that
+// runs as a non-root user with manifest-push as its entrypoint.
+func TestDockerfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	var froms, users []string
+	entrypoint := ""
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "FROM":
+			froms = append(froms, line)
+			users = nil // USER applies to its stage
+		case "USER":
+			users = append(users, f[1])
+		case "ENTRYPOINT":
+			entrypoint = strings.TrimSpace(strings.TrimPrefix(line, f[0]))
+		}
+	}
+	if len(froms) < 2 {
+		t.Errorf("%d FROM lines, want a multi-stage build", len(froms))
+	}
+	if len(users) == 0 || strings.HasPrefix(users[len(users)-1], "0") || strings.HasPrefix(users[len(users)-1], "root") {
+		t.Errorf("final stage user %q, want a non-root USER", users)
+	}
+	if entrypoint != `["manifest-push"]` {
+		t.Errorf("ENTRYPOINT %s, want [\"manifest-push\"]", entrypoint)
+	}
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-X main.version=", "./cmd/manifest-push", "ca-certificates"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	main, err := os.ReadFile(filepath.Join(root, "cmd", "manifest-push", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^var version = `).Match(main) {
+		t.Error("cmd/manifest-push/main.go has no `var version = ...` for -X main.version to set")
+	}
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goDirective := regexp.MustCompile(`(?m)^go (\d+)\.(\d+)`).FindSubmatch(gomod)
+	image := regexp.MustCompile(`(?m)^ARG GO_VERSION=(\d+)\.(\d+)`).FindSubmatch(data)
+	if goDirective == nil || image == nil {
+		t.Fatalf("cannot read go.mod's go directive (%q) or the Dockerfile's ARG GO_VERSION (%q)", goDirective, image)
+	}
+	if major, minor := string(image[1]), string(image[2]); major != string(goDirective[1]) || len(minor) < len(goDirective[2]) || (len(minor) == len(goDirective[2]) && minor < string(goDirective[2])) {
+		t.Errorf("Dockerfile builds with Go %s.%s, older than go.mod's go %s.%s", major, minor, goDirective[1], goDirective[2])
+	}
+}
