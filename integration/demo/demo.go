@@ -452,8 +452,10 @@ func (d *run) payoff(ctx context.Context) ([]Greeting, ocispec.Descriptor, error
 		}
 		if p.OS != "linux" {
 			windows = entry
-			d.say("%-14s picks %s  (os.version %s): on Windows, docker run %s",
-				platforms.Format(want), short(entry.Digest), entry.Platform.OSVersion, d.host+"/"+Repo+":"+Version)
+			// The demo's windows image is a stand-in: a real one is built on
+			// Windows FROM a nanoserver base layer.
+			d.say("%-14s picks %s  (os.version %s): a Windows Server 2019 host would run this entry",
+				platforms.Format(want), short(entry.Digest), entry.Platform.OSVersion)
 			continue
 		}
 		g := d.greet(ctx, want, entry)
