@@ -227,6 +227,9 @@ func (b *builder) addIndex(src *Source) {
 			attestations = append(attestations, c)
 		case IsManifest(c.MediaType) && c.Platform != nil:
 			images = append(images, c)
+		default:
+			b.warnings = append(b.warnings, fmt.Sprintf("%s: %s entry %s has no platform and is not an attestation; left out",
+				src.Entry.Image, c.MediaType, c.Digest))
 		}
 	}
 	want := src.Entry.Platform

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/containerd/v2/core/remotes/docker/config"
@@ -69,6 +70,10 @@ func (h *hosts) hostOptions(name string) config.HostOptions {
 	return o
 }
 
+// uploadAnswerTimeout is how long a request may wait for the answer's
+// headers once it has been sent.
+const uploadAnswerTimeout = 3 * time.Minute
+
 // hostDir finds a host's certs.d directory: in CertsDir when given, else in
 // containerd's and then Docker's standard locations.
 func (h *hosts) hostDir(host string) (string, error) {
@@ -105,6 +110,10 @@ func (h *hosts) updateClient(c *http.Client) error {
 		tr.MaxIdleConns = max(tr.MaxIdleConns, h.jobs)
 		tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, h.jobs)
 		tr.ForceAttemptHTTP2 = true
+		// A registry answers a blob upload only once it has checked and
+		// stored the whole blob, which for a large layer takes longer than
+		// containerd's 30 s default. --timeout bounds the run anyway.
+		tr.ResponseHeaderTimeout = uploadAnswerTimeout
 		base = tr
 	}
 	c.Transport = &retryTransport{base: &logTransport{base: base}, policy: defaultRetryPolicy()}
