@@ -18,6 +18,8 @@
 package platform
 
 import (
+	"github.com/manifest-push/manifest-push/internal/suggest"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -188,7 +190,7 @@ func lookupAlias(a string) (archAlias, bool) {
 func NormalizeArch(arch, variant string) (string, string, error) {
 	if arch == "" {
 		if variant != "" {
-			return "", "", fmt.Errorf("variant %s without an architecture: %w; give the architecture too", quoteMax(variant), ErrInvalid)
+			return "", "", fmt.Errorf("variant %s without an architecture: %w; give the architecture too", suggest.Quote(variant), ErrInvalid)
 		}
 		return "", "", nil
 	}
@@ -204,7 +206,7 @@ func NormalizeArch(arch, variant string) (string, string, error) {
 		if al.variant != "" {
 			if v != "" && canonicalVariant(a, v) != al.variant {
 				return "", "", fmt.Errorf("architecture %s means %s/%s but variant %s is given: %w; drop the variant or write architecture %s",
-					quoteMax(arch), al.arch, al.variant, quoteMax(variant), ErrInvalid, al.arch)
+					suggest.Quote(arch), al.arch, al.variant, suggest.Quote(variant), ErrInvalid, al.arch)
 			}
 			v = al.variant
 		}
@@ -330,7 +332,7 @@ func checkWord(what, s string) error {
 	}
 	for _, r := range s {
 		if r <= ' ' || r == 0x7f || r == '/' || r == ':' || r == ',' {
-			return fmt.Errorf("%s %s: %w: it may not contain spaces, control characters, '/', ':' or ','", what, quoteMax(s), ErrInvalid)
+			return fmt.Errorf("%s %s: %w: it may not contain spaces, control characters, '/', ':' or ','", what, suggest.Quote(s), ErrInvalid)
 		}
 	}
 	return nil

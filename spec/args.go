@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"github.com/manifest-push/manifest-push/internal/suggest"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -54,7 +56,7 @@ func FromArgs(a Args) (*Spec, error) {
 	case "", TypeAuto, TypeOCI, TypeDocker:
 		s.Type = a.Type
 	default:
-		fail("--type", nil, "unknown type %s%s; use auto, oci or docker", quoteMax(a.Type),
+		fail("--type", nil, "unknown type %s%s; use auto, oci or docker", suggest.Quote(a.Type),
 			didYouMean(a.Type, []string{TypeAuto, TypeOCI, TypeDocker}, nil))
 	}
 
@@ -89,14 +91,14 @@ func FromArgs(a Args) (*Spec, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		switch {
 		case !ok:
-			fail("--annotations", nil, "%s has no \"=\": write key=value", quoteMax(kv))
+			fail("--annotations", nil, "%s has no \"=\": write key=value", suggest.Quote(kv))
 			continue
 		case k == "":
-			fail("--annotations", nil, "%s has an empty key: write key=value", quoteMax(kv))
+			fail("--annotations", nil, "%s has an empty key: write key=value", suggest.Quote(kv))
 			continue
 		}
 		if _, dup := s.Annotations[k]; dup {
-			fail("--annotations", nil, "%s is given twice: give each key once", quoteMax(k))
+			fail("--annotations", nil, "%s is given twice: give each key once", suggest.Quote(k))
 			continue
 		}
 		if s.Annotations == nil {
@@ -121,7 +123,7 @@ func FromArgs(a Args) (*Spec, error) {
 			continue
 		}
 		if first, dup := seenPlats[platform.Key(p)]; dup {
-			fail("--platforms", ErrDuplicatePlatform, "%s and %s are the same platform: give each platform once", quoteMax(first), quoteMax(ps))
+			fail("--platforms", ErrDuplicatePlatform, "%s and %s are the same platform: give each platform once", suggest.Quote(first), suggest.Quote(ps))
 			continue
 		}
 		seenPlats[platform.Key(p)] = ps
@@ -135,14 +137,14 @@ func FromArgs(a Args) (*Spec, error) {
 	case strings.TrimSpace(a.Template) == "":
 		fail("--template", nil, "missing: give the source reference with placeholders, e.g. --template registry.example.com/hello:1.0-OS-ARCH-VARIANT")
 	case !hasPlaceholder(a.Template) && len(plats) > 1:
-		fail("--template", nil, "%s has no placeholder (OS, ARCH, VARIANT, OSVERSION) but %d platforms are given: every platform would get the same image", quoteMax(a.Template), len(plats))
+		fail("--template", nil, "%s has no placeholder (OS, ARCH, VARIANT, OSVERSION) but %d platforms are given: every platform would get the same image", suggest.Quote(a.Template), len(plats))
 	default:
 		sources := map[string]string{}
 		for i, p := range plats {
 			src := Expand(a.Template, p)
 			ref, err := parseSource(src)
 			if err != nil {
-				fail("--template", nil, "for %s it gives %s: %v", platform.Format(p), quoteMax(src), err)
+				fail("--template", nil, "for %s it gives %s: %v", platform.Format(p), suggest.Quote(src), err)
 				continue
 			}
 			if prev, dup := sources[ref.String()]; dup {

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"github.com/manifest-push/manifest-push/internal/suggest"
+
 	"fmt"
 	"strings"
 )
@@ -35,13 +37,13 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
 		}
 		end := strings.IndexByte(s[i+2:], '}')
 		if end < 0 {
-			return "", fmt.Errorf(`unterminated %s: close it with "}", or write "$$" for a literal "$"`, quoteMax(s[i:]))
+			return "", fmt.Errorf(`unterminated %s: close it with "}", or write "$$" for a literal "$"`, suggest.Quote(s[i:]))
 		}
 		body := s[i+2 : i+2+end]
 		name, def, hasDef := strings.Cut(body, ":-")
 		if !validEnvName(name) {
 			return "", fmt.Errorf(`invalid variable reference %s: write ${NAME} or ${NAME:-default}, where NAME is letters, digits and "_" not starting with a digit (write "$$" for a literal "$")`,
-				quoteMax("${"+body+"}"))
+				suggest.Quote("${"+body+"}"))
 		}
 		v, ok := lookup(name)
 		switch {
@@ -50,7 +52,7 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
 		case hasDef:
 			b.WriteString(def)
 		default:
-			return "", fmt.Errorf(`environment variable %s is not set: set it, or give a default with ${%s:-value}`, quoteMax(name), name)
+			return "", fmt.Errorf(`environment variable %s is not set: set it, or give a default with ${%s:-value}`, suggest.Quote(name), name)
 		}
 		i += 2 + end + 1
 	}

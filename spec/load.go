@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"github.com/manifest-push/manifest-push/internal/suggest"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -173,7 +175,7 @@ func (l *loader) load(data []byte) *Spec {
 			case TypeAuto, TypeOCI, TypeDocker:
 				s.Type = t
 			default:
-				l.errorf(v.val, nil, "unknown type %s%s; use auto, oci or docker", quoteMax(t),
+				l.errorf(v.val, nil, "unknown type %s%s; use auto, oci or docker", suggest.Quote(t),
 					didYouMean(t, []string{TypeAuto, TypeOCI, TypeDocker}, nil))
 			}
 		}
@@ -348,7 +350,7 @@ func (l *loader) ok(n *yaml.Node) bool {
 		l.errorf(n, nil, "YAML anchors (&%s) are not supported: write the value out where it is used", n.Anchor)
 		return false
 	case n.Style&yaml.TaggedStyle != 0 && n.Tag != "!!str" && n.Tag != "!!map" && n.Tag != "!!seq":
-		l.errorf(n, nil, "YAML tag %s is not supported here: remove it", quoteMax(n.Tag))
+		l.errorf(n, nil, "YAML tag %s is not supported here: remove it", suggest.Quote(n.Tag))
 		return false
 	}
 	return true
@@ -401,14 +403,14 @@ func (l *loader) fields(n *yaml.Node, known []string, aliases map[string]string,
 			if where == " in a manifests entry" && slices.Contains(platformKeys, name) {
 				hint = ` (it belongs under "platform:")`
 			}
-			l.errorf(k, nil, "unknown key %s%s%s; known keys: %s", quoteMax(k.Value), where, hint, strings.Join(known, ", "))
+			l.errorf(k, nil, "unknown key %s%s%s; known keys: %s", suggest.Quote(k.Value), where, hint, strings.Join(known, ", "))
 			continue
 		}
 		if prev, dup := out[name]; dup {
 			if prev.key.Value == k.Value {
-				l.errorf(k, nil, "duplicate key %s%s (first at %s): remove one of them", quoteMax(k.Value), where, at(prev.key, k))
+				l.errorf(k, nil, "duplicate key %s%s (first at %s): remove one of them", suggest.Quote(k.Value), where, at(prev.key, k))
 			} else {
-				l.errorf(k, nil, "%s and %s are the same key (first at %s): keep only %q", quoteMax(k.Value), quoteMax(prev.key.Value), at(prev.key, k), name)
+				l.errorf(k, nil, "%s and %s are the same key (first at %s): keep only %q", suggest.Quote(k.Value), suggest.Quote(prev.key.Value), at(prev.key, k), name)
 			}
 			continue
 		}
@@ -437,11 +439,11 @@ func (l *loader) value(f field, kind yaml.Kind, shape string) bool {
 		return false
 	}
 	if isNull(f.val) {
-		l.errorf(f.val, nil, "%s has no value: give %s (%s), or remove the key", quoteMax(f.key.Value), shape, examples[f.name])
+		l.errorf(f.val, nil, "%s has no value: give %s (%s), or remove the key", suggest.Quote(f.key.Value), shape, examples[f.name])
 		return false
 	}
 	if f.val.Kind != kind {
-		l.errorf(f.val, nil, "%s must be %s (%s); got %s", quoteMax(f.key.Value), shape, examples[f.name], kindName(f.val))
+		l.errorf(f.val, nil, "%s must be %s (%s); got %s", suggest.Quote(f.key.Value), shape, examples[f.name], kindName(f.val))
 		return false
 	}
 	return true
@@ -467,7 +469,7 @@ func (l *loader) str(f field, what string) (string, bool) {
 		return "", false
 	}
 	if s == "" {
-		l.errorf(f.val, nil, "%s is empty: give a value (%s), or remove the key", quoteMax(f.key.Value), examples[what])
+		l.errorf(f.val, nil, "%s is empty: give a value (%s), or remove the key", suggest.Quote(f.key.Value), examples[what])
 		return "", false
 	}
 	return s, true
@@ -487,12 +489,12 @@ func (l *loader) strList(f field, what string) ([]string, []*yaml.Node, bool) {
 			continue
 		}
 		if isNull(item) {
-			l.errorf(item, nil, "empty item in %s: remove the lone \"-\" or give it a value", quoteMax(f.key.Value))
+			l.errorf(item, nil, "empty item in %s: remove the lone \"-\" or give it a value", suggest.Quote(f.key.Value))
 			good = false
 			continue
 		}
 		if item.Kind != yaml.ScalarNode {
-			l.errorf(item, nil, "each item of %s must be a string (%s); got %s", quoteMax(f.key.Value), examples[what], kindName(item))
+			l.errorf(item, nil, "each item of %s must be a string (%s); got %s", suggest.Quote(f.key.Value), examples[what], kindName(item))
 			good = false
 			continue
 		}
@@ -502,7 +504,7 @@ func (l *loader) strList(f field, what string) ([]string, []*yaml.Node, bool) {
 			continue
 		}
 		if s == "" {
-			l.errorf(item, nil, "empty string in %s: remove it", quoteMax(f.key.Value))
+			l.errorf(item, nil, "empty string in %s: remove it", suggest.Quote(f.key.Value))
 			good = false
 			continue
 		}
@@ -537,7 +539,7 @@ func (l *loader) annotations(f field, typ string) map[string]string {
 			continue
 		}
 		if prev, dup := first[k.Value]; dup {
-			l.errorf(k, nil, "duplicate annotation %s (first at %s): remove one of them", quoteMax(k.Value), at(prev, k))
+			l.errorf(k, nil, "duplicate annotation %s (first at %s): remove one of them", suggest.Quote(k.Value), at(prev, k))
 			continue
 		}
 		first[k.Value] = k
@@ -545,11 +547,11 @@ func (l *loader) annotations(f field, typ string) map[string]string {
 			continue
 		}
 		if isNull(v) {
-			l.errorf(v, nil, `annotation %s has no value: give one (use "" for an empty string), or remove it`, quoteMax(k.Value))
+			l.errorf(v, nil, `annotation %s has no value: give one (use "" for an empty string), or remove it`, suggest.Quote(k.Value))
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {
-			l.errorf(v, nil, "annotation %s must be a string; got %s", quoteMax(k.Value), kindName(v))
+			l.errorf(v, nil, "annotation %s must be a string; got %s", suggest.Quote(k.Value), kindName(v))
 			continue
 		}
 		s, ok := l.scalar(v)
@@ -713,7 +715,7 @@ func (l *loader) platform(f field) (*ocispec.Platform, []string) {
 			p.Architecture, p.Variant = a, v
 		}
 	case variantNode != nil:
-		l.errorf(variantNode, platform.ErrInvalid, "variant %s without an architecture: give the architecture too (%s)", quoteMax(variant), examples["architecture"])
+		l.errorf(variantNode, platform.ErrInvalid, "variant %s without an architecture: give the architecture too (%s)", suggest.Quote(variant), examples["architecture"])
 	}
 	if v, ok := pf["os.features"]; ok {
 		if list, nodes, ok := l.strList(v, "os.features"); ok {
@@ -767,7 +769,7 @@ func kindName(n *yaml.Node) string {
 func parseTarget(s string) (reference.NamedTagged, error) {
 	ref, err := reference.ParseNormalizedNamed(s)
 	if err != nil {
-		return nil, fmt.Errorf("invalid target reference %s (%v): write [HOST[:PORT]/]NAME[:TAG]", quoteMax(s), err)
+		return nil, fmt.Errorf("invalid target reference %s (%v): write [HOST[:PORT]/]NAME[:TAG]", suggest.Quote(s), err)
 	}
 	if d, ok := ref.(reference.Digested); ok {
 		return nil, fmt.Errorf("the target %s has a digest (%s): a target is pushed by tag; replace the digest with a tag, e.g. %s:1.0",
@@ -775,7 +777,7 @@ func parseTarget(s string) (reference.NamedTagged, error) {
 	}
 	t, ok := reference.TagNameOnly(ref).(reference.NamedTagged)
 	if !ok {
-		return nil, fmt.Errorf("invalid target reference %s: write [HOST[:PORT]/]NAME[:TAG]", quoteMax(s))
+		return nil, fmt.Errorf("invalid target reference %s: write [HOST[:PORT]/]NAME[:TAG]", suggest.Quote(s))
 	}
 	return t, nil
 }
@@ -785,7 +787,7 @@ func parseTarget(s string) (reference.NamedTagged, error) {
 func parseSource(s string) (reference.Named, error) {
 	ref, err := reference.ParseNormalizedNamed(s)
 	if err != nil {
-		return nil, fmt.Errorf("invalid image reference %s (%v): write [HOST[:PORT]/]NAME[:TAG|@DIGEST]", quoteMax(s), err)
+		return nil, fmt.Errorf("invalid image reference %s (%v): write [HOST[:PORT]/]NAME[:TAG|@DIGEST]", suggest.Quote(s), err)
 	}
 	return reference.TagNameOnly(ref), nil
 }
@@ -793,7 +795,7 @@ func parseSource(s string) (reference.Named, error) {
 // checkTag validates an extra tag.
 func checkTag(t string) error {
 	if _, err := reference.WithTag(dummyName, t); err != nil {
-		return fmt.Errorf("invalid tag %s: a tag is up to 128 letters, digits, \"_\", \".\" and \"-\", not starting with \".\" or \"-\"", quoteMax(t))
+		return fmt.Errorf("invalid tag %s: a tag is up to 128 letters, digits, \"_\", \".\" and \"-\", not starting with \".\" or \"-\"", suggest.Quote(t))
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"github.com/manifest-push/manifest-push/internal/suggest"
+
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -32,7 +34,7 @@ func nearest(s string, candidates []string, canonical map[string]string) string 
 	best, bestD := "", 1<<30
 	low := strings.ToLower(s)
 	for _, c := range candidates {
-		if d := osa(low, c); d < bestD {
+		if d := suggest.Distance(low, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -78,49 +80,10 @@ func squash(x string) string {
 	return string(b)
 }
 
-// osa is the optimal string alignment distance (Levenshtein with adjacent
-// transpositions) between a and b, over bytes.
-func osa(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
-}
-
 // didYouMean renders a suggestion for s among candidates, or "".
 func didYouMean(s string, candidates []string, canonical map[string]string) string {
 	if n := nearest(s, candidates, canonical); n != "" && n != s {
 		return fmt.Sprintf(" (did you mean %q?)", n)
 	}
 	return ""
-}
-
-// quoteMax quotes s for a message, shortened to a readable length.
-func quoteMax(s string) string {
-	const max = 64
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%q...", s[:cut])
-	}
-	return fmt.Sprintf("%q", s)
 }
