@@ -13,7 +13,8 @@ import (
 
 // ExamplePush pushes a two-platform index, with an extra tag, built from two
 // images in another repository of the same registry. (It needs a registry,
-// so it is compiled, not run.)
+// so it is compiled, not run here; integration/registrylib's Example runs
+// the same call against the embedded registry and checks its output.)
 func ExamplePush() {
 	named := func(s string) reference.Named {
 		n, err := reference.ParseNormalizedNamed(s)
