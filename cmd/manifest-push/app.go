@@ -167,7 +167,7 @@ func globalFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "timeout", Value: defaultTimeout, Usage: "bound on the whole run"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
 		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log every request to standard error (secrets redacted)"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the result lines"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the Digest line and errors: no tag lines, warnings or progress"},
 	}
 }
 
