@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -40,6 +41,9 @@ func Push(ctx context.Context, s *spec.Spec, opts PushOptions) (*Result, error) 
 	tags := append([]string{s.Target.Tag()}, s.Tags...)
 	sources, previous, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing)
 	if err != nil {
+		return nil, err
+	}
+	if err := allMissing(sources); err != nil {
 		return nil, err
 	}
 	p, err := plan.Build(s, sources, plan.Options{Type: opts.Type, StrictPlatform: opts.StrictPlatform})
@@ -164,4 +168,17 @@ func (res *Result) setTags(tags []string, previous []digest.Digest, d digest.Dig
 		}
 	}
 	return toWrite
+}
+
+// allMissing is the error for a push whose every source the registry says
+// does not exist (with IgnoreMissing): there is nothing to publish.
+func allMissing(sources []plan.Source) error {
+	names := make([]string, 0, len(sources))
+	for _, src := range sources {
+		if !src.Missing {
+			return nil
+		}
+		names = append(names, src.Entry.Image.String())
+	}
+	return fmt.Errorf("every source is missing (%s): nothing to publish: %w", strings.Join(names, ", "), ErrNotFound)
 }
