@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 )
 
@@ -21,11 +22,11 @@ const (
 func TestTokenCrossRepositoryPush(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password})
-	args := e.twoPlatforms()
-	r := e.run(runOpts{stdin: password}, append(args, "--plain-http", "--username", user, "--password-stdin")...)
-	wantCode(t, r, 0)
-	if d := e.tag("dst/img", "1"); d == "" || d != e.tag("dst/img", "latest") {
-		t.Errorf("dst/img:1 is %q, latest %q: want the same index", d, e.tag("dst/img", "latest"))
+	args := e.TwoPlatforms()
+	r := e.Run(bin, clitest.RunOptions{Stdin: password}, append(args, "--plain-http", "--username", user, "--password-stdin")...)
+	clitest.WantCode(t, r, 0)
+	if d := e.TagDigest("dst/img", "1"); d == "" || d != e.TagDigest("dst/img", "latest") {
+		t.Errorf("dst/img:1 is %q, latest %q: want the same index", d, e.TagDigest("dst/img", "latest"))
 	}
 	reqs := e.ts.Requests()
 	if len(reqs) == 0 || len(reqs) > 2 {
@@ -47,7 +48,7 @@ func TestTokenCrossRepositoryPush(t *testing.T) {
 		}
 	}
 	// The blobs came by cross-repository mount, not by upload.
-	for _, req := range e.px.Requests() {
+	for _, req := range e.Proxy.Requests() {
 		if req.Method == "PATCH" || (req.Method == "PUT" && strings.Contains(req.Path, "/blobs/uploads/")) {
 			t.Errorf("blob uploaded instead of mounted: %s", req)
 		}
@@ -66,10 +67,10 @@ func TestTokenExpiredFetchedAgainOnce(t *testing.T) {
 		}
 		return Valid
 	}})
-	args := e.twoPlatforms()
-	r := e.run(runOpts{stdin: password}, append(args, "--plain-http", "--jobs", "1", "--username", user, "--password-stdin")...)
-	wantCode(t, r, 0)
-	if e.tag("dst/img", "latest") == "" {
+	args := e.TwoPlatforms()
+	r := e.Run(bin, clitest.RunOptions{Stdin: password}, append(args, "--plain-http", "--jobs", "1", "--username", user, "--password-stdin")...)
+	clitest.WantCode(t, r, 0)
+	if e.TagDigest("dst/img", "latest") == "" {
 		t.Error("dst/img:latest not pushed")
 	}
 	if n := e.ts.Hits(); n != 2 {
@@ -83,11 +84,11 @@ func TestTokenExpiredFetchedAgainOnce(t *testing.T) {
 func TestTokenRejectedNoLoop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password, Mint: func(int) Mint { return WrongIssuer }})
-	e.image("src/amd64", "v1", "amd64")
-	r := e.run(runOpts{stdin: password}, "from-args", "--plain-http", "--jobs", "1", "--platforms", "linux/amd64",
-		"--template", e.host()+"/src/ARCH:v1", "--target", e.host()+"/dst/img:1", "--username", user, "--password-stdin")
-	wantCode(t, r, 3)
-	wantStderr(t, r, e.host(), `"`+user+`"`)
+	e.LinuxImage("src/amd64", "v1", "amd64")
+	r := e.Run(bin, clitest.RunOptions{Stdin: password}, "from-args", "--plain-http", "--jobs", "1", "--platforms", "linux/amd64",
+		"--template", e.Host()+"/src/ARCH:v1", "--target", e.Host()+"/dst/img:1", "--username", user, "--password-stdin")
+	clitest.WantCode(t, r, 3)
+	clitest.WantStderr(t, r, e.Host(), `"`+user+`"`)
 	// The first request: unauthorized, with a token, with a second token.
 	// A later request (the push does not stop at the first failure) tries
 	// its cached token and one new one. Never more.
@@ -100,7 +101,7 @@ func TestTokenRejectedNoLoop(t *testing.T) {
 	if n := e.ts.Hits(); n < 2 || n > len(tries)+1 {
 		t.Errorf("%d token requests for %d registry requests, want 2 to %d: %+v", n, len(tries), len(tries)+1, e.ts.Requests())
 	}
-	if n := e.px.Writes(); n != 0 {
+	if n := e.Proxy.Writes(); n != 0 {
 		t.Errorf("%d writes, want none", n)
 	}
 }
@@ -121,16 +122,16 @@ func TestWrongCredentials(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts, tc.tokens)
-			args := e.twoPlatforms()
-			r := e.run(runOpts{stdin: "not-" + password}, append(args, "--plain-http", "--username", user, "--password-stdin")...)
-			wantCode(t, r, 3)
-			wantStderr(t, r, e.host(), `"`+user+`"`)
+			args := e.TwoPlatforms()
+			r := e.Run(bin, clitest.RunOptions{Stdin: "not-" + password}, append(args, "--plain-http", "--username", user, "--password-stdin")...)
+			clitest.WantCode(t, r, 3)
+			clitest.WantStderr(t, r, e.Host(), `"`+user+`"`)
 			// The first wave of requests (two tags read, two sources
 			// resolved, concurrently): each is challenged and tried once
 			// more with the credentials, nothing else.
 			tries := triesPerRequest(e)
 			if len(tries) > 4 {
-				t.Errorf("%d distinct requests, want at most 4: %v", len(tries), e.px.Requests())
+				t.Errorf("%d distinct requests, want at most 4: %v", len(tries), e.Proxy.Requests())
 			}
 			for req, n := range tries {
 				if n > 2 {
@@ -140,7 +141,7 @@ func TestWrongCredentials(t *testing.T) {
 			if e.ts != nil && e.ts.Hits() > len(tries) {
 				t.Errorf("%d token requests for %d registry requests", e.ts.Hits(), len(tries))
 			}
-			if n := e.px.Writes(); n != 0 {
+			if n := e.Proxy.Writes(); n != 0 {
 				t.Errorf("%d writes, want none", n)
 			}
 		})
@@ -184,28 +185,28 @@ func TestCredentialHelpers(t *testing.T) {
 			} else {
 				e = newEnv(t, registrytest.Options{Username: user, Password: password}, nil)
 			}
-			args := e.twoPlatforms()
-			var o runOpts
+			args := e.TwoPlatforms()
+			var o clitest.RunOptions
 			logPath := ""
 			if tc.helper != nil {
 				h := *tc.helper
-				h.Host = e.host()
+				h.Host = e.Host()
 				binDir := t.TempDir()
 				var err error
 				if logPath, err = h.Write(binDir); err != nil {
 					t.Fatal(err)
 				}
-				o.env = append(o.env, "PATH="+binDir+":"+pathEnv())
+				o.Env = append(o.Env, "PATH="+binDir+":"+pathEnv())
 			}
-			cfg := e.writeFile("cfg/config.json", strings.ReplaceAll(tc.config, "HOST", e.host()))
+			cfg := e.WriteFile("cfg/config.json", strings.ReplaceAll(tc.config, "HOST", e.Host()))
 			if tc.viaFlag {
 				args = append(args, "--docker-cfg", cfg)
 			} else {
-				o.env = append(o.env, "DOCKER_CONFIG="+e.dir+"/cfg")
+				o.Env = append(o.Env, "DOCKER_CONFIG="+e.Dir+"/cfg")
 			}
-			r := e.run(o, append(args, "--plain-http")...)
-			wantCode(t, r, 0)
-			if e.tag("dst/img", "latest") == "" {
+			r := e.Run(bin, o, append(args, "--plain-http")...)
+			clitest.WantCode(t, r, 0)
+			if e.TagDigest("dst/img", "latest") == "" {
 				t.Error("dst/img:latest not pushed")
 			}
 			if logPath != "" {
@@ -213,8 +214,8 @@ func TestCredentialHelpers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !slices.Contains(calls, "get_"+e.host()) {
-					t.Errorf("helper calls %q, want get %s", calls, e.host())
+				if !slices.Contains(calls, "get_"+e.Host()) {
+					t.Errorf("helper calls %q, want get %s", calls, e.Host())
 				}
 			}
 			if tc.tokens {
@@ -250,9 +251,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 		return s
 	}
-	check := func(t *testing.T, e *env, r result) {
+	check := func(t *testing.T, e *env, r clitest.Result) {
 		t.Helper()
-		out := r.stdout + r.stderr
+		out := r.Stdout + r.Stderr
 		for _, s := range secrets(e) {
 			if strings.Contains(out, s) {
 				t.Errorf("output holds the secret %q\n%s", s, r)
@@ -276,20 +277,20 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts, tc.tokens)
-			args := append(e.twoPlatforms(), "--plain-http", "--debug", "--username", user)
-			o := runOpts{stdin: tc.pass}
+			args := append(e.TwoPlatforms(), "--plain-http", "--debug", "--username", user)
+			o := clitest.RunOptions{Stdin: tc.pass}
 			if tc.flag {
 				args = append(args, "--password", tc.pass)
-				o.stdin = ""
+				o.Stdin = ""
 			} else {
 				args = append(args, "--password-stdin")
 			}
-			r := e.run(o, args...)
-			wantCode(t, r, tc.code)
-			if !strings.Contains(r.stderr, "registry request") {
+			r := e.Run(bin, o, args...)
+			clitest.WantCode(t, r, tc.code)
+			if !strings.Contains(r.Stderr, "registry request") {
 				t.Errorf("--debug logged no request\n%s", r)
 			}
-			if tc.code == 0 && !strings.Contains(r.stderr, "REDACTED") {
+			if tc.code == 0 && !strings.Contains(r.Stderr, "REDACTED") {
 				t.Errorf("--debug shows no redacted Authorization\n%s", r)
 			}
 			check(t, e, r)
@@ -302,7 +303,7 @@ func pathEnv() string { return os.Getenv("PATH") }
 // triesPerRequest counts the proxy's requests by method and path.
 func triesPerRequest(e *env) map[string]int {
 	m := map[string]int{}
-	for _, r := range e.px.Requests() {
+	for _, r := range e.Proxy.Requests() {
 		m[r.Method+" "+r.Path]++
 	}
 	return m

@@ -1,10 +1,10 @@
 package authtest
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/integration/testca"
 )
@@ -29,7 +29,7 @@ func TestTLS(t *testing.T) {
 		{name: "insecure", setup: func(*testing.T, *env, string) []string { return []string{"--insecure"} }},
 		{name: "certs-dir ca.crt", setup: func(t *testing.T, e *env, host string) []string {
 			dir := t.TempDir()
-			if _, err := e.reg.CA().WriteCertsDir(dir, host); err != nil {
+			if _, err := e.Registry.CA().WriteCertsDir(dir, host); err != nil {
 				t.Fatal(err)
 			}
 			return []string{"--certs-dir", dir}
@@ -48,14 +48,14 @@ func TestTLS(t *testing.T) {
 		{name: "hosts.toml ca", setup: func(t *testing.T, e *env, host string) []string {
 			dir := t.TempDir()
 			ca := filepath.Join(t.TempDir(), "registry-ca.pem")
-			writeFile(t, ca, string(e.reg.CACertPEM()))
-			writeFile(t, filepath.Join(dir, host, "hosts.toml"),
+			clitest.WriteFile(t, ca, string(e.Registry.CACertPEM()))
+			clitest.WriteFile(t, filepath.Join(dir, host, "hosts.toml"),
 				"server = \"https://"+host+"\"\nca = \""+ca+"\"\n")
 			return []string{"--certs-dir", dir}
 		}},
 		{name: "hosts.toml skip_verify does not turn verification off", code: 1, stderr: []string{"--insecure"}, setup: func(t *testing.T, _ *env, host string) []string {
 			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, host, "hosts.toml"),
+			clitest.WriteFile(t, filepath.Join(dir, host, "hosts.toml"),
 				"server = \"https://"+host+"\"\nskip_verify = true\n")
 			return []string{"--certs-dir", dir}
 		}},
@@ -64,7 +64,7 @@ func TestTLS(t *testing.T) {
 		}},
 		{name: "client certificate missing", clientAuth: true, code: 1, setup: func(t *testing.T, e *env, host string) []string {
 			dir := t.TempDir()
-			if _, err := e.reg.CA().WriteCertsDir(dir, host); err != nil {
+			if _, err := e.Registry.CA().WriteCertsDir(dir, host); err != nil {
 				t.Fatal(err)
 			}
 			return []string{"--certs-dir", dir}
@@ -75,19 +75,19 @@ func TestTLS(t *testing.T) {
 			e := newEnv(t, registrytest.Options{TLS: true, ClientAuth: tc.clientAuth}, nil)
 			// The proxy does not ask for client certificates: a client
 			// certificate test talks to the registry itself.
-			host := e.host()
+			host := e.Host()
 			if tc.clientAuth {
-				host = e.reg.Host()
+				host = e.Registry.Host()
 			}
-			e.image("src/amd64", "v1", "amd64")
+			e.LinuxImage("src/amd64", "v1", "amd64")
 			args := []string{"from-args", "--platforms", "linux/amd64", "--template", host + "/src/ARCH:v1", "--target", host + "/dst/img:1"}
 			if tc.setup != nil {
 				args = append(args, tc.setup(t, e, host)...)
 			}
-			r := e.run(runOpts{}, args...)
-			wantCode(t, r, tc.code)
-			wantStderr(t, r, tc.stderr...)
-			if got := e.tag("dst/img", "1"); (got != "") != (tc.code == 0) {
+			r := e.Run(bin, clitest.RunOptions{}, args...)
+			clitest.WantCode(t, r, tc.code)
+			clitest.WantStderr(t, r, tc.stderr...)
+			if got := e.TagDigest("dst/img", "1"); (got != "") != (tc.code == 0) {
 				t.Errorf("dst/img:1 is %q after exit %d", got, tc.code)
 			}
 		})
@@ -98,10 +98,10 @@ func TestTLS(t *testing.T) {
 func clientCertsDir(t *testing.T, e *env, host string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := e.reg.CA().WriteCertsDir(dir, host); err != nil {
+	if _, err := e.Registry.CA().WriteCertsDir(dir, host); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := e.reg.CA().ClientCertificate("manifest-push")
+	cert, err := e.Registry.CA().ClientCertificate("manifest-push")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,17 +109,7 @@ func clientCertsDir(t *testing.T, e *env, host string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, host, "client.cert"), string(certPEM))
-	writeFile(t, filepath.Join(dir, host, "client.key"), string(keyPEM))
+	clitest.WriteFile(t, filepath.Join(dir, host, "client.cert"), string(certPEM))
+	clitest.WriteFile(t, filepath.Join(dir, host, "client.key"), string(keyPEM))
 	return dir
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -12,46 +12,26 @@
 package badinput
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/manifest-push/manifest-push/integration/binary"
-	"github.com/manifest-push/manifest-push/integration/proxy"
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*/*.err from the binary's current messages")
 
+// bin is the manifest-push executable built by TestMain.
 var bin string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(testMain(m))
-}
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "manifest-push-badinput-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir) //nolint:errcheck // best effort: a temporary directory
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if bin, err = binary.Build(ctx, dir, binary.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(clitest.Main(m, &bin, binary.Options{}))
 }
 
 // input is one corpus entry.
@@ -101,18 +81,10 @@ func corpus(t *testing.T, host string) []input {
 }
 
 func TestBadInput(t *testing.T) {
-	reg, err := registrytest.Start(registrytest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	px, err := proxy.Start(reg.URL(), proxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(px.Close)
-	host := px.Host()
-	home := t.TempDir()
+	e := clitest.NewEnv(t, registrytest.Options{})
+	px := e.Proxy
+	host := e.Host()
+	home := e.Dir
 
 	in := corpus(t, host)
 	if len(in) < 30 {
@@ -122,8 +94,12 @@ func TestBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			// Sequential: every run must leave the shared proxy's count at 0.
 			px.Reset()
-			code, stdout, stderr := run(t, c, host, home)
-			got := strings.ReplaceAll(stderr, host, "REG")
+			// No ambient credentials, and REG for the specs.
+			r := clitest.Run(t, bin, clitest.RunOptions{
+				Home: home, DockerConfig: home, Dir: c.dir, Stdin: string(c.stdin),
+				Env: []string{"REG=" + host}, Timeout: time.Minute,
+			}, c.args...)
+			got := strings.ReplaceAll(r.Stderr, host, "REG")
 			if *update {
 				if err := os.WriteFile(c.err, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
@@ -133,41 +109,18 @@ func TestBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (go test -run TestBadInput -update writes it)", err)
 			}
-			if code != 2 {
-				t.Errorf("exit %d, want 2", code)
+			if r.Code != 2 {
+				t.Errorf("exit %d, want 2", r.Code)
 			}
 			if got != string(want) {
 				t.Errorf("stderr:\n%s\nwant:\n%s", got, want)
 			}
-			if stdout != "" {
-				t.Errorf("stdout %q, want nothing", stdout)
+			if r.Stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.Stdout)
 			}
 			if n := px.Count(); n != 0 {
 				t.Errorf("%d requests reached the registry, want none: %v", n, px.Requests())
 			}
 		})
 	}
-}
-
-func run(t *testing.T, c input, host, home string) (code int, stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, c.args...)
-	cmd.Dir = c.dir
-	// No ambient credentials, and REG for the specs.
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "DOCKER_CONFIG=" + home, "REG=" + host}
-	cmd.Stdin = bytes.NewReader(c.stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.Exited():
-		code = exit.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return code, out.String(), errOut.String()
 }

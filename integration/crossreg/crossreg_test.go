@@ -20,8 +20,8 @@ import (
 	"testing"
 
 	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
-	"github.com/manifest-push/manifest-push/integration/proxy"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
@@ -36,57 +36,30 @@ const foreignURL = "https://example.invalid/windows/base.tar.gz"
 // registry directly, and assertions read it directly: the proxy counts only
 // the library's requests.
 type side struct {
-	t              *testing.T
-	reg            *registrytest.Registry
-	px             *proxy.Proxy
-	user, password string
+	*clitest.Env
+	t *testing.T
 }
 
+// startSide starts a registry with opts and its proxy. Its Client sends
+// the registry's credentials (opts.Username and opts.Password).
 func startSide(t *testing.T, opts registrytest.Options) *side {
 	t.Helper()
-	reg, err := registrytest.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	px, err := proxy.Start(reg.URL(), proxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(px.Close)
-	return &side{t: t, reg: reg, px: px, user: opts.Username, password: opts.Password}
-}
-
-func (s *side) client() *http.Client {
-	c := s.reg.Client()
-	if s.user != "" {
-		c = imagetest.WithBasicAuth(c, s.user, s.password)
-	}
-	return c
+	return &side{Env: clitest.NewEnv(t, opts), t: t}
 }
 
 // ref names repo:tag on the proxy.
 func (s *side) ref(name string) reference.Named {
 	s.t.Helper()
-	n, err := reference.ParseNormalizedNamed(s.px.Host() + "/" + name)
+	n, err := reference.ParseNormalizedNamed(s.Proxy.Host() + "/" + name)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	return reference.TagNameOnly(n)
 }
 
-func (s *side) image(repo, tag string, img imagetest.Image) ocispec.Descriptor {
-	s.t.Helper()
-	d, err := imagetest.PushImage(context.Background(), s.client(), s.reg.URL(), repo, tag, img)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return d
-}
-
 func (s *side) manifest(repo string, d digest.Digest) (ocispec.Manifest, bool) {
 	s.t.Helper()
-	_, body, _, err := imagetest.GetManifest(context.Background(), s.client(), s.reg.URL(), repo, d.String())
+	_, body, _, err := imagetest.GetManifest(context.Background(), s.Client, s.Registry.URL(), repo, d.String())
 	if errors.Is(err, imagetest.ErrNotFound) {
 		return ocispec.Manifest{}, false
 	}
@@ -102,7 +75,7 @@ func (s *side) manifest(repo string, d digest.Digest) (ocispec.Manifest, bool) {
 
 func (s *side) blob(repo string, d digest.Digest) []byte {
 	s.t.Helper()
-	b, err := imagetest.GetBlob(context.Background(), s.client(), s.reg.URL(), repo, d)
+	b, err := imagetest.GetBlob(context.Background(), s.Client, s.Registry.URL(), repo, d)
 	if err != nil {
 		s.t.Fatalf("blob %s from %s: %v", d, repo, err)
 	}
@@ -114,7 +87,7 @@ func (s *side) blob(repo string, d digest.Digest) []byte {
 
 func (s *side) hasBlob(repo string, d digest.Digest) bool {
 	s.t.Helper()
-	ok, err := imagetest.BlobExists(context.Background(), s.client(), s.reg.URL(), repo, d)
+	ok, err := imagetest.BlobExists(context.Background(), s.Client, s.Registry.URL(), repo, d)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -140,10 +113,10 @@ func (s *side) hasImage(repo string, d digest.Digest) {
 // a read.
 func (s *side) checkReadOnly() {
 	s.t.Helper()
-	if n := s.px.Writes(); n != 0 {
+	if n := s.Proxy.Writes(); n != 0 {
 		s.t.Errorf("%d writes reached the source registry", n)
 	}
-	for _, r := range s.px.Requests() {
+	for _, r := range s.Proxy.Requests() {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			s.t.Errorf("source registry got %s", r)
 		}
@@ -232,14 +205,14 @@ func platformImage(p ocispec.Platform, f imagetest.Format) imagetest.Image {
 func TestCopyAcrossRegistries(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	amd64 := e.src.image("build/hello", "amd64", platformImage(*linux("amd64"), imagetest.Docker))
-	arm64 := e.src.image("build/hello", "arm64", platformImage(*linux("arm64"), imagetest.OCI))
+	amd64 := e.src.Push("build/hello", "amd64", platformImage(*linux("amd64"), imagetest.Docker))
+	arm64 := e.src.Push("build/hello", "arm64", platformImage(*linux("arm64"), imagetest.OCI))
 	winImg := platformImage(ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}, imagetest.Docker)
 	// Layers: hello.txt, the foreign base, the shared layer.
 	winImg.Layers = append([]imagetest.Layer{{Files: []imagetest.File{{Name: "windows-base", Content: []byte("not for registries")}}, URLs: []string{foreignURL}}}, winImg.Layers...)
-	win := e.src.image("build/hello", "windows", winImg)
+	win := e.src.Push("build/hello", "windows", winImg)
 	// A source on the target's registry, in another repository: mounted.
-	s390x := e.dst.image("staging/hello", "s390x", platformImage(*linux("s390x"), imagetest.Docker))
+	s390x := e.dst.Push("staging/hello", "s390x", platformImage(*linux("s390x"), imagetest.Docker))
 
 	s := e.spec("release/hello:1", []string{"latest"},
 		spec.Entry{Image: e.src.ref("build/hello:amd64"), Platform: linux("amd64")},
@@ -298,7 +271,7 @@ func TestCopyAcrossRegistries(t *testing.T) {
 	if e.dst.hasBlob("release/hello", foreign.Digest) {
 		t.Error("the foreign layer was copied into the target")
 	}
-	for _, r := range append(e.src.px.Requests(), e.dst.px.Requests()...) {
+	for _, r := range append(e.src.Proxy.Requests(), e.dst.Proxy.Requests()...) {
 		if strings.Contains(r.Path+"?"+r.RawQuery, foreign.Digest.Encoded()) {
 			t.Errorf("request for the foreign layer: %s", r)
 		}
@@ -307,7 +280,7 @@ func TestCopyAcrossRegistries(t *testing.T) {
 	// The same-registry source is mounted, not streamed; the shared base
 	// layer is copied once.
 	var mounts, puts int
-	for _, r := range e.dst.px.Requests() {
+	for _, r := range e.dst.Proxy.Requests() {
 		if r.Method == http.MethodPost && strings.Contains(r.RawQuery, "mount=") {
 			mounts++
 		}
@@ -320,7 +293,7 @@ func TestCopyAcrossRegistries(t *testing.T) {
 	// OCI layers of the same bytes have one digest) is brought in once,
 	// mounted or uploaded, whichever comes first.
 	if mounts+puts != 9 || mounts < 2 || puts < 6 {
-		t.Errorf("%d mounts, %d uploads: want 2 and 6 plus the base once\n%s", mounts, puts, requests(e.dst.px))
+		t.Errorf("%d mounts, %d uploads: want 2 and 6 plus the base once\n%s", mounts, puts, clitest.Requests(e.dst.Proxy))
 	}
 
 	// Progress: every source's blobs are done, and bytes were streamed.
@@ -345,26 +318,26 @@ func TestCopyAcrossRegistries(t *testing.T) {
 	}
 
 	t.Run("rerun writes nothing", func(t *testing.T) {
-		e.src.px.Reset()
-		e.dst.px.Reset()
+		e.src.Proxy.Reset()
+		e.dst.Proxy.Reset()
 		res, err := registry.Push(context.Background(), s, e.opts())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Changed || e.dst.px.Writes() != 0 {
-			t.Errorf("changed %v, %d writes to the target\n%s", res.Changed, e.dst.px.Writes(), requests(e.dst.px))
+		if res.Changed || e.dst.Proxy.Writes() != 0 {
+			t.Errorf("changed %v, %d writes to the target\n%s", res.Changed, e.dst.Proxy.Writes(), clitest.Requests(e.dst.Proxy))
 		}
 		e.src.checkReadOnly()
 	})
 
 	t.Run("a lost index is pushed again without copying blobs again", func(t *testing.T) {
-		e.src.px.Reset()
-		e.dst.px.Reset()
+		e.src.Proxy.Reset()
+		e.dst.Proxy.Reset()
 		s2 := e.spec("release/hello:2", nil, s.Manifests...)
 		if _, err := registry.Push(context.Background(), s2, e.opts()); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range e.src.px.Requests() {
+		for _, r := range e.src.Proxy.Requests() {
 			if strings.Contains(r.Path, "/blobs/") && r.Method == http.MethodGet && !isConfig(r.Path, e) {
 				t.Errorf("layer read again from the source: %s", r)
 			}
@@ -377,7 +350,7 @@ func TestCopyAcrossRegistries(t *testing.T) {
 // platform rules on every push).
 func isConfig(path string, e *env) bool {
 	for _, tag := range []string{"amd64", "arm64", "windows"} {
-		d, err := imagetest.HeadManifest(context.Background(), e.src.client(), e.src.reg.URL(), "build/hello", tag)
+		d, err := imagetest.HeadManifest(context.Background(), e.src.Client, e.src.Registry.URL(), "build/hello", tag)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -387,14 +360,6 @@ func isConfig(path string, e *env) bool {
 		}
 	}
 	return false
-}
-
-func requests(px *proxy.Proxy) string {
-	var b strings.Builder
-	for _, r := range px.Requests() {
-		b.WriteString(r.String() + "\n")
-	}
-	return b.String()
 }
 
 func TestIndexSourcesAcrossRegistries(t *testing.T) {
@@ -422,7 +387,7 @@ func TestIndexSourcesAcrossRegistries(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			ctx := context.Background()
-			bx, err := imagetest.PushBuildx(ctx, e.src.client(), e.src.reg.URL(), "build/multi", "v1", []imagetest.Image{
+			bx, err := imagetest.PushBuildx(ctx, e.src.Client, e.src.Registry.URL(), "build/multi", "v1", []imagetest.Image{
 				platformImage(*linux("amd64"), tc.format), platformImage(*linux("arm64"), tc.format),
 			})
 			if err != nil {
@@ -433,9 +398,9 @@ func TestIndexSourcesAcrossRegistries(t *testing.T) {
 				"att-amd64": bx.Attestations[0], "att-arm64": bx.Attestations[1],
 			}
 			if tc.tag == "nested" {
-				s390x := e.src.image("build/multi", "", platformImage(*linux("s390x"), tc.format))
+				s390x := e.src.Push("build/multi", "", platformImage(*linux("s390x"), tc.format))
 				byName["s390x"] = s390x
-				if _, err := imagetest.PushIndex(ctx, e.src.client(), e.src.reg.URL(), "build/multi", "nested",
+				if _, err := imagetest.PushIndex(ctx, e.src.Client, e.src.Registry.URL(), "build/multi", "nested",
 					[]ocispec.Descriptor{bx.Index, s390x}, imagetest.IndexOptions{Format: imagetest.OCI}); err != nil {
 					t.Fatal(err)
 				}
@@ -480,12 +445,12 @@ func TestIndexSourcesAcrossRegistries(t *testing.T) {
 			}
 			e.src.checkReadOnly()
 
-			e.src.px.Reset()
-			e.dst.px.Reset()
+			e.src.Proxy.Reset()
+			e.dst.Proxy.Reset()
 			if _, err := registry.Push(ctx, s, opts); err != nil {
 				t.Fatal(err)
 			}
-			if n := e.dst.px.Writes() + e.src.px.Writes(); n != 0 {
+			if n := e.dst.Proxy.Writes() + e.src.Proxy.Writes(); n != 0 {
 				t.Errorf("rerun: %d writes", n)
 			}
 		})
@@ -516,20 +481,20 @@ func TestCredentialsPerRegistry(t *testing.T) {
 	src := startSide(t, registrytest.Options{Username: "builder", Password: "source-secret"})
 	dst := startSide(t, registrytest.Options{Username: "releaser", Password: "target-secret"})
 	e := &env{t: t, src: src, dst: dst, cfgDir: t.TempDir()}
-	d := e.src.image("build/hello", "amd64", platformImage(*linux("amd64"), imagetest.Docker))
+	d := e.src.Push("build/hello", "amd64", platformImage(*linux("amd64"), imagetest.Docker))
 	s := e.spec("release/hello:1", nil, spec.Entry{Image: e.src.ref("build/hello:amd64")})
 	opts := e.opts()
 	opts.Username, opts.Password = "releaser", "target-secret"
 
 	t.Run("no credentials for the source", func(t *testing.T) {
 		_, err := registry.Push(context.Background(), s, opts)
-		if !errors.Is(err, registry.ErrUnauthorized) || dst.px.Writes() != 0 {
-			t.Errorf("error %v, %d writes", err, dst.px.Writes())
+		if !errors.Is(err, registry.ErrUnauthorized) || dst.Proxy.Writes() != 0 {
+			t.Errorf("error %v, %d writes", err, dst.Proxy.Writes())
 		}
 	})
 	t.Run("source credentials from the Docker config", func(t *testing.T) {
 		auth := base64.StdEncoding.EncodeToString([]byte("builder:source-secret"))
-		cfg := `{"auths":{"` + src.px.Host() + `":{"auth":"` + auth + `"}}}`
+		cfg := `{"auths":{"` + src.Proxy.Host() + `":{"auth":"` + auth + `"}}}`
 		if err := os.WriteFile(filepath.Join(e.cfgDir, "config.json"), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 )
 
@@ -17,14 +18,14 @@ func TestFromArgsTemplate(t *testing.T) {
 	// img:OS-ARCH-VARIANT: an empty variant drops the "-" before it.
 	amd64 := e.image("img", "linux-amd64", "linux/amd64")
 	armv7 := e.image("img", "linux-arm-v7", "linux/arm/v7")
-	win := e.push("img", "windows-amd64", imagetest.Image{Platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}})
+	win := e.Push("img", "windows-amd64", imagetest.Image{Platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}})
 
 	r := e.run("--plain-http", "from-args",
 		"--platforms", "linux/amd64,linux/arm/v7,windows/amd64:10.0.17763.6189",
 		"--template", e.ref("img:OS-ARCH-VARIANT"),
 		"--target", e.ref("multi:1.2"),
 		"--tags", "1,latest")
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	d, _ := digestLine(t, r)
 	p := e.index("multi", "1.2")
 	if p.digest != d {
@@ -42,20 +43,20 @@ func TestFromArgsTemplate(t *testing.T) {
 		t.Errorf("tags (-want +got):\n%s", diff)
 	}
 	for _, tag := range []string{"1", "latest"} {
-		if got := e.tagDigest("multi", tag); got != d {
+		if got := e.TagDigest("multi", tag); got != d {
 			t.Errorf("multi:%s is %s, want %s", tag, got, d)
 		}
 	}
-	e.wantWritesOnlyTo("multi")
+	e.WantWritesOnlyTo("multi")
 
 	t.Run("repeated --platforms and --tags give the same index", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		r := e.run("--plain-http", "from-args",
 			"--platforms", "linux/amd64", "--platforms", "linux/arm/v7", "--platforms", "windows/amd64:10.0.17763.6189",
 			"--template", e.ref("img:OS-ARCH-VARIANT"),
 			"--target", e.ref("multi:1.2"),
 			"--tags", "1", "--tags", "latest")
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		if d2, _ := digestLine(t, r); d2 != d {
 			t.Errorf("repeated flags gave %s, the comma-separated ones %s", d2, d)
 		}
@@ -75,7 +76,7 @@ func TestFromArgsTemplate(t *testing.T) {
 			"--platforms", "linux/amd64,linux/arm/v7",
 			"--template", e.ref("img-OS-ARCHVARIANT:1.2"),
 			"--target", e.ref("img:1.2"))
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		wantEntries(t, e.index("img", "1.2"), []entry{
 			{desc: a, platform: plat(t, "linux/amd64")},
 			{desc: v, platform: plat(t, "linux/arm/v7")},
@@ -83,12 +84,12 @@ func TestFromArgsTemplate(t *testing.T) {
 	})
 
 	t.Run("OSVERSION", func(t *testing.T) {
-		w := e.push("win", "10.0.17763.6189", imagetest.Image{Platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}})
+		w := e.Push("win", "10.0.17763.6189", imagetest.Image{Platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}})
 		r := e.run("--plain-http", "from-args",
 			"--platforms", "windows/amd64:10.0.17763.6189",
 			"--template", e.ref("win:OSVERSION"),
 			"--target", e.ref("win:multi"))
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		wantEntries(t, e.index("win", "multi"), []entry{
 			{desc: w, platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}},
 		})
@@ -101,7 +102,7 @@ func TestAnnotationsMakeOCIIndex(t *testing.T) {
 	amd64, arm64, _ := e.linuxImages("src")
 
 	t.Run("from-spec", func(t *testing.T) {
-		path := e.writeSpec("annotated.yaml", `image: ${REG}/annotated:1
+		path := e.WriteFile("annotated.yaml", `image: ${REG}/annotated:1
 annotations:
   org.opencontainers.image.source: https://example.com/hello
   com.example.empty: ""
@@ -114,7 +115,7 @@ manifests:
     annotations: {com.example.note: "built under emulation"}
 `)
 		r := e.run("--plain-http", "from-spec", path)
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		d, _ := digestLine(t, r)
 		p := e.index("annotated", "1")
 		if p.digest != d {
@@ -144,7 +145,7 @@ manifests:
 			"--target", e.ref("annotated:2"),
 			"--annotations", "org.opencontainers.image.source=https://example.com/a=b",
 			"--annotations", "org.opencontainers.image.version=2")
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		p := e.index("annotated", "2")
 		if p.contentType != ocispec.MediaTypeImageIndex {
 			t.Errorf("media type %s, want an OCI index", p.contentType)
@@ -165,22 +166,22 @@ manifests:
 	t.Run("--type oci without annotations", func(t *testing.T) {
 		r := e.run("--plain-http", "from-args", "--type", "oci",
 			"--platforms", "linux/amd64", "--template", e.ref("src:ARCH"), "--target", e.ref("annotated:3"))
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		if p := e.index("annotated", "3"); p.contentType != ocispec.MediaTypeImageIndex {
 			t.Errorf("--type oci gave %s", p.contentType)
 		}
 	})
 
 	t.Run("an OCI child makes an OCI index", func(t *testing.T) {
-		oci := e.push("src", "oci-s390x", imagetest.Image{Platform: plat(t, "linux/s390x"), Format: imagetest.OCI})
-		path := e.writeSpec("oci-child.yaml", `image: ${REG}/annotated:4
+		oci := e.Push("src", "oci-s390x", imagetest.Image{Platform: plat(t, "linux/s390x"), Format: imagetest.OCI})
+		path := e.WriteFile("oci-child.yaml", `image: ${REG}/annotated:4
 manifests:
   - image: ${REG}/src:amd64
   - image: ${REG}/src:oci-s390x
 `)
 		// No platform in the spec: it comes from the image configs (P1).
 		r := e.run("--plain-http", "from-spec", path)
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		p := e.index("annotated", "4")
 		if p.contentType != ocispec.MediaTypeImageIndex {
 			t.Errorf("media type %s, want an OCI index (one child is OCI)", p.contentType)
@@ -196,15 +197,15 @@ func TestTypeDockerRefusesOCIContent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.linuxImages("src")
-	e.push("src", "oci", imagetest.Image{Platform: plat(t, "linux/s390x"), Format: imagetest.OCI})
-	annotated := e.writeSpec("annotated.yaml", `image: ${REG}/target:1
+	e.Push("src", "oci", imagetest.Image{Platform: plat(t, "linux/s390x"), Format: imagetest.OCI})
+	annotated := e.WriteFile("annotated.yaml", `image: ${REG}/target:1
 annotations:
   org.opencontainers.image.source: https://example.com/hello
 manifests:
   - image: ${REG}/src:amd64
     platform: {os: linux, architecture: amd64}
 `)
-	ociChild := e.writeSpec("oci-child.yaml", `image: ${REG}/target:1
+	ociChild := e.WriteFile("oci-child.yaml", `image: ${REG}/target:1
 manifests:
   - image: ${REG}/src:amd64
     platform: {os: linux, architecture: amd64}
@@ -224,16 +225,16 @@ manifests:
 			"--annotations", "org.opencontainers.image.source=https://example.com/hello"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.px.Reset()
+			e.Proxy.Reset()
 			r := e.run(append([]string{"--plain-http"}, tc.args...)...)
-			wantCode(t, r, 2)
-			wantStderr(t, r, "--type oci")
+			clitest.WantCode(t, r, 2)
+			clitest.WantStderr(t, r, "--type oci")
 			if tc.offline {
 				e.wantNoRequests(r)
 			} else {
 				e.wantNoWrites(r)
 			}
-			if strings.Contains(r.stdout, "Digest:") {
+			if strings.Contains(r.Stdout, "Digest:") {
 				t.Errorf("stdout has a Digest line\n%s", r)
 			}
 			if tags := e.tags("target"); tags != nil {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/manifest-push/manifest-push/integration/clitest"
 )
 
 // TestBadSpecFiles runs from-spec on each testdata/bad/NAME.yaml: exit 2,
@@ -31,11 +33,11 @@ func TestBadSpecFiles(t *testing.T) {
 			e := newEnv(t)
 			e.linuxImages("src")
 			r := e.run("--plain-http", "from-spec", file)
-			wantCode(t, r, 2)
+			clitest.WantCode(t, r, 2)
 			for _, line := range strings.Split(strings.TrimSpace(string(want)), "\n") {
-				wantStderr(t, r, strings.ReplaceAll(line, "${REG}", e.host()))
+				clitest.WantStderr(t, r, strings.ReplaceAll(line, "${REG}", e.Host()))
 			}
-			if r.stdout != "" {
+			if r.Stdout != "" {
 				t.Errorf("stdout is not empty\n%s", r)
 			}
 			e.wantNoRequests(r)
@@ -186,7 +188,7 @@ func TestBadInput(t *testing.T) {
 			name: "spec over 1 MiB",
 			setup: func(e *env) []string {
 				big := threeRepoSpec + "# " + strings.Repeat("x", 1<<20) + "\n"
-				return []string{"from-spec", e.writeSpec("big.yaml", big)}
+				return []string{"from-spec", e.WriteFile("big.yaml", big)}
 			},
 			stderr: `the file is larger than 1048576 bytes (1 MiB), the limit for a spec`,
 		},
@@ -205,12 +207,12 @@ func TestBadInput(t *testing.T) {
 			if tc.setup != nil {
 				args = tc.setup(e)
 			} else {
-				args = tc.args(e.host())
+				args = tc.args(e.Host())
 			}
-			r := e.runWith(runOpts{stdin: tc.stdin}, append([]string{"--plain-http"}, args...)...)
-			wantCode(t, r, 2)
-			wantStderr(t, r, strings.ReplaceAll(tc.stderr, "${REG}", e.host()))
-			if strings.Contains(r.stdout, "Digest:") {
+			r := e.runWith(clitest.RunOptions{Stdin: tc.stdin}, append([]string{"--plain-http"}, args...)...)
+			clitest.WantCode(t, r, 2)
+			clitest.WantStderr(t, r, strings.ReplaceAll(tc.stderr, "${REG}", e.Host()))
+			if strings.Contains(r.Stdout, "Digest:") {
 				t.Errorf("a Digest line on stdout\n%s", r)
 			}
 			e.wantNoRequests(r)

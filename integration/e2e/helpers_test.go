@@ -9,102 +9,51 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/manifest-push/manifest-push/integration/binary"
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
-	"github.com/manifest-push/manifest-push/integration/proxy"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 )
 
 // bin is the manifest-push executable built by TestMain.
 var bin string
 
-// runTimeout bounds one run of the binary.
-const runTimeout = 2 * time.Minute
-
 func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
-}
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "manifest-push-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir) //nolint:errcheck // best effort: a temporary directory
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	bin, err = binary.Build(ctx, dir, binary.Options{Race: os.Getenv("MP_E2E_RACE") == "1"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(clitest.Main(m, &bin, binary.Options{Race: os.Getenv("MP_E2E_RACE") == "1"}))
 }
 
 // env is one test's registry, the proxy in front of it and a scratch
 // directory for spec files and an empty Docker config.
 type env struct {
-	t   *testing.T
-	reg *registrytest.Registry
-	px  *proxy.Proxy
-	dir string
+	*clitest.Env
+	t *testing.T
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	reg, err := registrytest.Start(registrytest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	px, err := proxy.Start(reg.URL(), proxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(px.Close)
-	return &env{t: t, reg: reg, px: px, dir: t.TempDir()}
+	return &env{Env: clitest.NewEnv(t, registrytest.Options{}), t: t}
 }
-
-// host is the registry host the binary is given: the proxy's.
-func (e *env) host() string { return e.px.Host() }
 
 // ref is repo:tag (or repo@digest) on the proxy host.
-func (e *env) ref(s string) string { return e.host() + "/" + s }
-
-// push pushes img to repo:tag in the registry directly and returns its
-// descriptor (with the config's platform).
-func (e *env) push(repo, tag string, img imagetest.Image) ocispec.Descriptor {
-	e.t.Helper()
-	d, err := imagetest.PushImage(context.Background(), e.reg.Client(), e.reg.URL(), repo, tag, img)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return d
-}
+func (e *env) ref(s string) string { return e.Host() + "/" + s }
 
 // image pushes a Docker image whose config says platform p (os/arch[/variant]).
 func (e *env) image(repo, tag, p string) ocispec.Descriptor {
 	e.t.Helper()
-	return e.push(repo, tag, imagetest.Image{Platform: plat(e.t, p)})
+	return e.Push(repo, tag, imagetest.Image{Platform: plat(e.t, p)})
 }
 
 // plat parses os/arch[/variant].
@@ -117,99 +66,30 @@ func plat(t *testing.T, s string) ocispec.Platform {
 	return p
 }
 
-// writeSpec writes a spec file into the scratch directory and returns its path.
-func (e *env) writeSpec(name, content string) string {
-	e.t.Helper()
-	path := filepath.Join(e.dir, name)
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-	return path
-}
-
-// result is what one run of the binary gave.
-type result struct {
-	args   []string
-	code   int
-	stdout string
-	stderr string
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("manifest-push %s\nexit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
-}
-
-// runOpts are the extras of one run.
-type runOpts struct {
-	stdin string
-	env   []string // KEY=VALUE added to the base environment
-}
-
 // run runs the binary with args and the base environment: HOME and
 // DOCKER_CONFIG in the scratch directory (no credentials of the machine's
 // user), REG set to the proxy's host.
-func (e *env) run(args ...string) result {
+func (e *env) run(args ...string) clitest.Result {
 	e.t.Helper()
-	return e.runWith(runOpts{}, args...)
+	return e.runWith(clitest.RunOptions{}, args...)
 }
 
-func (e *env) runWith(o runOpts, args ...string) result {
+// runWith is run with the extras of o; o.Env comes after REG (and
+// GOCOVERDIR, passed on when set).
+func (e *env) runWith(o clitest.RunOptions, args ...string) clitest.Result {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cfg := filepath.Join(e.dir, "docker-config")
-	if err := os.MkdirAll(cfg, 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + e.dir,
-		"DOCKER_CONFIG=" + cfg,
-		"REG=" + e.host(),
-	}
+	base := []string{"REG=" + e.Host()}
 	if d := os.Getenv("GOCOVERDIR"); d != "" {
-		cmd.Env = append(cmd.Env, "GOCOVERDIR="+d)
+		base = append(base, "GOCOVERDIR="+d)
 	}
-	cmd.Env = append(cmd.Env, o.env...)
-	cmd.Stdin = strings.NewReader(o.stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.Exited():
-		r.code = exit.ExitCode()
-	default:
-		e.t.Fatalf("%v\n%s", err, r)
-	}
-	return r
-}
-
-// wantCode fails the test now unless r exited with code.
-func wantCode(t *testing.T, r result, code int) {
-	t.Helper()
-	if r.code != code {
-		t.Fatalf("exit code %d, want %d\n%s", r.code, code, r)
-	}
-}
-
-// wantStderr fails unless stderr holds every one of subs.
-func wantStderr(t *testing.T, r result, subs ...string) {
-	t.Helper()
-	for _, s := range subs {
-		if !strings.Contains(r.stderr, s) {
-			t.Errorf("stderr does not say %q\n%s", s, r)
-		}
-	}
+	o.Env = append(base, o.Env...)
+	return e.Run(bin, o, args...)
 }
 
 // digestLine parses the last line of stdout, "Digest: sha256:<hex> <size>".
-func digestLine(t *testing.T, r result) (digest.Digest, int64) {
+func digestLine(t *testing.T, r clitest.Result) (digest.Digest, int64) {
 	t.Helper()
-	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(r.Stdout, "\n"), "\n")
 	last := lines[len(lines)-1]
 	f := strings.Fields(last)
 	if len(f) != 3 || f[0] != "Digest:" {
@@ -227,8 +107,8 @@ func digestLine(t *testing.T, r result) (digest.Digest, int64) {
 }
 
 // stdoutLines returns stdout's lines without the trailing empty one.
-func stdoutLines(r result) []string {
-	s := strings.TrimRight(r.stdout, "\n")
+func stdoutLines(r clitest.Result) []string {
+	s := strings.TrimRight(r.Stdout, "\n")
 	if s == "" {
 		return nil
 	}
@@ -246,7 +126,7 @@ type pushed struct {
 // index reads repo:ref from the registry directly and parses it as an index.
 func (e *env) index(repo, ref string) pushed {
 	e.t.Helper()
-	ct, body, d, err := imagetest.GetManifest(context.Background(), e.reg.Client(), e.reg.URL(), repo, ref)
+	ct, body, d, err := imagetest.GetManifest(context.Background(), e.Client, e.Registry.URL(), repo, ref)
 	if err != nil {
 		e.t.Fatalf("reading %s:%s: %v", repo, ref, err)
 	}
@@ -263,23 +143,10 @@ func (e *env) index(repo, ref string) pushed {
 	return p
 }
 
-// tagDigest is where repo:tag points in the registry; empty when absent.
-func (e *env) tagDigest(repo, tag string) digest.Digest {
-	e.t.Helper()
-	d, err := imagetest.HeadManifest(context.Background(), e.reg.Client(), e.reg.URL(), repo, tag)
-	if errors.Is(err, imagetest.ErrNotFound) {
-		return ""
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return d.Digest
-}
-
 // tags lists repo's tags, sorted; nil when the repository does not exist.
 func (e *env) tags(repo string) []string {
 	e.t.Helper()
-	tags, err := imagetest.Tags(context.Background(), e.reg.Client(), e.reg.URL(), repo)
+	tags, err := imagetest.Tags(context.Background(), e.Client, e.Registry.URL(), repo)
 	if errors.Is(err, imagetest.ErrNotFound) {
 		return nil
 	}
@@ -294,7 +161,7 @@ func (e *env) tags(repo string) []string {
 func (e *env) hasImage(repo string, d digest.Digest) {
 	e.t.Helper()
 	ctx := context.Background()
-	_, body, _, err := imagetest.GetManifest(ctx, e.reg.Client(), e.reg.URL(), repo, d.String())
+	_, body, _, err := imagetest.GetManifest(ctx, e.Client, e.Registry.URL(), repo, d.String())
 	if err != nil {
 		e.t.Errorf("manifest %s is not in %s: %v", d, repo, err)
 		return
@@ -304,49 +171,26 @@ func (e *env) hasImage(repo string, d digest.Digest) {
 		e.t.Fatal(err)
 	}
 	for _, b := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
-		ok, err := imagetest.BlobExists(ctx, e.reg.Client(), e.reg.URL(), repo, b.Digest)
+		ok, err := imagetest.BlobExists(ctx, e.Client, e.Registry.URL(), repo, b.Digest)
 		if err != nil || !ok {
 			e.t.Errorf("blob %s of %s is not in %s (%v)", b.Digest, d, repo, err)
 		}
 	}
 }
 
-// requests renders the proxy's log, one request a line.
-func (e *env) requests() string {
-	var b strings.Builder
-	for _, r := range e.px.Requests() {
-		fmt.Fprintln(&b, r)
-	}
-	return b.String()
-}
-
 // wantNoRequests fails unless nothing went through the proxy.
-func (e *env) wantNoRequests(r result) {
+func (e *env) wantNoRequests(r clitest.Result) {
 	e.t.Helper()
-	if n := e.px.Count(); n != 0 {
-		e.t.Errorf("%d requests through the proxy, want none\n%s\n%s", n, e.requests(), r)
+	if n := e.Proxy.Count(); n != 0 {
+		e.t.Errorf("%d requests through the proxy, want none\n%s\n%s", n, clitest.Requests(e.Proxy), r)
 	}
 }
 
 // wantNoWrites fails unless no PUT, POST, PATCH or DELETE went through.
-func (e *env) wantNoWrites(r result) {
+func (e *env) wantNoWrites(r clitest.Result) {
 	e.t.Helper()
-	if n := e.px.Writes(); n != 0 {
-		e.t.Errorf("%d writes through the proxy, want none\n%s\n%s", n, e.requests(), r)
-	}
-}
-
-// wantWritesOnlyTo fails unless every write went to repo (and none is a
-// DELETE).
-func (e *env) wantWritesOnlyTo(repo string) {
-	e.t.Helper()
-	for _, r := range e.px.Requests() {
-		if r.IsWrite() && !strings.HasPrefix(r.Path, "/v2/"+repo+"/") {
-			e.t.Errorf("write outside the target repository %s: %s", repo, r)
-		}
-		if r.Method == "DELETE" {
-			e.t.Errorf("delete: %s", r)
-		}
+	if n := e.Proxy.Writes(); n != 0 {
+		e.t.Errorf("%d writes through the proxy, want none\n%s\n%s", n, clitest.Requests(e.Proxy), r)
 	}
 }
 
@@ -479,7 +323,7 @@ type jsonEntry struct {
 
 // jsonLines parses stdout as JSON lines, strictly: every line one object
 // with only the known fields, and every field present.
-func jsonLines(t *testing.T, r result) []jsonResult {
+func jsonLines(t *testing.T, r clitest.Result) []jsonResult {
 	t.Helper()
 	var out []jsonResult
 	for _, line := range stdoutLines(r) {

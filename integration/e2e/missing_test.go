@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/proxy"
 )
 
@@ -22,31 +23,31 @@ func TestMissingSource(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	amd64 := e.image("a/img", "amd64", "linux/amd64")
-	path := e.writeSpec("missing.yaml", missingSpec)
+	path := e.WriteFile("missing.yaml", missingSpec)
 
 	t.Run("exit 4 naming every missing source", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		r := e.run("--plain-http", "from-spec", path)
-		wantCode(t, r, 4)
+		clitest.WantCode(t, r, 4)
 		// A missing tag in an existing repository, and a repository that
 		// does not exist: both named, both reported at once.
-		wantStderr(t, r, e.ref("a/img:nope"), e.ref("no/such-repo:1"))
-		if strings.Contains(r.stderr, e.ref("a/img:amd64")) {
+		clitest.WantStderr(t, r, e.ref("a/img:nope"), e.ref("no/such-repo:1"))
+		if strings.Contains(r.Stderr, e.ref("a/img:amd64")) {
 			t.Errorf("stderr names the source that exists\n%s", r)
 		}
 		e.wantNoWrites(r)
 		if tags := e.tags("target"); tags != nil {
 			t.Errorf("target has tags %v, want none", tags)
 		}
-		if strings.Contains(r.stdout, "Digest:") {
+		if strings.Contains(r.Stdout, "Digest:") {
 			t.Errorf("a Digest line after a failed push\n%s", r)
 		}
 	})
 
 	t.Run("--ignore-missing pushes the rest and says what it skipped", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		r := e.run("--plain-http", "from-spec", "--ignore-missing", path)
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		d, _ := digestLine(t, r)
 		p := e.index("target", "1")
 		if p.digest != d {
@@ -55,14 +56,14 @@ func TestMissingSource(t *testing.T) {
 		wantEntries(t, p, []entry{{desc: amd64, platform: plat(t, "linux/amd64")}})
 		// The user is told which sources were left out: a push that silently
 		// drops platforms is the failure mode --ignore-missing invites.
-		wantStderr(t, r, e.ref("a/img:nope"), e.ref("no/such-repo:1"))
-		e.wantWritesOnlyTo("target")
+		clitest.WantStderr(t, r, e.ref("a/img:nope"), e.ref("no/such-repo:1"))
+		e.WantWritesOnlyTo("target")
 	})
 
 	t.Run("--ignore-missing in JSON lists the skipped sources as warnings", func(t *testing.T) {
-		path := e.writeSpec("missing-json.yaml", strings.Replace(missingSpec, "target:1", "target:json", 1))
+		path := e.WriteFile("missing-json.yaml", strings.Replace(missingSpec, "target:1", "target:json", 1))
 		r := e.run("--plain-http", "--output", "json", "from-spec", "--ignore-missing", path)
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		lines := jsonLines(t, r)
 		if len(lines) != 1 {
 			t.Fatalf("%d JSON lines, want 1\n%s", len(lines), r)
@@ -79,20 +80,20 @@ func TestMissingSource(t *testing.T) {
 	})
 
 	t.Run("every source missing", func(t *testing.T) {
-		e.px.Reset()
-		path := e.writeSpec("all-missing.yaml", `image: ${REG}/target:all
+		e.Proxy.Reset()
+		path := e.WriteFile("all-missing.yaml", `image: ${REG}/target:all
 manifests:
   - image: ${REG}/a/img:nope
     platform: {os: linux, architecture: arm64}
   - image: ${REG}/no/such-repo:1
 `)
 		r := e.run("--plain-http", "from-spec", "--ignore-missing", path)
-		if r.code == 0 {
+		if r.Code == 0 {
 			t.Fatalf("exit 0 with every source missing\n%s", r)
 		}
-		wantStderr(t, r, "missing")
+		clitest.WantStderr(t, r, "missing")
 		e.wantNoWrites(r)
-		if strings.Contains(r.stdout, "Digest:") {
+		if strings.Contains(r.Stdout, "Digest:") {
 			t.Errorf("a Digest line for an empty index\n%s", r)
 		}
 	})
@@ -100,22 +101,22 @@ manifests:
 	t.Run("--ignore-missing does not skip a refused source", func(t *testing.T) {
 		// Another failure than "does not exist" still fails: here the
 		// registry refuses access to one source.
-		e.px.Reset()
-		e.px.SetFault(func(r *http.Request, _ int) proxy.Action {
+		e.Proxy.Reset()
+		e.Proxy.SetFault(func(r *http.Request, _ int) proxy.Action {
 			if strings.HasPrefix(r.URL.Path, "/v2/a/img/manifests/amd64") {
 				return proxy.Respond(http.StatusForbidden, nil, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
 			}
 			return proxy.Pass()
 		})
-		t.Cleanup(func() { e.px.SetFault(nil) })
-		path := e.writeSpec("denied.yaml", `image: ${REG}/target:denied
+		t.Cleanup(func() { e.Proxy.SetFault(nil) })
+		path := e.WriteFile("denied.yaml", `image: ${REG}/target:denied
 manifests:
   - image: ${REG}/a/img:amd64
     platform: {os: linux, architecture: amd64}
 `)
 		r := e.run("--plain-http", "from-spec", "--ignore-missing", path)
-		wantCode(t, r, 3)
-		wantStderr(t, r, "a/img")
+		clitest.WantCode(t, r, 3)
+		clitest.WantStderr(t, r, "a/img")
 		e.wantNoWrites(r)
 	})
 }

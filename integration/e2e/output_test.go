@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 )
 
@@ -18,7 +19,7 @@ func TestJSONOutput(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	amd64, arm64, armv7 := e.threeRepos()
-	path := e.writeSpec("hello.yaml", threeRepoSpec)
+	path := e.WriteFile("hello.yaml", threeRepoSpec)
 	manifests := func(copied bool, amd64 ocispec.Descriptor) []jsonEntry {
 		return []jsonEntry{
 			{Source: e.ref("a/img:amd64"), Digest: amd64.Digest, MediaType: amd64.MediaType, Size: amd64.Size, Platform: "linux/amd64", Copied: copied},
@@ -26,13 +27,13 @@ func TestJSONOutput(t *testing.T) {
 			{Source: e.ref("c/img:armv7"), Digest: armv7.Digest, MediaType: armv7.MediaType, Size: armv7.Size, Platform: "linux/arm/v7", Copied: copied},
 		}
 	}
-	one := func(r result) jsonResult {
+	one := func(r clitest.Result) jsonResult {
 		t.Helper()
 		lines := jsonLines(t, r)
 		if len(lines) != 1 {
 			t.Fatalf("%d JSON lines on stdout, want exactly 1\n%s", len(lines), r)
 		}
-		if strings.Contains(r.stderr, `"target"`) {
+		if strings.Contains(r.Stderr, `"target"`) {
 			t.Errorf("the JSON result is on stderr too\n%s", r)
 		}
 		return lines[0]
@@ -43,7 +44,7 @@ func TestJSONOutput(t *testing.T) {
 
 	// A dry run first: nothing exists yet.
 	r := e.run("--plain-http", "--output", "json", "from-spec", "--dry-run", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	dry := one(r)
 	want := jsonResult{
 		Target: e.ref("target/hello:1.0"), Digest: dry.Digest, Size: dry.Size,
@@ -56,9 +57,9 @@ func TestJSONOutput(t *testing.T) {
 
 	// The push, with --debug: the logs go to stderr, stdout stays one line.
 	r = e.run("--plain-http", "--debug", "--output", "json", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	first := one(r)
-	if r.stderr == "" {
+	if r.Stderr == "" {
 		t.Errorf("--debug logged nothing on stderr\n%s", r)
 	}
 	p := e.index("target/hello", "1.0")
@@ -74,16 +75,16 @@ func TestJSONOutput(t *testing.T) {
 	// The rerun: nothing changed, nothing copied; previous is where each
 	// tag pointed before the run, which is where it points now.
 	r = e.run("--plain-http", "--output", "json", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	want.Changed, want.Tags, want.Manifests = false, tags("unchanged", first.Digest), manifests(false, amd64)
 	if diff := cmp.Diff(want, one(r)); diff != "" {
 		t.Errorf("rerun JSON (-want +got):\n%s\n%s", diff, r)
 	}
 
 	// A new amd64 build: every tag moves, and says where it was.
-	amd64v2 := e.push("a/img", "amd64", imagetest.Image{Platform: plat(t, "linux/amd64"), Files: map[string][]byte{"version": []byte("2")}})
+	amd64v2 := e.Push("a/img", "amd64", imagetest.Image{Platform: plat(t, "linux/amd64"), Files: map[string][]byte{"version": []byte("2")}})
 	r = e.run("--plain-http", "from-spec", "--dry-run", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	for _, tag := range []string{"1.0", "1", "latest"} {
 		line := fmt.Sprintf("%s:%s would update (was %s)", e.ref("target/hello"), tag, first.Digest)
 		if !slices.Contains(stdoutLines(r), line) {
@@ -91,7 +92,7 @@ func TestJSONOutput(t *testing.T) {
 		}
 	}
 	r = e.run("--plain-http", "--output", "json", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	second := one(r)
 	p = e.index("target/hello", "1.0")
 	want.Digest, want.Size, want.Changed = p.digest, int64(len(p.body)), true
@@ -106,11 +107,11 @@ func TestJSONOutput(t *testing.T) {
 	}
 
 	t.Run("warnings", func(t *testing.T) {
-		e.push("src", "really-arm64", imagetest.Image{Platform: plat(t, "linux/amd64"), Files: map[string][]byte{"hello": []byte("arm64 binary")}})
+		e.Push("src", "really-arm64", imagetest.Image{Platform: plat(t, "linux/amd64"), Files: map[string][]byte{"hello": []byte("arm64 binary")}})
 		e.image("src", "amd64", "linux/amd64")
-		path := e.writeSpec("patched.yaml", wrongConfigSpec)
+		path := e.WriteFile("patched.yaml", wrongConfigSpec)
 		r := e.run("--plain-http", "--output", "json", "from-spec", path)
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		got := one(r)
 		if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "linux/amd64") || !strings.Contains(got.Warnings[0], "linux/arm64") {
 			t.Errorf("warnings %q, want one naming linux/amd64 and linux/arm64", got.Warnings)
@@ -121,13 +122,13 @@ func TestJSONOutput(t *testing.T) {
 	})
 
 	t.Run("a failed spec", func(t *testing.T) {
-		path := e.writeSpec("missing.yaml", `image: ${REG}/target/hello:broken
+		path := e.WriteFile("missing.yaml", `image: ${REG}/target/hello:broken
 manifests:
   - image: ${REG}/a/img:nope
     platform: {os: linux, architecture: amd64}
 `)
 		r := e.run("--plain-http", "--output", "json", "from-spec", path)
-		wantCode(t, r, 4)
+		clitest.WantCode(t, r, 4)
 		got := one(r)
 		if got.Target != e.ref("target/hello:broken") || got.Spec != path || got.Digest != "" || got.Changed {
 			t.Errorf("failed spec line %+v", got)
@@ -135,13 +136,13 @@ manifests:
 		if !strings.Contains(got.Error, e.ref("a/img:nope")) {
 			t.Errorf("error %q does not name the missing source", got.Error)
 		}
-		wantStderr(t, r, e.ref("a/img:nope"))
+		clitest.WantStderr(t, r, e.ref("a/img:nope"))
 	})
 
 	t.Run("from-args", func(t *testing.T) {
 		r := e.run("--plain-http", "--output", "json", "from-args", "--dry-run",
 			"--platforms", "linux/amd64", "--template", e.ref("a/img:ARCH"), "--target", e.ref("args:1"))
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		if got := one(r); got.Spec != "from-args" || got.Target != e.ref("args:1") || !got.DryRun {
 			t.Errorf("from-args line %+v", got)
 		}
@@ -168,13 +169,13 @@ func TestInspect(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	amd64, arm64, armv7 := e.threeRepos()
-	win := e.push("w/img", "ltsc2019", imagetest.Image{Platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}})
-	path := e.writeSpec("hello.yaml", threeRepoSpec+`  - image: ${REG}/w/img:ltsc2019
+	win := e.Push("w/img", "ltsc2019", imagetest.Image{Platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}})
+	path := e.WriteFile("hello.yaml", threeRepoSpec+`  - image: ${REG}/w/img:ltsc2019
 `)
 	r := e.run("--plain-http", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	p := e.index("target/hello", "1.0")
-	e.px.Reset()
+	e.Proxy.Reset()
 	children := []struct {
 		d ocispec.Descriptor
 		p string
@@ -182,8 +183,8 @@ func TestInspect(t *testing.T) {
 
 	t.Run("text", func(t *testing.T) {
 		r := e.run("--plain-http", "inspect", e.ref("target/hello:1.0"))
-		wantCode(t, r, 0)
-		if !strings.Contains(r.stdout, p.digest.String()) || !strings.Contains(r.stdout, p.contentType) {
+		clitest.WantCode(t, r, 0)
+		if !strings.Contains(r.Stdout, p.digest.String()) || !strings.Contains(r.Stdout, p.contentType) {
 			t.Errorf("inspect does not show the index digest %s and media type %s\n%s", p.digest, p.contentType, r)
 		}
 		lines := stdoutLines(r)
@@ -204,12 +205,12 @@ func TestInspect(t *testing.T) {
 	t.Run("json", func(t *testing.T) {
 		// --output after the command: a global flag.
 		r := e.run("inspect", "--plain-http", "--output", "json", e.ref("target/hello:1.0"))
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		if n := len(stdoutLines(r)); n != 1 {
 			t.Errorf("%d lines on stdout, want one JSON line\n%s", n, r)
 		}
 		var in inspection
-		if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
+		if err := json.Unmarshal([]byte(r.Stdout), &in); err != nil {
 			t.Fatalf("inspect --output json: %v\n%s", err, r)
 		}
 		if in.Ref != e.ref("target/hello:1.0") || in.Digest != p.digest || in.Size != int64(len(p.body)) || in.MediaType != p.contentType {
@@ -228,17 +229,17 @@ func TestInspect(t *testing.T) {
 
 	t.Run("raw", func(t *testing.T) {
 		r := e.run("--plain-http", "inspect", "--raw", e.ref("target/hello:1.0"))
-		wantCode(t, r, 0)
-		if strings.TrimSuffix(r.stdout, "\n") != string(p.body) {
-			t.Errorf("--raw printed\n%s\nthe registry holds\n%s", r.stdout, p.body)
+		clitest.WantCode(t, r, 0)
+		if strings.TrimSuffix(r.Stdout, "\n") != string(p.body) {
+			t.Errorf("--raw printed\n%s\nthe registry holds\n%s", r.Stdout, p.body)
 		}
 	})
 
 	t.Run("single image", func(t *testing.T) {
 		r := e.run("--plain-http", "--output", "json", "inspect", e.ref("c/img:armv7"))
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		var in inspection
-		if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
+		if err := json.Unmarshal([]byte(r.Stdout), &in); err != nil {
 			t.Fatalf("%v\n%s", err, r)
 		}
 		if in.Digest != armv7.Digest || len(in.Manifests) != 1 || in.Manifests[0].Platform != "linux/arm/v7" {
@@ -248,9 +249,9 @@ func TestInspect(t *testing.T) {
 
 	t.Run("by digest", func(t *testing.T) {
 		r := e.run("--plain-http", "--output", "json", "inspect", e.ref("target/hello@"+p.digest.String()))
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		var in inspection
-		if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
+		if err := json.Unmarshal([]byte(r.Stdout), &in); err != nil {
 			t.Fatalf("%v\n%s", err, r)
 		}
 		if in.Digest != p.digest || len(in.Manifests) != len(children) {
@@ -260,34 +261,34 @@ func TestInspect(t *testing.T) {
 
 	t.Run("missing", func(t *testing.T) {
 		r := e.run("--plain-http", "inspect", e.ref("target/hello:nope"))
-		wantCode(t, r, 4)
-		wantStderr(t, r, e.ref("target/hello:nope"))
+		clitest.WantCode(t, r, 4)
+		clitest.WantStderr(t, r, e.ref("target/hello:nope"))
 	})
 
-	e.wantNoWrites(result{args: []string{"inspect ..."}})
+	e.wantNoWrites(clitest.Result{Args: []string{"inspect ..."}})
 }
 
 func TestInspectOCIIndexWithAttestations(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	bx, err := imagetest.PushBuildx(t.Context(), e.reg.Client(), e.reg.URL(), "bx", "multi", []imagetest.Image{
+	bx, err := imagetest.PushBuildx(t.Context(), e.Client, e.Registry.URL(), "bx", "multi", []imagetest.Image{
 		{Platform: plat(t, "linux/amd64"), Format: imagetest.OCI},
 		{Platform: plat(t, "linux/arm64"), Format: imagetest.OCI},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := e.writeSpec("app.yaml", `image: ${REG}/app:1
+	path := e.WriteFile("app.yaml", `image: ${REG}/app:1
 annotations: {org.opencontainers.image.source: https://example.com/app}
 manifests:
   - image: ${REG}/bx:multi
 `)
 	r := e.run("--plain-http", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	r = e.run("--plain-http", "--output", "json", "inspect", e.ref("app:1"))
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	var in inspection
-	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &in); err != nil {
 		t.Fatalf("%v\n%s", err, r)
 	}
 	if in.MediaType != ocispec.MediaTypeImageIndex || in.Annotations["org.opencontainers.image.source"] != "https://example.com/app" {
@@ -305,8 +306,8 @@ manifests:
 		t.Errorf("attestation entry without its annotations: %+v", in.Manifests[2])
 	}
 	r = e.run("--plain-http", "inspect", e.ref("app:1"))
-	wantCode(t, r, 0)
-	if !strings.Contains(r.stdout, imagetest.AnnotationReferenceType+"="+imagetest.ReferenceTypeAttestation) {
+	clitest.WantCode(t, r, 0)
+	if !strings.Contains(r.Stdout, imagetest.AnnotationReferenceType+"="+imagetest.ReferenceTypeAttestation) {
 		t.Errorf("text inspect does not show the attestation annotation\n%s", r)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 )
 
@@ -26,13 +27,13 @@ func TestSpecPlatformOverridesConfig(t *testing.T) {
 	e := newEnv(t)
 	amd64 := e.image("src", "amd64", "linux/amd64")
 	// Different content from src:amd64, same config platform.
-	wrong := e.push("src", "really-arm64", imagetest.Image{Platform: plat(t, "linux/amd64"), Files: map[string][]byte{"hello": []byte("arm64 binary")}})
-	path := e.writeSpec("patched.yaml", wrongConfigSpec)
+	wrong := e.Push("src", "really-arm64", imagetest.Image{Platform: plat(t, "linux/amd64"), Files: map[string][]byte{"hello": []byte("arm64 binary")}})
+	path := e.WriteFile("patched.yaml", wrongConfigSpec)
 
 	r := e.run("--plain-http", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	var warning string
-	for _, line := range strings.Split(r.stderr, "\n") {
+	for _, line := range strings.Split(r.Stderr, "\n") {
 		if strings.Contains(line, "really-arm64") {
 			warning = line
 		}
@@ -40,7 +41,7 @@ func TestSpecPlatformOverridesConfig(t *testing.T) {
 	if !strings.Contains(warning, "warning") || !strings.Contains(warning, "linux/amd64") || !strings.Contains(warning, "linux/arm64") {
 		t.Errorf("no warning naming src:really-arm64, its config's linux/amd64 and the spec's linux/arm64 on stderr\n%s", r)
 	}
-	if strings.Contains(r.stdout, "warning") {
+	if strings.Contains(r.Stdout, "warning") {
 		t.Errorf("a warning on stdout\n%s", r)
 	}
 	p := e.index("patched", "1")
@@ -54,16 +55,16 @@ func TestSpecPlatformOverridesConfig(t *testing.T) {
 	})
 
 	t.Run("--strict-platform", func(t *testing.T) {
-		e.px.Reset()
-		path := e.writeSpec("strict.yaml", strings.Replace(wrongConfigSpec, "patched:1", "strict:1", 1))
+		e.Proxy.Reset()
+		path := e.WriteFile("strict.yaml", strings.Replace(wrongConfigSpec, "patched:1", "strict:1", 1))
 		r := e.run("--plain-http", "from-spec", "--strict-platform", path)
-		wantCode(t, r, 2)
-		wantStderr(t, r, "really-arm64", "linux/amd64", "linux/arm64")
+		clitest.WantCode(t, r, 2)
+		clitest.WantStderr(t, r, "really-arm64", "linux/amd64", "linux/arm64")
 		e.wantNoWrites(r)
 		if tags := e.tags("strict"); tags != nil {
 			t.Errorf("strict has tags %v, want none", tags)
 		}
-		if strings.Contains(r.stdout, "Digest:") {
+		if strings.Contains(r.Stdout, "Digest:") {
 			t.Errorf("a Digest line after a refused push\n%s", r)
 		}
 	})
@@ -73,10 +74,10 @@ func TestPlatformFilledFromConfig(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	winPlat := ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}
-	win := e.push("win", "ltsc2019", imagetest.Image{Platform: winPlat})
+	win := e.Push("win", "ltsc2019", imagetest.Image{Platform: winPlat})
 	armv7 := e.image("arm", "v7", "linux/arm/v7")
 	s390x := e.image("s390x", "latest", "linux/s390x")
-	path := e.writeSpec("filled.yaml", `image: ${REG}/filled:1
+	path := e.WriteFile("filled.yaml", `image: ${REG}/filled:1
 manifests:
   - image: ${REG}/win:ltsc2019
     platform: {os: windows, architecture: amd64}
@@ -85,7 +86,7 @@ manifests:
   - image: ${REG}/s390x
 `)
 	r := e.run("--plain-http", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	p := e.index("filled", "1")
 	wantEntries(t, p, []entry{
 		{desc: win, platform: winPlat},                   // os.version from the config (P3)
@@ -112,9 +113,9 @@ func TestTwoWindowsVersionsFromConfig(t *testing.T) {
 	e := newEnv(t)
 	p2019 := ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}
 	p2022 := ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.20348.2700"}
-	w2019 := e.push("win", "ltsc2019", imagetest.Image{Platform: p2019})
-	w2022 := e.push("win", "ltsc2022", imagetest.Image{Platform: p2022})
-	path := e.writeSpec("win.yaml", `image: ${REG}/win:multi
+	w2019 := e.Push("win", "ltsc2019", imagetest.Image{Platform: p2019})
+	w2022 := e.Push("win", "ltsc2022", imagetest.Image{Platform: p2022})
+	path := e.WriteFile("win.yaml", `image: ${REG}/win:multi
 manifests:
   - image: ${REG}/win:ltsc2019
     platform: {os: windows, architecture: amd64}
@@ -122,7 +123,7 @@ manifests:
     platform: {os: windows, architecture: amd64}
 `)
 	r := e.run("--plain-http", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	p := e.index("win", "multi")
 	wantEntries(t, p, []entry{{desc: w2019, platform: p2019}, {desc: w2022, platform: p2022}})
 	wantSelected(t, p.index, map[string]selection{
@@ -146,12 +147,12 @@ func TestContainerdSelectsEachPlatform(t *testing.T) {
 		"armv6":    e.image("hello", "armv6", "linux/arm/v6"),
 		"armv7":    e.image("hello", "armv7", "linux/arm/v7"),
 		"arm64":    e.image("hello", "arm64", "linux/arm64"),
-		"ltsc2019": e.push("hello", "ltsc2019", imagetest.Image{Platform: win2019}),
-		"ltsc2022": e.push("hello", "ltsc2022", imagetest.Image{Platform: win2022}),
+		"ltsc2019": e.Push("hello", "ltsc2019", imagetest.Image{Platform: win2019}),
+		"ltsc2022": e.Push("hello", "ltsc2022", imagetest.Image{Platform: win2022}),
 	}
 	// The less specific entries come first: the matcher's ordering, not the
 	// order of the index, must pick the best one.
-	path := e.writeSpec("hello.yaml", `image: ${REG}/hello:1.0
+	path := e.WriteFile("hello.yaml", `image: ${REG}/hello:1.0
 manifests:
   - image: ${REG}/hello:386
     platform: {os: linux, architecture: 386}
@@ -169,7 +170,7 @@ manifests:
     platform: {os: windows, architecture: amd64, osversion: 10.0.20348.2700}
 `)
 	r := e.run("--plain-http", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	p := e.index("hello", "1.0")
 	if len(p.index.Manifests) != 7 {
 		t.Fatalf("%d entries, want 7\n%s", len(p.index.Manifests), p.body)
@@ -192,7 +193,7 @@ func TestIndexSource(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	bx, err := imagetest.PushBuildx(ctx, e.reg.Client(), e.reg.URL(), "bx", "multi", []imagetest.Image{
+	bx, err := imagetest.PushBuildx(ctx, e.Client, e.Registry.URL(), "bx", "multi", []imagetest.Image{
 		{Platform: plat(t, "linux/amd64"), Format: imagetest.OCI},
 		{Platform: plat(t, "linux/arm64"), Format: imagetest.OCI},
 	})
@@ -210,7 +211,7 @@ func TestIndexSource(t *testing.T) {
 	}
 
 	t.Run("with a platform: one entry and its attestation", func(t *testing.T) {
-		path := e.writeSpec("select.yaml", `image: ${REG}/app:select
+		path := e.WriteFile("select.yaml", `image: ${REG}/app:select
 manifests:
   - image: ${REG}/bx:multi
     platform: {os: linux, architecture: arm64}
@@ -218,7 +219,7 @@ manifests:
     platform: {os: linux, architecture: arm, variant: v7}
 `)
 		r := e.run("--plain-http", "from-spec", path)
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		p := e.index("app", "select")
 		if p.contentType != ocispec.MediaTypeImageIndex {
 			t.Errorf("media type %s, want an OCI index (attestations, OCI children)", p.contentType)
@@ -235,18 +236,18 @@ manifests:
 			"linux/arm64":  {host: plat(t, "linux/arm64"), digest: bxArm64.Digest},
 			"linux/arm/v7": {host: plat(t, "linux/arm/v7"), digest: armv7.Digest},
 		})
-		e.wantWritesOnlyTo("app")
+		e.WantWritesOnlyTo("app")
 	})
 
 	t.Run("without a platform: every image and attestation", func(t *testing.T) {
-		e.px.Reset()
-		path := e.writeSpec("all.yaml", `image: ${REG}/app:all
+		e.Proxy.Reset()
+		path := e.WriteFile("all.yaml", `image: ${REG}/app:all
 manifests:
   - image: ${REG}/bx:multi
   - image: ${REG}/other:armv7
 `)
 		r := e.run("--plain-http", "from-spec", path)
-		wantCode(t, r, 0)
+		clitest.WantCode(t, r, 0)
 		p := e.index("app", "all")
 		wantEntries(t, p, []entry{
 			{desc: bxAmd64, platform: plat(t, "linux/amd64")},
@@ -260,20 +261,20 @@ manifests:
 			"linux/arm64":  {host: plat(t, "linux/arm64"), digest: bxArm64.Digest},
 			"linux/arm/v7": {host: plat(t, "linux/arm/v7"), digest: armv7.Digest},
 		})
-		e.wantWritesOnlyTo("app")
+		e.WantWritesOnlyTo("app")
 	})
 
 	t.Run("a platform it lacks", func(t *testing.T) {
-		e.px.Reset()
-		path := e.writeSpec("lacks.yaml", `image: ${REG}/app:lacks
+		e.Proxy.Reset()
+		path := e.WriteFile("lacks.yaml", `image: ${REG}/app:lacks
 manifests:
   - image: ${REG}/bx:multi
     platform: {os: linux, architecture: s390x}
 `)
 		r := e.run("--plain-http", "from-spec", path)
-		wantCode(t, r, 2)
-		wantStderr(t, r, "bx:multi", "linux/s390x", "linux/amd64", "linux/arm64")
-		if strings.Contains(r.stderr, "unknown/unknown") {
+		clitest.WantCode(t, r, 2)
+		clitest.WantStderr(t, r, "bx:multi", "linux/s390x", "linux/amd64", "linux/arm64")
+		if strings.Contains(r.Stderr, "unknown/unknown") {
 			t.Errorf("the attestations are listed as platforms\n%s", r)
 		}
 		e.wantNoWrites(r)
@@ -285,14 +286,14 @@ manifests:
 	t.Run("--type docker refuses the OCI children", func(t *testing.T) {
 		// A buildx index holds OCI manifests, which a Docker list cannot
 		// hold: --type docker with it is refused (rule of DESIGN §5).
-		path := e.writeSpec("docker-bx.yaml", `image: ${REG}/app:docker
+		path := e.WriteFile("docker-bx.yaml", `image: ${REG}/app:docker
 manifests:
   - image: ${REG}/bx:multi
 `)
-		e.px.Reset()
+		e.Proxy.Reset()
 		r := e.run("--plain-http", "from-spec", "--type", "docker", path)
-		wantCode(t, r, 2)
-		wantStderr(t, r, "--type oci")
+		clitest.WantCode(t, r, 2)
+		clitest.WantStderr(t, r, "--type oci")
 		e.wantNoWrites(r)
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 )
 
@@ -36,10 +37,10 @@ func TestCrossRepositoryFromSpec(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	amd64, arm64, armv7 := e.threeRepos()
-	path := e.writeSpec("hello.yaml", threeRepoSpec)
+	path := e.WriteFile("hello.yaml", threeRepoSpec)
 
 	r := e.run("--plain-http", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 
 	dgst, size := digestLine(t, r)
 	repo := e.ref("target/hello")
@@ -74,7 +75,7 @@ func TestCrossRepositoryFromSpec(t *testing.T) {
 		"linux/arm/v7": {host: plat(t, "linux/arm/v7"), digest: armv7.Digest},
 	})
 	for _, tag := range []string{"1.0", "1", "latest"} {
-		if got := e.tagDigest("target/hello", tag); got != dgst {
+		if got := e.TagDigest("target/hello", tag); got != dgst {
 			t.Errorf("target/hello:%s is %q, want %s", tag, got, dgst)
 		}
 	}
@@ -87,9 +88,9 @@ func TestCrossRepositoryFromSpec(t *testing.T) {
 
 	// The sources are untouched: nothing was written to their repositories,
 	// and their tags are as they were.
-	e.wantWritesOnlyTo("target/hello")
+	e.WantWritesOnlyTo("target/hello")
 	for repo, want := range map[string]ocispec.Descriptor{"a/img": amd64, "b/img": arm64, "c/img": armv7} {
-		for _, req := range e.px.Requests() {
+		for _, req := range e.Proxy.Requests() {
 			if req.IsWrite() && strings.HasPrefix(req.Path, "/v2/"+repo+"/") {
 				t.Errorf("write to the source repository %s: %s", repo, req)
 			}
@@ -99,7 +100,7 @@ func TestCrossRepositoryFromSpec(t *testing.T) {
 			t.Errorf("%s tags %v, want one", repo, tags)
 			continue
 		}
-		if got := e.tagDigest(repo, tags[0]); got != want.Digest {
+		if got := e.TagDigest(repo, tags[0]); got != want.Digest {
 			t.Errorf("%s:%s is %s, was %s", repo, tags[0], got, want.Digest)
 		}
 	}
@@ -109,15 +110,15 @@ func TestRerunWritesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.threeRepos()
-	path := e.writeSpec("hello.yaml", threeRepoSpec)
+	path := e.WriteFile("hello.yaml", threeRepoSpec)
 
 	first := e.run("--plain-http", "from-spec", path)
-	wantCode(t, first, 0)
+	clitest.WantCode(t, first, 0)
 	d1, n1 := digestLine(t, first)
 
-	e.px.Reset()
+	e.Proxy.Reset()
 	second := e.run("--plain-http", "from-spec", path)
-	wantCode(t, second, 0)
+	clitest.WantCode(t, second, 0)
 	e.wantNoWrites(second)
 	d2, n2 := digestLine(t, second)
 	if d1 != d2 || n1 != n2 {
@@ -133,7 +134,7 @@ func TestRerunWritesNothing(t *testing.T) {
 	if diff := cmp.Diff(want, stdoutLines(second)); diff != "" {
 		t.Errorf("rerun stdout (-want +got):\n%s\n%s", diff, second)
 	}
-	if got := e.tagDigest("target/hello", "1.0"); got != d1 {
+	if got := e.TagDigest("target/hello", "1.0"); got != d1 {
 		t.Errorf("target/hello:1.0 is %s, want %s", got, d1)
 	}
 }
@@ -142,16 +143,16 @@ func TestDryRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.threeRepos()
-	path := e.writeSpec("hello.yaml", threeRepoSpec)
+	path := e.WriteFile("hello.yaml", threeRepoSpec)
 
 	dry := e.run("--plain-http", "from-spec", "--dry-run", path)
-	wantCode(t, dry, 0)
+	clitest.WantCode(t, dry, 0)
 	e.wantNoWrites(dry)
 	dd, dn := digestLine(t, dry)
 
 	// The index document comes first on stdout: it is the JSON document
 	// whose digest the Digest line gives.
-	out := strings.TrimRight(dry.stdout, "\n")
+	out := strings.TrimRight(dry.Stdout, "\n")
 	end := strings.LastIndex(out, "\n}")
 	if !strings.HasPrefix(out, "{") || end < 0 {
 		t.Fatalf("dry-run stdout does not start with the index document\n%s", dry)
@@ -169,12 +170,12 @@ func TestDryRun(t *testing.T) {
 	if tags := e.tags("target/hello"); tags != nil {
 		t.Errorf("after --dry-run the target has tags %v, want none", tags)
 	}
-	if got := e.tagDigest("target/hello", "1.0"); got != "" {
+	if got := e.TagDigest("target/hello", "1.0"); got != "" {
 		t.Errorf("after --dry-run target/hello:1.0 is %s, want absent", got)
 	}
 
 	real := e.run("--plain-http", "from-spec", path)
-	wantCode(t, real, 0)
+	clitest.WantCode(t, real, 0)
 	rd, rn := digestLine(t, real)
 	if rd != dd || rn != dn {
 		t.Errorf("real push gave %s %d, --dry-run said %s %d", rd, rn, dd, dn)
@@ -189,13 +190,13 @@ func TestUntaggedTargetIsLatest(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	amd64 := e.image("src", "amd64", "linux/amd64")
-	path := e.writeSpec("hello.yaml", `image: ${REG}/untagged
+	path := e.WriteFile("hello.yaml", `image: ${REG}/untagged
 manifests:
   - image: ${REG}/src:amd64
     platform: {os: linux, architecture: amd64}
 `)
 	r := e.run("--plain-http", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	d, _ := digestLine(t, r)
 	if !slices.Contains(stdoutLines(r), e.ref("untagged")+":latest updated (new)") {
 		t.Errorf("stdout does not say %s:latest updated (new)\n%s", e.ref("untagged"), r)
@@ -214,21 +215,21 @@ func TestGlobalFlagsAfterCommandAndPushAlias(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.threeRepos()
-	path := e.writeSpec("hello.yaml", threeRepoSpec)
+	path := e.WriteFile("hello.yaml", threeRepoSpec)
 
 	// Global flag after the command name.
 	r := e.run("from-spec", "--plain-http", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	d, _ := digestLine(t, r)
-	if got := e.tagDigest("target/hello", "1.0"); got != d {
+	if got := e.TagDigest("target/hello", "1.0"); got != d {
 		t.Fatalf("target/hello:1.0 is %q, want %s", got, d)
 	}
 
 	// manifest-tool's spelling, global flag after the subcommand: the same
 	// index, unchanged.
-	e.px.Reset()
+	e.Proxy.Reset()
 	r = e.run("push", "from-spec", "--plain-http", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	e.wantNoWrites(r)
 	if d2, _ := digestLine(t, r); d2 != d {
 		t.Errorf("push from-spec gave %s, from-spec %s", d2, d)
@@ -240,9 +241,9 @@ func TestGlobalFlagsAfterCommandAndPushAlias(t *testing.T) {
 	// push from-args, global flag between push and from-args, to another target.
 	r = e.run("push", "--plain-http", "from-args",
 		"--platforms", "linux/amd64", "--template", e.ref("a/img:ARCH"), "--target", e.ref("alias/hello:2"))
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	d3, _ := digestLine(t, r)
-	if got := e.tagDigest("alias/hello", "2"); got != d3 {
+	if got := e.TagDigest("alias/hello", "2"); got != d3 {
 		t.Errorf("alias/hello:2 is %q, want %s", got, d3)
 	}
 }
@@ -251,8 +252,8 @@ func TestSpecFromStdin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	amd64, arm64, armv7 := e.threeRepos()
-	r := e.runWith(runOpts{stdin: threeRepoSpec}, "--plain-http", "from-spec", "-")
-	wantCode(t, r, 0)
+	r := e.runWith(clitest.RunOptions{Stdin: threeRepoSpec}, "--plain-http", "from-spec", "-")
+	clitest.WantCode(t, r, 0)
 	d, _ := digestLine(t, r)
 	p := e.index("target/hello", "1.0")
 	if p.digest != d {
@@ -265,9 +266,9 @@ func TestSpecFromStdin(t *testing.T) {
 	})
 
 	// The same spec from a file gives the same digest.
-	path := e.writeSpec("hello.yaml", threeRepoSpec)
+	path := e.WriteFile("hello.yaml", threeRepoSpec)
 	r = e.run("--plain-http", "from-spec", "--dry-run", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	if d2, _ := digestLine(t, r); d2 != d {
 		t.Errorf("from a file %s, from stdin %s", d2, d)
 	}
@@ -277,12 +278,12 @@ func TestTwoSpecsOneBad(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	amd64 := e.image("src", "amd64", "linux/amd64")
-	good := e.writeSpec("good.yaml", `image: ${REG}/good/hello:1
+	good := e.WriteFile("good.yaml", `image: ${REG}/good/hello:1
 manifests:
   - image: ${REG}/src:amd64
     platform: {os: linux, architecture: amd64}
 `)
-	bad := e.writeSpec("bad.yaml", `image: ${REG}/bad/hello:1
+	bad := e.WriteFile("bad.yaml", `image: ${REG}/bad/hello:1
 manifests:
   - image: ${REG}/src:amd64
     platfrom: {os: linux, architecture: amd64}
@@ -290,10 +291,10 @@ manifests:
 
 	t.Run("text", func(t *testing.T) {
 		r := e.run("--plain-http", "from-spec", good, bad)
-		if r.code != 2 {
-			t.Errorf("exit code %d, want 2 (the bad spec's)\n%s", r.code, r)
+		if r.Code != 2 {
+			t.Errorf("exit code %d, want 2 (the bad spec's)\n%s", r.Code, r)
 		}
-		wantStderr(t, r, bad+":4:5:", `unknown key "platfrom"`)
+		clitest.WantStderr(t, r, bad+":4:5:", `unknown key "platfrom"`)
 		p := e.index("good/hello", "1")
 		wantEntries(t, p, []entry{{desc: amd64, platform: plat(t, "linux/amd64")}})
 		if tags := e.tags("bad/hello"); tags != nil {
@@ -307,8 +308,8 @@ manifests:
 
 	t.Run("json", func(t *testing.T) {
 		r := e.run("--plain-http", "--output", "json", "from-spec", good, bad)
-		if r.code != 2 {
-			t.Errorf("exit code %d, want 2\n%s", r.code, r)
+		if r.Code != 2 {
+			t.Errorf("exit code %d, want 2\n%s", r.Code, r)
 		}
 		lines := jsonLines(t, r)
 		if len(lines) != 2 {
@@ -318,7 +319,7 @@ manifests:
 		if g.Spec != good || b.Spec != bad {
 			t.Errorf("spec fields %q, %q; want %q, %q", g.Spec, b.Spec, good, bad)
 		}
-		if g.Error != "" || g.Target != e.ref("good/hello:1") || g.Digest != e.tagDigest("good/hello", "1") {
+		if g.Error != "" || g.Target != e.ref("good/hello:1") || g.Digest != e.TagDigest("good/hello", "1") {
 			t.Errorf("good line: %+v", g)
 		}
 		if !strings.Contains(b.Error, `unknown key "platfrom"`) {
@@ -334,22 +335,22 @@ func TestForceAndQuiet(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.threeRepos()
-	path := e.writeSpec("hello.yaml", threeRepoSpec)
+	path := e.WriteFile("hello.yaml", threeRepoSpec)
 	r := e.run("--plain-http", "--quiet", "from-spec", path)
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	d, n := digestLine(t, r)
 	// --quiet: the Digest line only.
 	if diff := cmp.Diff([]string{fmt.Sprintf("Digest: %s %d", d, n)}, stdoutLines(r)); diff != "" {
 		t.Errorf("--quiet stdout (-want +got):\n%s\n%s", diff, r)
 	}
 
-	e.px.Reset()
+	e.Proxy.Reset()
 	r = e.run("--plain-http", "from-spec", "--force", path)
-	wantCode(t, r, 0)
-	if e.px.Writes() == 0 {
+	clitest.WantCode(t, r, 0)
+	if e.Proxy.Writes() == 0 {
 		t.Errorf("--force wrote nothing\n%s", r)
 	}
-	e.wantWritesOnlyTo("target/hello")
+	e.WantWritesOnlyTo("target/hello")
 	if d2, n2 := digestLine(t, r); d2 != d || n2 != n {
 		t.Errorf("--force gave %s %d, first push %s %d", d2, n2, d, n)
 	}
@@ -366,7 +367,7 @@ func TestRepeatedTagsDropped(t *testing.T) {
 	e.image("src", "amd64", "linux/amd64")
 	r := e.run("--plain-http", "from-args", "--platforms", "linux/amd64", "--template", e.ref("src:ARCH"),
 		"--target", e.ref("hello:1.2"), "--tags", "1.2,1,latest", "--tags", "1")
-	wantCode(t, r, 0)
+	clitest.WantCode(t, r, 0)
 	d, n := digestLine(t, r)
 	repo := e.ref("hello")
 	want := []string{repo + ":1.2 updated (new)", repo + ":1 updated (new)", repo + ":latest updated (new)", fmt.Sprintf("Digest: %s %d", d, n)}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/manifest-push/manifest-push/integration/clitest"
 )
 
 // skopeo returns the path of skopeo, an independent registry client
@@ -34,15 +36,15 @@ func TestSkopeoSeesThePushedIndex(t *testing.T) {
 	bin := skopeo(t)
 	e := newEnv(t)
 	amd64, arm64, armv7 := e.threeRepos()
-	r := e.run("--plain-http", "from-spec", e.writeSpec("hello.yaml", threeRepoSpec))
-	wantCode(t, r, 0)
+	r := e.run("--plain-http", "from-spec", e.WriteFile("hello.yaml", threeRepoSpec))
+	clitest.WantCode(t, r, 0)
 	dgst, size := digestLine(t, r)
 
 	ref := "docker://" + e.ref("target/hello:1")
 	run := func(args ...string) []byte {
 		t.Helper()
 		cmd := exec.Command(bin, append([]string{"--tmpdir", t.TempDir()}, args...)...)
-		cmd.Env = append(os.Environ(), "REGISTRY_AUTH_FILE="+e.dir+"/auth.json")
+		cmd.Env = append(os.Environ(), "REGISTRY_AUTH_FILE="+e.Dir+"/auth.json")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()

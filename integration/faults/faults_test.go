@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 	"github.com/manifest-push/manifest-push/integration/proxy"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
@@ -21,23 +22,23 @@ import (
 
 // push is the from-args run every test makes: src/amd64:v1 and
 // src/arm64:v1 as dst/img:1, plain HTTP through the proxy, plus extra.
-func (e *env) push(extra ...string) result {
+func (e *env) push(extra ...string) clitest.Result {
 	e.t.Helper()
 	args := []string{"from-args", "--plain-http", "--platforms", "linux/amd64,linux/arm64",
-		"--template", e.host() + "/src/ARCH:v1", "--target", e.host() + "/dst/img:1"}
-	return e.run(runOpts{}, append(args, extra...)...)
+		"--template", e.Host() + "/src/ARCH:v1", "--target", e.Host() + "/dst/img:1"}
+	return e.Run(bin, clitest.RunOptions{}, append(args, extra...)...)
 }
 
 // sources pushes the two source images and returns their digests.
 func (e *env) sources() (amd64, arm64 digest.Digest) {
 	e.t.Helper()
-	return e.image("src/amd64", "v1", "amd64").Digest, e.image("src/arm64", "v1", "arm64").Digest
+	return e.LinuxImage("src/amd64", "v1", "amd64").Digest, e.LinuxImage("src/arm64", "v1", "arm64").Digest
 }
 
 // children reads repo:tag as an index and returns its manifests' digests.
 func (e *env) children(repo, tag string) []digest.Digest {
 	e.t.Helper()
-	_, body, _, err := imagetest.GetManifest(context.Background(), e.client, e.reg.URL(), repo, tag)
+	_, body, _, err := imagetest.GetManifest(context.Background(), e.Client, e.Registry.URL(), repo, tag)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -72,21 +73,12 @@ func digestStrings(ds []digest.Digest) []string {
 // faultStatuses counts the requests the proxy answered with a fault.
 func (e *env) faults() int {
 	n := 0
-	for _, r := range e.px.Requests() {
+	for _, r := range e.Proxy.Requests() {
 		if r.Fault {
 			n++
 		}
 	}
 	return n
-}
-
-func (e *env) requests() string {
-	var b strings.Builder
-	for _, r := range e.px.Requests() {
-		b.WriteString(r.String())
-		b.WriteString("\n")
-	}
-	return b.String()
 }
 
 // indexPut matches the PUTs by digest in dst/img: the children copied into
@@ -114,14 +106,14 @@ func TestRetryAfter(t *testing.T) {
 			e := newEnv(t, registrytest.Options{})
 			a, b := e.sources()
 			// The first source GET and the index PUT are refused once each.
-			e.px.SetFault(proxy.Chain(
+			e.Proxy.SetFault(proxy.Chain(
 				proxy.Times(1, proxy.Match(http.MethodGet, `^/v2/src/amd64/manifests/`), proxy.RetryAfter(http.StatusTooManyRequests, tc.retryAfter())),
 				proxy.Times(1, theIndexPut, proxy.RetryAfter(http.StatusTooManyRequests, tc.retryAfter())),
 			))
 			r := e.push("--timeout", "30s")
 			wantCode(t, r, 0)
 			if n := e.faults(); n != 2 {
-				t.Errorf("%d faults injected, want 2\n%s", n, e.requests())
+				t.Errorf("%d faults injected, want 2\n%s", n, clitest.Requests(e.Proxy))
 			}
 			e.wantPushed(a, b)
 		})
@@ -136,7 +128,7 @@ func TestTransientStatus(t *testing.T) {
 			e := newEnv(t, registrytest.Options{})
 			a, b := e.sources()
 			body := `{"errors":[{"code":"UNKNOWN","message":"injected"}]}`
-			e.px.SetFault(proxy.Chain(
+			e.Proxy.SetFault(proxy.Chain(
 				proxy.Times(2, proxy.Match(http.MethodGet, `^/v2/src/arm64/manifests/`), proxy.Respond(status, nil, body)),
 				proxy.Times(2, indexPut, proxy.Respond(status, nil, body)),
 				proxy.Times(1, proxy.Match(http.MethodPut, `^/v2/dst/img/manifests/1$`), proxy.Respond(status, nil, body)),
@@ -144,7 +136,7 @@ func TestTransientStatus(t *testing.T) {
 			r := e.push()
 			wantCode(t, r, 0)
 			if n := e.faults(); n != 5 {
-				t.Errorf("%d faults injected, want 5\n%s", n, e.requests())
+				t.Errorf("%d faults injected, want 5\n%s", n, clitest.Requests(e.Proxy))
 			}
 			e.wantPushed(a, b)
 		})
@@ -155,25 +147,25 @@ func TestTransientStatusNeverRecovers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{})
 	e.sources()
-	e.px.SetFault(proxy.Always(indexPut, proxy.Respond(http.StatusServiceUnavailable, nil, "")))
+	e.Proxy.SetFault(proxy.Always(indexPut, proxy.Respond(http.StatusServiceUnavailable, nil, "")))
 	r := e.push()
 	wantCode(t, r, 1)
-	wantStderr(t, r, "503 Service Unavailable", "PUT ")
+	clitest.WantStderr(t, r, "503 Service Unavailable", "PUT ")
 	puts := map[string]int{}
-	for _, req := range e.px.Requests() {
+	for _, req := range e.Proxy.Requests() {
 		if req.Fault {
 			puts[req.Path]++
 		}
 	}
 	if len(puts) == 0 {
-		t.Errorf("no PUT by digest\n%s", e.requests())
+		t.Errorf("no PUT by digest\n%s", clitest.Requests(e.Proxy))
 	}
 	for path, n := range puts {
 		if n != 5 {
-			t.Errorf("PUT %s sent %d times, want 5 (the retry policy's attempts)\n%s", path, n, e.requests())
+			t.Errorf("PUT %s sent %d times, want 5 (the retry policy's attempts)\n%s", path, n, clitest.Requests(e.Proxy))
 		}
 	}
-	if d := e.tag("dst/img", "1"); d != "" {
+	if d := e.TagDigest("dst/img", "1"); d != "" {
 		t.Errorf("dst/img:1 is %s, want no tag", d)
 	}
 }
@@ -194,14 +186,14 @@ func TestResetDuringManifestPut(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, registrytest.Options{})
 			a, b := e.sources()
-			e.px.SetFault(proxy.Chain(
+			e.Proxy.SetFault(proxy.Chain(
 				proxy.Times(1, theIndexPut, proxy.Action{Reset: tc.mode}),
 				proxy.Times(1, proxy.Match(http.MethodPut, `^/v2/dst/img/manifests/1$`), proxy.Action{Reset: tc.mode}),
 			))
 			r := e.push()
 			wantCode(t, r, 0)
 			if n := e.faults(); n != 2 {
-				t.Errorf("%d faults injected, want 2\n%s", n, e.requests())
+				t.Errorf("%d faults injected, want 2\n%s", n, clitest.Requests(e.Proxy))
 			}
 			e.wantPushed(a, b)
 		})
@@ -215,16 +207,16 @@ func TestSlowerThanTimeout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{})
 	e.sources()
-	e.px.SetFault(proxy.Always(proxy.Match(http.MethodGet, `^/v2/src/amd64/manifests/v1$`), proxy.Stall(time.Minute)))
+	e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodGet, `^/v2/src/amd64/manifests/v1$`), proxy.Stall(time.Minute)))
 	start := time.Now()
 	r := e.push("--timeout", "2s")
 	took := time.Since(start)
 	wantCode(t, r, 1)
-	wantStderr(t, r, "--timeout 2s", "GET http://"+e.host()+"/v2/src/amd64/manifests/v1")
+	clitest.WantStderr(t, r, "--timeout 2s", "GET http://"+e.Host()+"/v2/src/amd64/manifests/v1")
 	if took > 20*time.Second {
 		t.Errorf("the run took %v with --timeout 2s", took)
 	}
-	if n := e.px.Writes(); n != 0 {
+	if n := e.Proxy.Writes(); n != 0 {
 		t.Errorf("%d writes, want none", n)
 	}
 }
@@ -236,7 +228,7 @@ func TestInterrupt(t *testing.T) {
 	e := newEnv(t, registrytest.Options{})
 	e.sources()
 	stalled := make(chan struct{}, 4)
-	e.px.SetFault(func(r *http.Request, _ int) proxy.Action {
+	e.Proxy.SetFault(func(r *http.Request, _ int) proxy.Action {
 		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/src/amd64/manifests/") {
 			stalled <- struct{}{}
 			return proxy.Stall(time.Minute)
@@ -244,8 +236,8 @@ func TestInterrupt(t *testing.T) {
 		return proxy.Pass()
 	})
 	cmd := exec.Command(bin, "from-args", "--plain-http", "--platforms", "linux/amd64,linux/arm64",
-		"--template", e.host()+"/src/ARCH:v1", "--target", e.host()+"/dst/img:1")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "DOCKER_CONFIG=" + e.dir}
+		"--template", e.Host()+"/src/ARCH:v1", "--target", e.Host()+"/dst/img:1")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Dir, "DOCKER_CONFIG=" + e.Dir}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -272,7 +264,7 @@ func TestInterrupt(t *testing.T) {
 	if !strings.Contains(stderr.String(), "interrupt signal received") {
 		t.Errorf("stderr does not say the run was cancelled:\n%s", stderr.String())
 	}
-	if n := e.px.Writes(); n != 0 {
+	if n := e.Proxy.Writes(); n != 0 {
 		t.Errorf("%d writes, want none", n)
 	}
 }
@@ -281,10 +273,10 @@ func TestInterrupt(t *testing.T) {
 func TestRegistryDown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{})
-	e.px.Close()
+	e.Proxy.Close()
 	r := e.push("--timeout", "20s")
 	wantCode(t, r, 1)
-	wantStderr(t, r, e.host(), "connection refused")
+	clitest.WantStderr(t, r, e.Host(), "connection refused")
 }
 
 // TestReadOnlyRegistry: distribution in read-only mode answers every write
@@ -294,12 +286,12 @@ func TestReadOnlyRegistry(t *testing.T) {
 	dir := t.TempDir()
 	rw := newEnv(t, registrytest.Options{Dir: dir})
 	rw.sources()
-	rw.reg.Close()
+	rw.Registry.Close()
 	e := newEnv(t, registrytest.Options{Dir: dir, ReadOnly: true})
 	r := e.push()
 	wantCode(t, r, 1)
-	wantStderr(t, r, "405 Method Not Allowed", "the registry refuses writes")
-	if d := e.tag("dst/img", "1"); d != "" {
+	clitest.WantStderr(t, r, "405 Method Not Allowed", "the registry refuses writes")
+	if d := e.TagDigest("dst/img", "1"); d != "" {
 		t.Errorf("dst/img:1 is %s, want no tag", d)
 	}
 }
@@ -310,7 +302,7 @@ func TestOCIIndexRejected(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{})
 	e.sources()
-	e.px.SetFault(func(r *http.Request, _ int) proxy.Action {
+	e.Proxy.SetFault(func(r *http.Request, _ int) proxy.Action {
 		if r.Method == http.MethodPut && r.Header.Get("Content-Type") == ocispec.MediaTypeImageIndex {
 			return proxy.Respond(http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}},
 				`{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}`)
@@ -320,8 +312,8 @@ func TestOCIIndexRejected(t *testing.T) {
 	// Annotations make the index OCI.
 	r := e.push("--annotations", "org.opencontainers.image.source=https://example.com")
 	wantCode(t, r, 1)
-	wantStderr(t, r, "MANIFEST_INVALID", "--type docker")
-	if d := e.tag("dst/img", "1"); d != "" {
+	clitest.WantStderr(t, r, "MANIFEST_INVALID", "--type docker")
+	if d := e.TagDigest("dst/img", "1"); d != "" {
 		t.Errorf("dst/img:1 is %s, want no tag", d)
 	}
 	// Without annotations the sources (Docker images) give a Docker
@@ -338,9 +330,9 @@ func TestSourceTagMovedDuringPush(t *testing.T) {
 	e := newEnv(t, registrytest.Options{})
 	a, b := e.sources()
 	var moved digest.Digest
-	e.px.SetFault(proxy.Times(1, proxy.Match("", `^/v2/src/amd64/manifests/v1$`), proxy.Action{
+	e.Proxy.SetFault(proxy.Times(1, proxy.Match("", `^/v2/src/amd64/manifests/v1$`), proxy.Action{
 		ModifyResponse: func(*http.Response) error {
-			d, err := imagetest.PushImage(context.Background(), e.client, e.reg.URL(), "src/amd64", "v1",
+			d, err := imagetest.PushImage(context.Background(), e.Client, e.Registry.URL(), "src/amd64", "v1",
 				imagetest.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}, Labels: map[string]string{"moved": "yes"}})
 			moved = d.Digest
 			return err
@@ -353,13 +345,13 @@ func TestSourceTagMovedDuringPush(t *testing.T) {
 	}
 	e.wantPushed(a, b)
 	byTag := 0
-	for _, req := range e.px.Requests() {
+	for _, req := range e.Proxy.Requests() {
 		if req.Path == "/v2/src/amd64/manifests/v1" {
 			byTag++
 		}
 	}
 	if byTag != 1 {
-		t.Errorf("src/amd64:v1 asked for %d times, want once\n%s", byTag, e.requests())
+		t.Errorf("src/amd64:v1 asked for %d times, want once\n%s", byTag, clitest.Requests(e.Proxy))
 	}
 }
 
@@ -369,15 +361,15 @@ func TestLyingDigest(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{})
 	e.sources()
-	e.px.SetFault(proxy.Always(proxy.Match("", `^/v2/src/amd64/manifests/`),
+	e.Proxy.SetFault(proxy.Always(proxy.Match("", `^/v2/src/amd64/manifests/`),
 		proxy.SetResponseHeader("Docker-Content-Digest", "sha256:"+strings.Repeat("1", 64))))
 	r := e.push()
 	wantCode(t, r, 1)
-	wantStderr(t, r, "digest")
-	if n := e.px.Writes(); n != 0 {
-		t.Errorf("%d writes, want none\n%s", n, e.requests())
+	clitest.WantStderr(t, r, "digest")
+	if n := e.Proxy.Writes(); n != 0 {
+		t.Errorf("%d writes, want none\n%s", n, clitest.Requests(e.Proxy))
 	}
-	if d := e.tag("dst/img", "1"); d != "" {
+	if d := e.TagDigest("dst/img", "1"); d != "" {
 		t.Errorf("dst/img:1 is %s, want no tag", d)
 	}
 }
@@ -390,29 +382,29 @@ func TestTagPutFails(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{})
 	a, b := e.sources()
-	r := e.run(runOpts{}, "from-args", "--plain-http", "--platforms", "linux/amd64",
-		"--template", e.host()+"/src/ARCH:v1", "--target", e.host()+"/dst/img:1", "--tags", "latest")
+	r := e.Run(bin, clitest.RunOptions{}, "from-args", "--plain-http", "--platforms", "linux/amd64",
+		"--template", e.Host()+"/src/ARCH:v1", "--target", e.Host()+"/dst/img:1", "--tags", "latest")
 	wantCode(t, r, 0)
-	before := e.tag("dst/img", "latest")
+	before := e.TagDigest("dst/img", "latest")
 
-	e.px.SetFault(proxy.Always(proxy.Match(http.MethodPut, `^/v2/dst/img/manifests/latest$`),
+	e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodPut, `^/v2/dst/img/manifests/latest$`),
 		proxy.Respond(http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}},
 			`{"errors":[{"code":"TAG_INVALID","message":"tag is frozen"}]}`)))
 	r = e.push("--tags", "2,latest")
 	wantCode(t, r, 1)
-	wantStderr(t, r, "updated: 1 2", "not updated: latest (still "+before+")", "TAG_INVALID")
-	if e.tag("dst/img", "1") != e.tag("dst/img", "2") || e.tag("dst/img", "latest") != before {
-		t.Errorf("after the failure: 1=%s 2=%s latest=%s (was %s)", e.tag("dst/img", "1"), e.tag("dst/img", "2"), e.tag("dst/img", "latest"), before)
+	clitest.WantStderr(t, r, "updated: 1 2", "not updated: latest (still "+string(before)+")", "TAG_INVALID")
+	if e.TagDigest("dst/img", "1") != e.TagDigest("dst/img", "2") || e.TagDigest("dst/img", "latest") != before {
+		t.Errorf("after the failure: 1=%s 2=%s latest=%s (was %s)", e.TagDigest("dst/img", "1"), e.TagDigest("dst/img", "2"), e.TagDigest("dst/img", "latest"), before)
 	}
 
-	e.px.SetFault(nil)
-	e.px.Reset()
+	e.Proxy.SetFault(nil)
+	e.Proxy.Reset()
 	r = e.push("--tags", "2,latest")
 	wantCode(t, r, 0)
-	if e.px.Writes() != 1 {
-		t.Errorf("rerun wrote %d times, want 1 (the latest tag)\n%s", e.px.Writes(), e.requests())
+	if e.Proxy.Writes() != 1 {
+		t.Errorf("rerun wrote %d times, want 1 (the latest tag)\n%s", e.Proxy.Writes(), clitest.Requests(e.Proxy))
 	}
-	if e.tag("dst/img", "latest") != e.tag("dst/img", "1") {
+	if e.TagDigest("dst/img", "latest") != e.TagDigest("dst/img", "1") {
 		t.Error("rerun left latest behind")
 	}
 	e.wantPushed(a, b)

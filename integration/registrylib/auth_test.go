@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/registry"
@@ -33,7 +34,7 @@ func TestBasicAuth(t *testing.T) {
 		if _, err := registry.Push(ctx, s, o); err != nil {
 			t.Fatal(err)
 		}
-		if d := e.tagDigest("dst/img", "latest"); d == "" {
+		if d := e.TagDigest("dst/img", "latest"); d == "" {
 			t.Error("not pushed")
 		}
 	})
@@ -41,7 +42,7 @@ func TestBasicAuth(t *testing.T) {
 	t.Run("docker config", func(t *testing.T) {
 		dir := t.TempDir()
 		auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
-		cfg := `{"auths":{"` + e.px.Host() + `":{"auth":"` + auth + `"}}}`
+		cfg := `{"auths":{"` + e.Proxy.Host() + `":{"auth":"` + auth + `"}}}`
 		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +56,7 @@ func TestBasicAuth(t *testing.T) {
 	})
 
 	t.Run("wrong password", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		o := e.opts()
 		o.Username, o.Password = user, "wrong"
 		_, err := registry.Push(ctx, s, o)
@@ -66,13 +67,13 @@ func TestBasicAuth(t *testing.T) {
 			t.Errorf("the password is in the message: %v", err)
 		}
 		// Each first request is tried once more with the credentials.
-		if max := 2 * (len(s.Manifests) + 2); e.px.Count() > max || e.px.Writes() != 0 {
-			t.Errorf("%d requests (want at most %d), %d writes:\n%s", e.px.Count(), max, e.px.Writes(), e.requests())
+		if max := 2 * (len(s.Manifests) + 2); e.Proxy.Count() > max || e.Proxy.Writes() != 0 {
+			t.Errorf("%d requests (want at most %d), %d writes:\n%s", e.Proxy.Count(), max, e.Proxy.Writes(), clitest.Requests(e.Proxy))
 		}
 	})
 
 	t.Run("no credentials", func(t *testing.T) {
-		_, err := registry.Inspect(ctx, e.px.Host()+"/src/amd64:v1", e.opts().HostOptions)
+		_, err := registry.Inspect(ctx, e.Proxy.Host()+"/src/amd64:v1", e.opts().HostOptions)
 		if !errors.Is(err, registry.ErrUnauthorized) {
 			t.Errorf("error %v", err)
 		}

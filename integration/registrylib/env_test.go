@@ -5,15 +5,11 @@ package registrylib
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
-	"github.com/manifest-push/manifest-push/integration/proxy"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
@@ -25,9 +21,8 @@ import (
 // to the registry directly, so the proxy counts only the library's
 // requests.
 type env struct {
-	t   *testing.T
-	reg *registrytest.Registry
-	px  *proxy.Proxy
+	*clitest.Env
+	t *testing.T
 }
 
 func newEnv(t *testing.T) *env {
@@ -37,33 +32,19 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t *testing.T, opts registrytest.Options) *env {
 	t.Helper()
-	reg, err := registrytest.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	px, err := proxy.Start(reg.URL(), proxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(px.Close)
-	return &env{t: t, reg: reg, px: px}
+	return &env{Env: clitest.NewEnv(t, opts), t: t}
 }
 
 // image pushes a one-layer image to repo:tag and returns its descriptor.
 func (e *env) image(repo, tag string, p ocispec.Platform, f imagetest.Format) ocispec.Descriptor {
 	e.t.Helper()
-	d, err := imagetest.PushImage(context.Background(), e.reg.Client(), e.reg.URL(), repo, tag, imagetest.Image{Platform: p, Format: f})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return d
+	return e.Push(repo, tag, imagetest.Image{Platform: p, Format: f})
 }
 
 // ref names repo:tag on the proxy.
 func (e *env) ref(s string) reference.Named {
 	e.t.Helper()
-	n, err := reference.ParseNormalizedNamed(e.px.Host() + "/" + s)
+	n, err := reference.ParseNormalizedNamed(e.Proxy.Host() + "/" + s)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -82,24 +63,11 @@ func (e *env) opts() registry.PushOptions {
 	return registry.PushOptions{HostOptions: registry.HostOptions{PlainHTTP: true, DockerConfig: e.t.TempDir()}}
 }
 
-// tagDigest reads where repo:tag points in the registry; empty when absent.
-func (e *env) tagDigest(repo, ref string) digest.Digest {
-	e.t.Helper()
-	d, err := imagetest.HeadManifest(context.Background(), e.reg.Client(), e.reg.URL(), repo, ref)
-	if errors.Is(err, imagetest.ErrNotFound) {
-		return ""
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return d.Digest
-}
-
 // hasImage checks that the manifest d and all its blobs are in repo.
 func (e *env) hasImage(repo string, d digest.Digest) {
 	e.t.Helper()
 	ctx := context.Background()
-	_, body, _, err := imagetest.GetManifest(ctx, e.reg.Client(), e.reg.URL(), repo, d.String())
+	_, body, _, err := imagetest.GetManifest(ctx, e.Client, e.Registry.URL(), repo, d.String())
 	if err != nil {
 		e.t.Fatalf("manifest %s not in %s: %v", d, repo, err)
 	}
@@ -108,31 +76,9 @@ func (e *env) hasImage(repo string, d digest.Digest) {
 		e.t.Fatal(err)
 	}
 	for _, b := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
-		ok, err := imagetest.BlobExists(ctx, e.reg.Client(), e.reg.URL(), repo, b.Digest)
+		ok, err := imagetest.BlobExists(ctx, e.Client, e.Registry.URL(), repo, b.Digest)
 		if err != nil || !ok {
 			e.t.Errorf("blob %s of %s not in %s (%v)", b.Digest, d, repo, err)
-		}
-	}
-}
-
-// requests renders what went through the proxy, one request a line.
-func (e *env) requests() string {
-	var b strings.Builder
-	for _, r := range e.px.Requests() {
-		fmt.Fprintln(&b, r)
-	}
-	return b.String()
-}
-
-// checkWrites fails unless every write went to the target repository.
-func (e *env) checkWrites(target string) {
-	e.t.Helper()
-	for _, r := range e.px.Requests() {
-		if r.IsWrite() && !strings.HasPrefix(r.Path, "/v2/"+target+"/") {
-			e.t.Errorf("write outside the target repository: %s", r)
-		}
-		if r.Method == http.MethodDelete {
-			e.t.Errorf("delete: %s", r)
 		}
 	}
 }

@@ -34,7 +34,7 @@ func TestInspect(t *testing.T) {
 	}
 	ho := e.opts().HostOptions
 
-	in, err := registry.Inspect(ctx, e.px.Host()+"/dst/img:1", ho)
+	in, err := registry.Inspect(ctx, e.Proxy.Host()+"/dst/img:1", ho)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestInspect(t *testing.T) {
 		t.Errorf("inspection %+v", in)
 	}
 
-	one, err := registry.Inspect(ctx, e.px.Host()+"/src/amd64:v1", ho)
+	one, err := registry.Inspect(ctx, e.Proxy.Host()+"/src/amd64:v1", ho)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,15 +52,15 @@ func TestInspect(t *testing.T) {
 		t.Errorf("inspection %+v", one)
 	}
 
-	byDigest, err := registry.Inspect(ctx, e.px.Host()+"/dst/img@"+res.Digest.String(), ho)
+	byDigest, err := registry.Inspect(ctx, e.Proxy.Host()+"/dst/img@"+res.Digest.String(), ho)
 	if err != nil || byDigest.Digest != res.Digest {
 		t.Errorf("by digest: %+v, %v", byDigest, err)
 	}
 
-	if _, err := registry.Inspect(ctx, e.px.Host()+"/dst/img:nope", ho); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := registry.Inspect(ctx, e.Proxy.Host()+"/dst/img:nope", ho); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("missing: %v", err)
 	}
-	if _, err := registry.Inspect(ctx, e.px.Host()+"/img:bad!tag", ho); !errors.Is(err, registry.ErrInvalidReference) {
+	if _, err := registry.Inspect(ctx, e.Proxy.Host()+"/img:bad!tag", ho); !errors.Is(err, registry.ErrInvalidReference) {
 		t.Errorf("bad reference: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 	"github.com/manifest-push/manifest-push/integration/proxy"
 	"github.com/manifest-push/manifest-push/plan"
@@ -40,24 +41,24 @@ func TestCrossRepositoryPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.px.Writes() != 0 || !plannedRes.DryRun || !plannedRes.Changed {
-		t.Fatalf("dry run: %d writes, result %+v\n%s", e.px.Writes(), plannedRes, e.requests())
+	if e.Proxy.Writes() != 0 || !plannedRes.DryRun || !plannedRes.Changed {
+		t.Fatalf("dry run: %d writes, result %+v\n%s", e.Proxy.Writes(), plannedRes, clitest.Requests(e.Proxy))
 	}
 	for _, tag := range plannedRes.Tags {
 		if tag.Status != registry.TagWouldUpdate {
 			t.Errorf("dry run: tag %s %s", tag.Tag, tag.Status)
 		}
 	}
-	if e.px.Count() != 2*n+tags {
-		t.Errorf("dry run: %d requests, want %d:\n%s", e.px.Count(), 2*n+tags, e.requests())
+	if e.Proxy.Count() != 2*n+tags {
+		t.Errorf("dry run: %d requests, want %d:\n%s", e.Proxy.Count(), 2*n+tags, clitest.Requests(e.Proxy))
 	}
 
-	e.px.Reset()
+	e.Proxy.Reset()
 	res, err := registry.Push(ctx, s, e.opts())
 	if err != nil {
-		t.Fatalf("%v\n%s", err, e.requests())
+		t.Fatalf("%v\n%s", err, clitest.Requests(e.Proxy))
 	}
-	t.Logf("first push, %d requests, %d writes:\n%s", e.px.Count(), e.px.Writes(), e.requests())
+	t.Logf("first push, %d requests, %d writes:\n%s", e.Proxy.Count(), e.Proxy.Writes(), clitest.Requests(e.Proxy))
 	if res.Digest != plannedRes.Digest || string(res.Index) != string(plannedRes.Index) {
 		t.Errorf("the dry run planned %s, the push pushed %s", plannedRes.Digest, res.Digest)
 	}
@@ -68,7 +69,7 @@ func TestCrossRepositoryPush(t *testing.T) {
 		if tag.Status != registry.TagUpdated || tag.Previous != "" {
 			t.Errorf("tag %+v", tag)
 		}
-		if got := e.tagDigest("dst/img", tag.Tag); got != res.Digest {
+		if got := e.TagDigest("dst/img", tag.Tag); got != res.Digest {
 			t.Errorf("tag %s points at %s, want %s", tag.Tag, got, res.Digest)
 		}
 	}
@@ -86,9 +87,9 @@ func TestCrossRepositoryPush(t *testing.T) {
 	for _, d := range []ocispec.Descriptor{amd, arm, w} {
 		e.hasImage("dst/img", d.Digest)
 	}
-	e.checkWrites("dst/img")
+	e.WantWritesOnlyTo("dst/img")
 	mounts := 0
-	for _, r := range e.px.Requests() {
+	for _, r := range e.Proxy.Requests() {
 		if r.Method == http.MethodHead && strings.Contains(r.Path, "/blobs/") {
 			t.Errorf("existence check of a blob: %s", r)
 		}
@@ -104,54 +105,54 @@ func TestCrossRepositoryPush(t *testing.T) {
 	}
 
 	t.Run("rerun writes nothing", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		again, err := registry.Push(ctx, s, e.opts())
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("rerun, %d requests:\n%s", e.px.Count(), e.requests())
-		if again.Digest != res.Digest || again.Changed || e.px.Writes() != 0 {
-			t.Errorf("rerun: digest %s changed %v writes %d", again.Digest, again.Changed, e.px.Writes())
+		t.Logf("rerun, %d requests:\n%s", e.Proxy.Count(), clitest.Requests(e.Proxy))
+		if again.Digest != res.Digest || again.Changed || e.Proxy.Writes() != 0 {
+			t.Errorf("rerun: digest %s changed %v writes %d", again.Digest, again.Changed, e.Proxy.Writes())
 		}
 		for _, tag := range again.Tags {
 			if tag.Status != registry.TagUnchanged || tag.Previous != res.Digest {
 				t.Errorf("tag %+v", tag)
 			}
 		}
-		if e.px.Count() != 2*n+tags {
-			t.Errorf("%d requests, want %d", e.px.Count(), 2*n+tags)
+		if e.Proxy.Count() != 2*n+tags {
+			t.Errorf("%d requests, want %d", e.Proxy.Count(), 2*n+tags)
 		}
 	})
 
 	t.Run("dry run of a pushed index is unchanged", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		again, err := registry.Push(ctx, s, dry)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again.Changed || e.px.Writes() != 0 || again.Tags[0].Status != registry.TagUnchanged {
-			t.Errorf("result %+v, %d writes", again, e.px.Writes())
+		if again.Changed || e.Proxy.Writes() != 0 || again.Tags[0].Status != registry.TagUnchanged {
+			t.Errorf("result %+v, %d writes", again, e.Proxy.Writes())
 		}
 	})
 
 	t.Run("a new extra tag is the only write", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		s2 := *s
 		s2.Tags = []string{"1", "latest", "stable"}
 		again, err := registry.Push(ctx, &s2, e.opts())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.px.Writes() != 1 || again.Tags[3].Status != registry.TagUpdated || again.Tags[1].Status != registry.TagUnchanged {
-			t.Errorf("result %+v, requests:\n%s", again.Tags, e.requests())
+		if e.Proxy.Writes() != 1 || again.Tags[3].Status != registry.TagUpdated || again.Tags[1].Status != registry.TagUnchanged {
+			t.Errorf("result %+v, requests:\n%s", again.Tags, clitest.Requests(e.Proxy))
 		}
-		if got := e.tagDigest("dst/img", "stable"); got != res.Digest {
+		if got := e.TagDigest("dst/img", "stable"); got != res.Digest {
 			t.Errorf("stable points at %s", got)
 		}
 	})
 
 	t.Run("force writes again", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		o := e.opts()
 		o.Force = true
 		again, err := registry.Push(ctx, s, o)
@@ -160,8 +161,8 @@ func TestCrossRepositoryPush(t *testing.T) {
 		}
 		// The tags exist, so the children are looked for: there, not
 		// copied; the index is written with the tags.
-		if !again.Changed || e.px.Writes() != tags || again.Manifests[0].Copied {
-			t.Errorf("result %+v, requests:\n%s", again, e.requests())
+		if !again.Changed || e.Proxy.Writes() != tags || again.Manifests[0].Copied {
+			t.Errorf("result %+v, requests:\n%s", again, clitest.Requests(e.Proxy))
 		}
 	})
 }
@@ -181,8 +182,8 @@ func TestSourceInTargetRepository(t *testing.T) {
 	if res.MediaType != ocispec.MediaTypeImageIndex || res.Manifests[0].Copied || res.Manifests[1].Copied {
 		t.Errorf("result %+v", res)
 	}
-	if e.px.Writes() != 1 { // the tag, which writes the index
-		t.Errorf("%d writes:\n%s", e.px.Writes(), e.requests())
+	if e.Proxy.Writes() != 1 { // the tag, which writes the index
+		t.Errorf("%d writes:\n%s", e.Proxy.Writes(), clitest.Requests(e.Proxy))
 	}
 }
 
@@ -202,8 +203,8 @@ func TestMissingSources(t *testing.T) {
 	if !errors.Is(err, registry.ErrNotFound) || !strings.Contains(err.Error(), "src/nothere:v1") || !strings.Contains(err.Error(), "src/amd64:v2") {
 		t.Errorf("error %v; want not found naming both sources", err)
 	}
-	if e.px.Writes() != 0 {
-		t.Errorf("%d writes", e.px.Writes())
+	if e.Proxy.Writes() != 0 {
+		t.Errorf("%d writes", e.Proxy.Writes())
 	}
 
 	o := e.opts()
@@ -216,10 +217,10 @@ func TestMissingSources(t *testing.T) {
 		t.Errorf("manifests %+v", res.Manifests)
 	}
 
-	e.px.Reset()
+	e.Proxy.Reset()
 	none := e.spec("dst/none:1", nil, e.entry("src/nothere:v1", linux("arm64", "")))
-	if _, err := registry.Push(ctx, none, o); err == nil || e.px.Writes() != 0 {
-		t.Errorf("every source missing: error %v, %d writes", err, e.px.Writes())
+	if _, err := registry.Push(ctx, none, o); err == nil || e.Proxy.Writes() != 0 {
+		t.Errorf("every source missing: error %v, %d writes", err, e.Proxy.Writes())
 	}
 }
 
@@ -229,7 +230,7 @@ func TestIndexSources(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	bx, err := imagetest.PushBuildx(ctx, e.reg.Client(), e.reg.URL(), "bx/app", "latest", []imagetest.Image{
+	bx, err := imagetest.PushBuildx(ctx, e.Client, e.Registry.URL(), "bx/app", "latest", []imagetest.Image{
 		{Platform: *linux("amd64", ""), Format: imagetest.OCI},
 		{Platform: *linux("arm64", ""), Format: imagetest.OCI},
 	})
@@ -253,7 +254,7 @@ func TestIndexSources(t *testing.T) {
 			t.Errorf("entries %v\nwant %v", got, want)
 		}
 		for _, d := range want {
-			if e.tagDigest("dst/sel", d) == "" {
+			if e.TagDigest("dst/sel", d) == "" {
 				t.Errorf("%s not copied into dst/sel", d)
 			}
 		}
@@ -275,11 +276,11 @@ func TestIndexSources(t *testing.T) {
 	})
 
 	t.Run("platform not in the index", func(t *testing.T) {
-		e.px.Reset()
+		e.Proxy.Reset()
 		s := e.spec("dst/none:1", nil, e.entry("bx/app", linux("ppc64le", "")))
 		_, err := registry.Push(ctx, s, e.opts())
-		if !errors.Is(err, plan.ErrNoPlatformMatch) || e.px.Writes() != 0 {
-			t.Errorf("error %v, %d writes", err, e.px.Writes())
+		if !errors.Is(err, plan.ErrNoPlatformMatch) || e.Proxy.Writes() != 0 {
+			t.Errorf("error %v, %d writes", err, e.Proxy.Writes())
 		}
 	})
 }
@@ -289,7 +290,7 @@ func TestIndexSources(t *testing.T) {
 func TestMountRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.px.SetFault(func(r *http.Request, _ int) proxy.Action {
+	e.Proxy.SetFault(func(r *http.Request, _ int) proxy.Action {
 		if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
 			r.URL.RawQuery = "" // the registry sees a plain upload start: 202
 		}
@@ -298,19 +299,19 @@ func TestMountRefused(t *testing.T) {
 	d := e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
 	s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
 	if _, err := registry.Push(context.Background(), s, e.opts()); err != nil {
-		t.Fatalf("%v\n%s", err, e.requests())
+		t.Fatalf("%v\n%s", err, clitest.Requests(e.Proxy))
 	}
 	e.hasImage("dst/img", d.Digest)
 	uploads := 0
-	for _, r := range e.px.Requests() {
+	for _, r := range e.Proxy.Requests() {
 		if r.Method == http.MethodPut && strings.Contains(r.Path, "/blobs/uploads/") && r.Status == http.StatusCreated {
 			uploads++
 		}
 	}
 	if uploads != 2 {
-		t.Errorf("%d uploads, want 2:\n%s", uploads, e.requests())
+		t.Errorf("%d uploads, want 2:\n%s", uploads, clitest.Requests(e.Proxy))
 	}
-	e.checkWrites("dst/img")
+	e.WantWritesOnlyTo("dst/img")
 }
 
 // TestTagWriteFails: when a tag cannot be written, the error says which
@@ -327,7 +328,7 @@ func TestTagWriteFails(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e.px.SetFault(proxy.Always(proxy.Match(http.MethodPut, "/manifests/latest$"), proxy.Respond(http.StatusForbidden, nil, `{"errors":[{"code":"DENIED","message":"tag is protected"}]}`)))
+	e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodPut, "/manifests/latest$"), proxy.Respond(http.StatusForbidden, nil, `{"errors":[{"code":"DENIED","message":"tag is protected"}]}`)))
 	s := e.spec("dst/img:1.0", []string{"1", "latest"}, e.entry("src/amd64:v1", nil), e.entry("src/arm64:v1", nil))
 	res, err := registry.Push(ctx, s, e.opts())
 	te, ok := errors.AsType[*registry.TagsError](err)
@@ -347,14 +348,14 @@ func TestTagWriteFails(t *testing.T) {
 		t.Errorf("tags %+v", res.Tags)
 	}
 
-	e.px.SetFault(nil)
-	e.px.Reset()
+	e.Proxy.SetFault(nil)
+	e.Proxy.Reset()
 	again, err := registry.Push(ctx, s, e.opts())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.px.Writes() != 1 || again.Tags[2].Status != registry.TagUpdated || e.tagDigest("dst/img", "latest") != res.Digest {
-		t.Errorf("rerun: %+v\n%s", again.Tags, e.requests())
+	if e.Proxy.Writes() != 1 || again.Tags[2].Status != registry.TagUpdated || e.TagDigest("dst/img", "latest") != res.Digest {
+		t.Errorf("rerun: %+v\n%s", again.Tags, clitest.Requests(e.Proxy))
 	}
 }
 
@@ -365,7 +366,7 @@ func TestFaults(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
-		e.px.SetFault(proxy.Times(1, proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.RetryAfter(http.StatusTooManyRequests, "1")))
+		e.Proxy.SetFault(proxy.Times(1, proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.RetryAfter(http.StatusTooManyRequests, "1")))
 		s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
 		if _, err := registry.Push(context.Background(), s, e.opts()); err != nil {
 			t.Fatal(err)
@@ -375,17 +376,17 @@ func TestFaults(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
-		e.px.SetFault(proxy.Always(proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.SetResponseHeader("Docker-Content-Digest", "sha256:"+strings.Repeat("1", 64))))
+		e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.SetResponseHeader("Docker-Content-Digest", "sha256:"+strings.Repeat("1", 64))))
 		s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
-		if _, err := registry.Push(context.Background(), s, e.opts()); !errors.Is(err, registry.ErrDigestMismatch) || e.px.Writes() != 0 {
-			t.Errorf("error %v, %d writes", err, e.px.Writes())
+		if _, err := registry.Push(context.Background(), s, e.opts()); !errors.Is(err, registry.ErrDigestMismatch) || e.Proxy.Writes() != 0 {
+			t.Errorf("error %v, %d writes", err, e.Proxy.Writes())
 		}
 	})
 	t.Run("a stalled registry ends at the deadline", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
-		e.px.SetFault(proxy.Always(proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.Stall(time.Minute)))
+		e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.Stall(time.Minute)))
 		s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
@@ -404,15 +405,15 @@ func TestFaults(t *testing.T) {
 		s := e.spec("dst/img:1", nil, spec.Entry{Image: mustRef(t, "127.0.0.1:9/img:1")})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if _, err := registry.Push(ctx, s, e.opts()); err == nil || !strings.Contains(err.Error(), "127.0.0.1:9/img:1") || e.px.Writes() != 0 {
-			t.Errorf("error %v, %d writes", err, e.px.Writes())
+		if _, err := registry.Push(ctx, s, e.opts()); err == nil || !strings.Contains(err.Error(), "127.0.0.1:9/img:1") || e.Proxy.Writes() != 0 {
+			t.Errorf("error %v, %d writes", err, e.Proxy.Writes())
 		}
 	})
 	t.Run("registry rejecting the OCI index", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.OCI)
-		e.px.SetFault(func(r *http.Request, _ int) proxy.Action {
+		e.Proxy.SetFault(func(r *http.Request, _ int) proxy.Action {
 			if r.Method == http.MethodPut && r.Header.Get("Content-Type") == ocispec.MediaTypeImageIndex {
 				return proxy.Respond(http.StatusBadRequest, nil, `{"errors":[{"code":"MANIFEST_INVALID","message":"unsupported"}]}`)
 			}

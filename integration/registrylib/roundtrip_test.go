@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
@@ -27,7 +28,7 @@ func TestRoundTrips(t *testing.T) {
 	}
 	s := e.spec("release/app:1.0", []string{"1", "latest"}, entries...)
 	const tags = 3
-	e.px.SetDelay(delay)
+	e.Proxy.SetDelay(delay)
 	ctx := context.Background()
 
 	start := time.Now()
@@ -35,22 +36,22 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	wall := time.Since(start)
-	t.Logf("first push N=%d: %d requests, %d writes, %.1f round trips, peak concurrency %d", n, e.px.Count(), e.px.Writes(), float64(wall)/float64(delay), e.px.PeakConcurrency())
+	t.Logf("first push N=%d: %d requests, %d writes, %.1f round trips, peak concurrency %d", n, e.Proxy.Count(), e.Proxy.Writes(), float64(wall)/float64(delay), e.Proxy.PeakConcurrency())
 	// Reads: N manifests, N configs, 3 tags; writes: 2N blobs mounted, N
 	// children, 3 tags (the target tag's PUT writes the index). No HEAD of
 	// a child: its mounts and PUT answer for themselves.
-	if want := 5*n + 2*tags; e.px.Count() != want {
-		t.Errorf("%d requests, want %d:\n%s", e.px.Count(), want, e.requests())
+	if want := 5*n + 2*tags; e.Proxy.Count() != want {
+		t.Errorf("%d requests, want %d:\n%s", e.Proxy.Count(), want, clitest.Requests(e.Proxy))
 	}
 
-	e.px.Reset()
+	e.Proxy.Reset()
 	start = time.Now()
 	if _, err := registry.Push(ctx, s, e.opts()); err != nil {
 		t.Fatal(err)
 	}
 	wall = time.Since(start)
-	t.Logf("rerun N=%d: %d requests, %d writes, %.1f round trips", n, e.px.Count(), e.px.Writes(), float64(wall)/float64(delay))
-	if want := 2*n + tags; e.px.Count() != want || e.px.Writes() != 0 {
-		t.Errorf("%d requests, %d writes; want %d, 0", e.px.Count(), e.px.Writes(), want)
+	t.Logf("rerun N=%d: %d requests, %d writes, %.1f round trips", n, e.Proxy.Count(), e.Proxy.Writes(), float64(wall)/float64(delay))
+	if want := 2*n + tags; e.Proxy.Count() != want || e.Proxy.Writes() != 0 {
+		t.Errorf("%d requests, %d writes; want %d, 0", e.Proxy.Count(), e.Proxy.Writes(), want)
 	}
 }
