@@ -88,10 +88,8 @@ manifests:
   - image: ${REG}/no/such-repo:1
 `)
 		r := e.run("--plain-http", "from-spec", "--ignore-missing", path)
-		if r.Code == 0 {
-			t.Fatalf("exit 0 with every source missing\n%s", r)
-		}
-		clitest.WantStderr(t, r, "missing")
+		clitest.WantCode(t, r, 4)
+		clitest.WantStderr(t, r, "every source is missing", "a/img:nope", "no/such-repo:1")
 		e.wantNoWrites(r)
 		if strings.Contains(r.Stdout, "Digest:") {
 			t.Errorf("a Digest line for an empty index\n%s", r)
