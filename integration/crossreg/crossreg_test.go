@@ -22,6 +22,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/proxy"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
@@ -504,4 +505,42 @@ func TestCredentialsPerRegistry(t *testing.T) {
 		e.dst.hasImage("release/hello", d.Digest)
 		e.src.checkReadOnly()
 	})
+}
+
+// TestStreamedUploadRetriedWhole breaks a streamed blob upload into the
+// target twice — a 502 answer, then a connection dropped once the body was
+// sent — and checks that the copy starts over as a whole operation (a new
+// upload session each time, the source read again) and ends with the blob
+// in the target.
+func TestStreamedUploadRetriedWhole(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	img := e.src.Push("build/hello", "amd64", platformImage(*linux("amd64"), imagetest.Docker))
+	finish := proxy.Match(http.MethodPut, `/v2/release/hello/blobs/uploads/`)
+	e.dst.Proxy.SetFault(proxy.Chain(
+		proxy.Times(1, finish, proxy.Respond(http.StatusBadGateway, nil, "upstream went away")),
+		proxy.Times(1, finish, proxy.Action{Reset: proxy.ResetAfterBody}),
+	))
+
+	s := e.spec("release/hello:1", nil, spec.Entry{Image: e.src.ref("build/hello:amd64"), Platform: linux("amd64")})
+	if _, err := registry.Push(context.Background(), s, e.opts()); err != nil {
+		t.Fatalf("%v\n%s", err, clitest.Requests(e.dst.Proxy))
+	}
+	e.src.checkReadOnly()
+	e.dst.hasImage("release/hello", img.Digest)
+
+	sessions, finishes := 0, 0
+	for _, r := range e.dst.Proxy.Requests() {
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/blobs/uploads/"):
+			sessions++
+		case r.Method == http.MethodPut && strings.Contains(r.Path, "/blobs/uploads/"):
+			finishes++
+		}
+	}
+	// Three blobs (config and two layers) streamed; one of them twice more.
+	if sessions != finishes || finishes < 5 {
+		t.Errorf("%d upload sessions, %d finishing PUTs; want a new session for each of the 2 retries (>= 5)\n%s",
+			sessions, finishes, clitest.Requests(e.dst.Proxy))
+	}
 }
