@@ -10,18 +10,14 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// write does the writes of a push, in order: the children, copied into the
-// target repository, the index with the target tag, then the extra tags
-// concurrently. When a tag already points at the index (and not force),
-// the index and so its children are in the repository already: only the
-// tags are written. toWrite are indexes into res.Tags, the target tag (0)
-// first when it is among them. It fills in res.Manifests[].Copied and
-// res.Tags[].Status, and on failure returns a *TagsError.
-//
-// Each step costs one round trip, so nothing is written that the next
-// write makes redundant: the index is not written by digest before the
-// target tag, whose PUT stores the same bytes under that digest too (only
-// when the target tag is not written is the index written by digest).
+// write does the writes of a push, in DESIGN.md's order: the children,
+// copied into the target repository, then the index by digest, then the
+// target tag, then the extra tags concurrently. When a tag already points
+// at the index (and not force), the index and so its children are in the
+// repository already: only the tags are written. toWrite are indexes into
+// res.Tags, the target tag (0) first when it is among them. It fills in
+// res.Manifests[].Copied and res.Tags[].Status, and on failure returns a
+// *TagsError.
 func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite []int, force bool) error {
 	index := document{desc: p.Descriptor, data: p.Bytes}
 	index.desc.MediaType = p.MediaType
@@ -39,10 +35,8 @@ func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite [
 		if err != nil {
 			return tagsError(cp, res, err)
 		}
-		if len(toWrite) == 0 || toWrite[0] != 0 {
-			if err := cp.putManifest(ctx, p.Descriptor.Digest.String(), index); err != nil {
-				return tagsError(cp, res, err)
-			}
+		if err := cp.putManifest(ctx, p.Descriptor.Digest.String(), index); err != nil {
+			return tagsError(cp, res, err)
 		}
 	}
 	putTag := func(i int) error {
