@@ -8,16 +8,18 @@ import (
 	"slices"
 	"strings"
 
+	ctdimages "github.com/containerd/containerd/v2/core/images"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Media types of the Docker image manifest v2.2 family.
+// Media types of the Docker image manifest v2.2 family, by containerd's
+// names.
 const (
-	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
-	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+	MediaTypeDockerManifest     = ctdimages.MediaTypeDockerSchema2Manifest
+	MediaTypeDockerManifestList = ctdimages.MediaTypeDockerSchema2ManifestList
 )
 
 // Annotations that buildx puts on attestation manifests in an index.
@@ -28,31 +30,22 @@ const (
 )
 
 // IsIndex reports whether mediaType is an OCI index or a Docker manifest list.
-func IsIndex(mediaType string) bool {
-	return mediaType == ocispec.MediaTypeImageIndex || mediaType == MediaTypeDockerManifestList
-}
+func IsIndex(mediaType string) bool { return ctdimages.IsIndexType(mediaType) }
 
 // IsManifest reports whether mediaType is an OCI or Docker v2.2 image manifest.
-func IsManifest(mediaType string) bool {
-	return mediaType == ocispec.MediaTypeImageManifest || mediaType == MediaTypeDockerManifest
-}
+func IsManifest(mediaType string) bool { return ctdimages.IsManifestType(mediaType) }
 
 // IsAttestation reports whether d is an attestation manifest of an index (P4).
 func IsAttestation(d ocispec.Descriptor) bool {
 	return d.Annotations[AnnotationReferenceType] == attestationManifest
 }
 
-// Build turns s and its resolved sources (one per s.Manifests entry, in the
-// same order) into the index to push. It applies the platform rules P1–P6
-// and the media type rules, and returns every problem it finds, joined.
-func Build(s *spec.Spec, sources []Source, opts Options) (*Plan, error) {
-	if len(sources) != len(s.Manifests) {
-		return nil, fmt.Errorf("plan: %d sources for %d spec entries", len(sources), len(s.Manifests))
-	}
-	typ := opts.Type
-	if typ == "" {
-		typ = s.Type
-	}
+// Build turns resolved sources into the index to push. It applies the
+// platform rules P1–P6 and the media type rules of docs/rules.md, and
+// returns every problem it finds, joined.
+func Build(in Input, opts Options) (*Plan, error) {
+	sources := in.Sources
+	typ := in.Type
 	if typ == "" {
 		typ = spec.TypeAuto
 	}
@@ -61,7 +54,7 @@ func Build(s *spec.Spec, sources []Source, opts Options) (*Plan, error) {
 	for i := range sources {
 		src := &sources[i]
 		if src.Missing {
-			b.warnings = append(b.warnings, fmt.Sprintf("%s: %s not found; left out (--ignore-missing)", src.Entry.Pos, src.Entry.Image))
+			b.warnings = append(b.warnings, fmt.Sprintf("%s: %s not found; left out (--ignore-missing)", src.Pos, src.Ref))
 			continue
 		}
 		switch {
@@ -70,7 +63,7 @@ func Build(s *spec.Spec, sources []Source, opts Options) (*Plan, error) {
 		case IsIndex(src.Descriptor.MediaType):
 			b.addIndex(src)
 		default:
-			b.fail(src, ErrMediaType, "%s is a %q, not an image manifest or an index", src.Entry.Image, src.Descriptor.MediaType)
+			b.fail(src, ErrMediaType, "%s is a %q, not an image manifest or an index", src.Ref, src.Descriptor.MediaType)
 		}
 	}
 	if len(b.images) == 0 && len(b.errs) == 0 {
@@ -78,7 +71,7 @@ func Build(s *spec.Spec, sources []Source, opts Options) (*Plan, error) {
 	}
 	b.checkDuplicates()
 
-	annotated := len(s.Annotations) > 0
+	annotated := len(in.Annotations) > 0
 	hasOCI := false
 	for _, e := range b.images {
 		annotated = annotated || len(e.Descriptor.Annotations) > 0
@@ -98,7 +91,7 @@ func Build(s *spec.Spec, sources []Source, opts Options) (*Plan, error) {
 		}
 		for _, e := range b.images {
 			if e.Descriptor.MediaType == ocispec.MediaTypeImageManifest {
-				b.fail(e.Source, ErrMediaType, "%s is an OCI manifest, which a Docker manifest list cannot hold: use --type oci", e.Source.Entry.Image)
+				b.fail(e.Source, ErrMediaType, "%s is an OCI manifest, which a Docker manifest list cannot hold: use --type oci", e.Source.Ref)
 			}
 		}
 	default:
@@ -115,7 +108,7 @@ func Build(s *spec.Spec, sources []Source, opts Options) (*Plan, error) {
 		b.warnings = append(b.warnings, fmt.Sprintf("%d attestation manifest(s) left out: a Docker manifest list cannot carry them (use --type oci to keep them)", len(b.attestations)))
 	}
 
-	raw, err := encode(mediaType, s.Annotations, entries)
+	raw, err := encode(mediaType, in.Annotations, entries)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +135,7 @@ type builder struct {
 }
 
 func (b *builder) fail(src *Source, sentinel error, format string, args ...any) {
-	b.errs = append(b.errs, &Error{Pos: src.Entry.Pos, Msg: fmt.Sprintf(format, args...), Err: sentinel})
+	b.errs = append(b.errs, &Error{Pos: src.Pos, Msg: fmt.Sprintf(format, args...), Err: sentinel})
 }
 
 // warnOrFail records a warning, or an error when strict platform checks are on.
@@ -157,12 +150,12 @@ func (b *builder) warnOrFail(src *Source, sentinel error, format string, args ..
 // addManifest applies P1–P3 to an image manifest source.
 func (b *builder) addManifest(src *Source) {
 	var p ocispec.Platform
-	if src.Entry.Platform != nil {
-		p = clonePlatform(*src.Entry.Platform)
+	if src.Platform != nil {
+		p = clonePlatform(*src.Platform)
 	}
 	cfg := ocispec.Platform{}
 	if src.Config != nil {
-		cfg = *src.Config
+		cfg = b.fromRegistry(src, "image config", *src.Config)
 	}
 	specGave := p.OS != "" || p.Architecture != ""
 	if p.OS == "" {
@@ -175,12 +168,12 @@ func (b *builder) addManifest(src *Source) {
 		}
 	}
 	if p.OS == "" || p.Architecture == "" {
-		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; add a platform to the entry", src.Entry.Image)
+		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; add a platform to the entry", src.Ref)
 		return
 	}
 	norm, err := platform.Normalize(p)
 	if err != nil {
-		b.fail(src, err, "%s: %v", src.Entry.Image, err)
+		b.fail(src, err, "%s: %v", src.Ref, err)
 		return
 	}
 	p = norm
@@ -194,7 +187,12 @@ func (b *builder) addManifest(src *Source) {
 		} else {
 			// P2: the spec wins.
 			b.warnOrFail(src, ErrPlatformMismatch, "%s: image config says %s, spec says %s; the index uses the spec's platform",
-				src.Entry.Image, platform.Format(cfg), platform.Format(p))
+				src.Ref, platform.Format(cfg), platform.Format(p))
+		}
+		if p.OS == cfg.OS && p.OSVersion != "" && cfg.OSVersion != "" && p.OSVersion != cfg.OSVersion {
+			// P2 for os.version: the spec wins too.
+			b.warnOrFail(src, ErrPlatformMismatch, "%s: image config says os.version %s, spec says %s; the index uses the spec's",
+				src.Ref, cfg.OSVersion, p.OSVersion)
 		}
 	}
 	if p.OS == cfg.OS {
@@ -213,9 +211,20 @@ func (b *builder) addManifest(src *Source) {
 			Digest:      d.Digest,
 			Size:        d.Size,
 			Platform:    &p,
-			Annotations: cloneMap(src.Entry.Annotations),
+			Annotations: cloneMap(src.Annotations),
 		},
 	})
+}
+
+// fromRegistry normalises a platform read from a registry (P3): a value a
+// spec would be refused for is left out, with a warning naming the source
+// and what it came from.
+func (b *builder) fromRegistry(src *Source, what string, p ocispec.Platform) ocispec.Platform {
+	norm, problems := platform.NormalizeConfig(p)
+	for _, err := range problems {
+		b.warnings = append(b.warnings, fmt.Sprintf("%s: the %s's %v; left out of the index", src.Ref, what, err))
+	}
+	return norm
 }
 
 // addIndex applies P4 to an index source.
@@ -226,13 +235,15 @@ func (b *builder) addIndex(src *Source) {
 		case IsAttestation(c):
 			attestations = append(attestations, c)
 		case IsManifest(c.MediaType) && c.Platform != nil:
+			p := b.fromRegistry(src, "entry "+c.Digest.String(), *c.Platform)
+			c.Platform = &p
 			images = append(images, c)
 		default:
 			b.warnings = append(b.warnings, fmt.Sprintf("%s: %s entry %s has no platform and is not an attestation; left out",
-				src.Entry.Image, c.MediaType, c.Digest))
+				src.Ref, c.MediaType, c.Digest))
 		}
 	}
-	want := src.Entry.Platform
+	want := src.Platform
 	var chosen []ocispec.Descriptor
 	if want == nil || (want.OS == "" && want.Architecture == "") {
 		chosen = images
@@ -248,28 +259,25 @@ func (b *builder) addIndex(src *Source) {
 			chosen = matches
 		case 0:
 			b.fail(src, ErrNoPlatformMatch, "%s is an index with no entry for %s; it has: %s",
-				src.Entry.Image, platform.Format(*want), formatPlatforms(images))
+				src.Ref, platform.Format(*want), formatPlatforms(images))
 			return
 		default:
 			b.fail(src, ErrNoPlatformMatch, "%s has %d entries for %s (%s): give the variant or os.version to choose one",
-				src.Entry.Image, len(matches), platform.Format(*want), formatPlatforms(matches))
+				src.Ref, len(matches), platform.Format(*want), formatPlatforms(matches))
 			return
 		}
 	}
 	if len(chosen) == 0 {
-		b.fail(src, ErrNoPlatformMatch, "%s is an index with no image entries", src.Entry.Image)
+		b.fail(src, ErrNoPlatformMatch, "%s is an index with no image entries", src.Ref)
 		return
 	}
 	for _, c := range chosen {
-		p := clonePlatform(*c.Platform)
+		p := *c.Platform // normalised by addIndex
 		if want != nil {
 			p = fillFrom(*want, p)
 		}
-		if norm, err := platform.Normalize(p); err == nil {
-			p = norm
-		}
 		annotations := cloneMap(c.Annotations)
-		for k, v := range src.Entry.Annotations {
+		for k, v := range src.Annotations {
 			if annotations == nil {
 				annotations = map[string]string{}
 			}
@@ -306,12 +314,12 @@ func (b *builder) checkDuplicates() {
 			a, c := b.images[j], b.images[i]
 			switch {
 			case platform.Equal(*a.Descriptor.Platform, *c.Descriptor.Platform):
-				b.fail(c.Source, ErrDuplicatePlatform, "%s: platform %s is already given by %s (%s); each platform may appear once",
-					c.Source.Entry.Image, platform.Format(*c.Descriptor.Platform), a.Source.Entry.Image, a.Source.Entry.Pos)
+				b.fail(c.Source, spec.ErrDuplicatePlatform, "%s: platform %s is already given by %s (%s); each platform may appear once",
+					c.Source.Ref, platform.Format(*c.Descriptor.Platform), a.Source.Ref, a.Source.Pos)
 			case a.Descriptor.Digest == c.Descriptor.Digest:
 				b.warnOrFail(c.Source, ErrDuplicateDigest, "%s (%s) and %s (%s) are the same manifest %s: check the template",
-					a.Source.Entry.Image, platform.Format(*a.Descriptor.Platform),
-					c.Source.Entry.Image, platform.Format(*c.Descriptor.Platform), c.Descriptor.Digest)
+					a.Source.Ref, platform.Format(*a.Descriptor.Platform),
+					c.Source.Ref, platform.Format(*c.Descriptor.Platform), c.Descriptor.Digest)
 			}
 		}
 	}

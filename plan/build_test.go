@@ -32,24 +32,18 @@ func pf(os, arch, variant string) *ocispec.Platform {
 func image(t *testing.T, ref string, mt string, want, config *ocispec.Platform, line int) Source {
 	t.Helper()
 	return Source{
-		Entry:      spec.Entry{Image: named(t, ref), Platform: want, Pos: spec.Pos{File: "s.yaml", Line: line, Col: 5}},
+		Ref:        named(t, ref).String(),
+		Platform:   want,
+		Pos:        spec.Pos{File: "s.yaml", Line: line, Col: 5},
 		Repository: named(t, ref).Name(),
 		Descriptor: ocispec.Descriptor{MediaType: mt, Digest: dgst(ref), Size: 500},
 		Config:     config,
 	}
 }
 
-func target(t *testing.T) reference.NamedTagged {
-	t.Helper()
-	return named(t, "reg.test/hello:1.0").(reference.NamedTagged)
-}
-
-func specFor(t *testing.T, srcs []Source) *spec.Spec {
-	s := &spec.Spec{Name: "s.yaml", Target: target(t)}
-	for _, src := range srcs {
-		s.Manifests = append(s.Manifests, src.Entry)
-	}
-	return s
+// input is an Input of srcs and of the index type typ (empty: auto).
+func input(srcs []Source, typ string) Input {
+	return Input{Type: typ, Sources: srcs}
 }
 
 func platformsOf(p *Plan) []string {
@@ -75,6 +69,7 @@ func TestBuildPlatformRules(t *testing.T) {
 		name      string
 		sources   func(t *testing.T) []Source
 		opts      Options
+		typ       string
 		want      []string
 		mediaType string
 		warnings  int
@@ -151,7 +146,7 @@ func TestBuildPlatformRules(t *testing.T) {
 					image(t, "reg.test/hello:b", MediaTypeDockerManifest, nil, amd, 5),
 				}
 			},
-			err:     ErrDuplicatePlatform,
+			err:     spec.ErrDuplicatePlatform,
 			errText: "s.yaml:5:5: reg.test/hello:b: platform linux/amd64 is already given by",
 		},
 		{
@@ -178,7 +173,7 @@ func TestBuildPlatformRules(t *testing.T) {
 			sources: func(t *testing.T) []Source {
 				return []Source{image(t, "reg.test/hello:a", ocispec.MediaTypeImageManifest, amd, amd, 3)}
 			},
-			opts:    Options{Type: spec.TypeDocker},
+			typ:     spec.TypeDocker,
 			err:     ErrMediaType,
 			errText: "use --type oci",
 		},
@@ -207,7 +202,7 @@ func TestBuildPlatformRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srcs := tc.sources(t)
-			p, err := Build(specFor(t, srcs), srcs, tc.opts)
+			p, err := Build(input(srcs, tc.typ), tc.opts)
 			if tc.err != nil {
 				if !errors.Is(err, tc.err) || !errors.Is(err, spec.ErrInvalidSpec) {
 					t.Fatalf("err = %v, want %v", err, tc.err)
@@ -246,7 +241,9 @@ func TestBuildIndexSource(t *testing.T) {
 	}
 	indexSource := func(t *testing.T, want *ocispec.Platform) Source {
 		return Source{
-			Entry:      spec.Entry{Image: named(t, "reg.test/buildx:out"), Platform: want, Pos: spec.Pos{File: "s.yaml", Line: 7}},
+			Ref:        named(t, "reg.test/buildx:out").String(),
+			Platform:   want,
+			Pos:        spec.Pos{File: "s.yaml", Line: 7},
 			Repository: "reg.test/buildx",
 			Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("idx"), Size: 900},
 			Children:   []ocispec.Descriptor{amdImg, armImg, att(amdImg.Digest), att(armImg.Digest)},
@@ -255,7 +252,7 @@ func TestBuildIndexSource(t *testing.T) {
 
 	t.Run("without a platform every image entry comes, attestations last", func(t *testing.T) {
 		srcs := []Source{indexSource(t, nil)}
-		p, err := Build(specFor(t, srcs), srcs, Options{})
+		p, err := Build(input(srcs, ""), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +270,7 @@ func TestBuildIndexSource(t *testing.T) {
 	})
 	t.Run("with a platform one entry and its attestation", func(t *testing.T) {
 		srcs := []Source{indexSource(t, pf("linux", "arm", ""))}
-		p, err := Build(specFor(t, srcs), srcs, Options{})
+		p, err := Build(input(srcs, ""), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -288,7 +285,7 @@ func TestBuildIndexSource(t *testing.T) {
 		srcs := []Source{indexSource(t, nil)}
 		srcs[0].Children[0].MediaType = MediaTypeDockerManifest
 		srcs[0].Children[1].MediaType = MediaTypeDockerManifest
-		p, err := Build(specFor(t, srcs), srcs, Options{Type: spec.TypeDocker})
+		p, err := Build(input(srcs, spec.TypeDocker), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -298,7 +295,7 @@ func TestBuildIndexSource(t *testing.T) {
 	})
 	t.Run("no matching platform lists what the index has", func(t *testing.T) {
 		srcs := []Source{indexSource(t, pf("linux", "s390x", ""))}
-		_, err := Build(specFor(t, srcs), srcs, Options{})
+		_, err := Build(input(srcs, ""), Options{})
 		if !errors.Is(err, ErrNoPlatformMatch) {
 			t.Fatalf("err = %v", err)
 		}
@@ -315,10 +312,10 @@ func TestBuildBytesAreDeterministic(t *testing.T) {
 			image(t, "reg.test/hello:amd64", ocispec.MediaTypeImageManifest, pf("linux", "amd64", ""), pf("linux", "amd64", ""), 3),
 			image(t, "reg.test/hello:arm", ocispec.MediaTypeImageManifest, pf("linux", "arm", "v7"), pf("linux", "arm", "v7"), 5),
 		}
-		srcs[1].Entry.Annotations = map[string]string{"b": "<2>", "a": "&1"}
-		s := specFor(t, srcs)
-		s.Annotations = map[string]string{"z": "1", "org.opencontainers.image.source": "https://example.com/x?a=1&b=2"}
-		p, err := Build(s, srcs, Options{})
+		srcs[1].Annotations = map[string]string{"b": "<2>", "a": "&1"}
+		in := input(srcs, "")
+		in.Annotations = map[string]string{"z": "1", "org.opencontainers.image.source": "https://example.com/x?a=1&b=2"}
+		p, err := Build(in, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,5 +340,84 @@ func TestBuildBytesAreDeterministic(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(a.Bytes), "{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"application/vnd.oci.image.index.v1+json\",\n   \"manifests\": [") {
 		t.Errorf("unexpected layout:\n%s", a.Bytes)
+	}
+}
+
+// TestBuildNormalisesConfigValues: values read from an image config or an
+// index entry go through the same normaliser as spec values (P3), and one
+// a spec would be refused for is left out with a warning naming the source.
+func TestBuildNormalisesConfigValues(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		want     *ocispec.Platform
+		config   ocispec.Platform
+		platform string
+		warning  string
+	}{
+		{"config variant 7 is v7", pf("linux", "arm", ""), ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "7"}, "linux/arm/v7", ""},
+		{"config aarch64/8 is arm64/v8", nil, ocispec.Platform{OS: "linux", Architecture: "aarch64", Variant: "8"}, "linux/arm64/v8", ""},
+		{"bad config os.version left out", pf("windows", "amd64", ""), ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "bad version"},
+			"windows/amd64", `reg.test/hello:img: the image config's os.version "bad version": invalid platform: it may not contain spaces`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.config
+			srcs := []Source{image(t, "reg.test/hello:img", MediaTypeDockerManifest, tc.want, &cfg, 3)}
+			p, err := Build(input(srcs, ""), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := platformsOf(p); len(got) != 1 || got[0] != tc.platform {
+				t.Errorf("platforms %v, want %s", got, tc.platform)
+			}
+			if tc.warning == "" && len(p.Warnings) != 0 {
+				t.Errorf("warnings %q, want none", p.Warnings)
+			}
+			if tc.warning != "" && (len(p.Warnings) != 1 || !strings.HasPrefix(p.Warnings[0], tc.warning)) {
+				t.Errorf("warnings %q, want one starting %q", p.Warnings, tc.warning)
+			}
+			if strings.Contains(string(p.Bytes), `"7"`) || strings.Contains(string(p.Bytes), "bad version") {
+				t.Errorf("index carries a raw config value:\n%s", p.Bytes)
+			}
+		})
+	}
+	t.Run("index entry variant 7 is v7", func(t *testing.T) {
+		srcs := []Source{{
+			Ref:        "reg.test/buildx:out",
+			Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("idx"), Size: 300},
+			Children: []ocispec.Descriptor{
+				{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("arm"), Size: 400, Platform: &ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "7"}},
+			},
+		}}
+		p, err := Build(input(srcs, ""), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := platformsOf(p); len(got) != 1 || got[0] != "linux/arm/v7" {
+			t.Errorf("platforms %v", got)
+		}
+	})
+}
+
+// TestBuildOSVersionMismatch: P2 covers os.version too: the spec's wins,
+// with a warning naming both; --strict-platform makes it an error.
+func TestBuildOSVersionMismatch(t *testing.T) {
+	t.Parallel()
+	want := &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.20348.2227"}
+	cfg := &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}
+	srcs := []Source{image(t, "reg.test/hello:win", MediaTypeDockerManifest, want, cfg, 4)}
+	p, err := Build(input(srcs, ""), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := platformsOf(p); got[0] != "windows/amd64:10.0.20348.2227" {
+		t.Errorf("platforms %v", got)
+	}
+	wantWarn := "reg.test/hello:win: image config says os.version 10.0.17763.6189, spec says 10.0.20348.2227; the index uses the spec's"
+	if len(p.Warnings) != 1 || p.Warnings[0] != wantWarn {
+		t.Errorf("warnings %q\nwant %q", p.Warnings, wantWarn)
+	}
+	if _, err := Build(input(srcs, ""), Options{StrictPlatform: true}); !errors.Is(err, ErrPlatformMismatch) {
+		t.Errorf("strict: err = %v, want ErrPlatformMismatch", err)
 	}
 }

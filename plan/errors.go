@@ -7,8 +7,6 @@ import (
 )
 
 var (
-	// ErrDuplicatePlatform: two entries with the same normalised platform (P5).
-	ErrDuplicatePlatform = errors.New("duplicate platform")
 	// ErrPlatformMismatch: the image config disagrees with the spec and
 	// strict platform checks are on (P2).
 	ErrPlatformMismatch = errors.New("platform mismatch")
@@ -28,9 +26,9 @@ var (
 	ErrEmpty = errors.New("no entries")
 )
 
-// Error is a problem of one spec entry found once its source was read. It
-// matches spec.ErrInvalidSpec as well as its own sentinel: it is bad input,
-// found late.
+// Error is a problem of one source found once it was read. It matches
+// spec.ErrInvalidSpec as well as its own sentinel (or spec.ErrDuplicatePlatform
+// for two entries of one platform, rule P5): it is bad input, found late.
 type Error struct {
 	Pos spec.Pos
 	Msg string

@@ -1,6 +1,9 @@
-// Package plan turns a validated spec and its resolved sources into the exact
-// bytes of the index to push and the list of manifests it refers to. It is
-// pure: the registry package feeds it what it read and writes what it returns.
+// Package plan turns resolved sources into the exact bytes of the index to
+// push and the list of manifests it refers to, applying the platform rules
+// (P1–P6) and the media type rules of docs/rules.md. It is pure: it takes
+// plain values (what each source asked for and what the registry said) and
+// returns values; the publish package feeds it what it read and writes what
+// it returns.
 package plan
 
 import (
@@ -8,10 +11,30 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Source is one spec entry after resolution.
+// Input is what an index is built from.
+type Input struct {
+	// Type is spec.TypeAuto, spec.TypeOCI or spec.TypeDocker; empty means
+	// auto.
+	Type string
+	// Annotations are the index annotations (OCI only).
+	Annotations map[string]string
+	// Sources are the resolved sources, in the order of the index.
+	Sources []Source
+}
+
+// Source is one source after resolution: what was asked of it, and what the
+// registry holds.
 type Source struct {
-	// Entry is the spec entry this source answers.
-	Entry spec.Entry
+	// Ref names the source in messages: its normalised reference.
+	Ref string
+	// Pos is where the source is given (a spec file position), for
+	// messages; zero when unknown.
+	Pos spec.Pos
+	// Platform is the platform asked for (normalised), nil when none; its
+	// os and architecture may be empty, to be filled from the config (P1).
+	Platform *ocispec.Platform
+	// Annotations are the descriptor annotations asked for (OCI only).
+	Annotations map[string]string
 	// Missing is set when the registry said the source does not exist and
 	// missing sources are ignored; the entry is then left out.
 	Missing bool
@@ -31,9 +54,6 @@ type Source struct {
 
 // Options controls Build. The zero value is useful.
 type Options struct {
-	// Type is spec.TypeAuto, spec.TypeOCI or spec.TypeDocker; empty means
-	// the spec's type, and if that is empty too, auto.
-	Type string
 	// StrictPlatform turns the platform warnings of rules P2 and P5 into
 	// errors.
 	StrictPlatform bool
@@ -49,8 +69,8 @@ type Plan struct {
 	Descriptor ocispec.Descriptor
 	// Entries are the index entries in order.
 	Entries []Entry
-	// Warnings are human-readable warnings (P2 mismatches, P5 same digest,
-	// dropped attestations).
+	// Warnings are human-readable warnings (P2 mismatches, P3 config values
+	// left out, P5 same digest, dropped attestations).
 	Warnings []string
 }
 

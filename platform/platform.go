@@ -131,6 +131,47 @@ func Normalize(p ocispec.Platform) (ocispec.Platform, error) {
 	return out, nil
 }
 
+// NormalizeConfig normalises a platform read from a registry (an image
+// config, an index entry) by the same rules as Normalize, field by field:
+// a field that Normalize would refuse is left out of the result, and one
+// error per field left out says why. A variant that is refused leaves the
+// architecture; an architecture that is refused takes its variant with it.
+func NormalizeConfig(p ocispec.Platform) (ocispec.Platform, []error) {
+	var out ocispec.Platform
+	var errs []error
+	if os, err := NormalizeOS(p.OS); err != nil {
+		errs = append(errs, fmt.Errorf("os: %w", err))
+	} else {
+		out.OS = os
+	}
+	switch a, v, err := NormalizeArch(p.Architecture, p.Variant); {
+	case err == nil:
+		out.Architecture, out.Variant = a, v
+	default:
+		if a, _, err2 := NormalizeArch(p.Architecture, ""); err2 == nil && p.Architecture != "" {
+			out.Architecture = a
+			errs = append(errs, fmt.Errorf("variant: %w", err))
+		} else {
+			errs = append(errs, fmt.Errorf("architecture: %w", err))
+		}
+	}
+	if p.OSVersion != "" {
+		if err := checkWord("os.version", p.OSVersion); err != nil {
+			errs = append(errs, err)
+		} else {
+			out.OSVersion = p.OSVersion
+		}
+	}
+	for _, f := range p.OSFeatures {
+		if err := checkWord("os.features item", f); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out.OSFeatures = append(out.OSFeatures, f)
+	}
+	return out, errs
+}
+
 // NormalizeOS returns the canonical name of an operating system: lower case,
 // "macos" → "darwin". An empty os stays empty; an unknown one is an error
 // wrapping ErrUnknownOS that suggests the nearest known one and lists them

@@ -332,3 +332,43 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   ocispec.Platform
+		want ocispec.Platform
+		errs []string // each error's text contains this, in order
+	}{
+		{"arm variant 7 is v7", ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "7"},
+			ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, nil},
+		{"aarch64 variant 8 is arm64/v8", ocispec.Platform{OS: "Linux", Architecture: "aarch64", Variant: "8"},
+			ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, nil},
+		{"bad os.version is left out", ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "bad version"},
+			ocispec.Platform{OS: "windows", Architecture: "amd64"}, []string{`os.version "bad version"`}},
+		{"bad variant leaves the architecture", ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "v 7"},
+			ocispec.Platform{OS: "linux", Architecture: "arm"}, []string{"variant: "}},
+		{"unknown architecture takes its variant", ocispec.Platform{OS: "linux", Architecture: "amd46", Variant: "v2"},
+			ocispec.Platform{OS: "linux"}, []string{"architecture: "}},
+		{"unknown os", ocispec.Platform{OS: "linix", Architecture: "amd64"},
+			ocispec.Platform{Architecture: "amd64"}, []string{"os: "}},
+		{"bad feature dropped, good kept", ocispec.Platform{OS: "windows", Architecture: "amd64", OSFeatures: []string{"win32k", "a b"}},
+			ocispec.Platform{OS: "windows", Architecture: "amd64", OSFeatures: []string{"win32k"}}, []string{"os.features item"}},
+		{"empty stays empty", ocispec.Platform{}, ocispec.Platform{}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, errs := NormalizeConfig(tc.in)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("platform (-want +got):\n%s", diff)
+			}
+			if len(errs) != len(tc.errs) {
+				t.Fatalf("errors %v, want %d", errs, len(tc.errs))
+			}
+			for i, e := range errs {
+				if !strings.Contains(e.Error(), tc.errs[i]) {
+					t.Errorf("error %q does not contain %q", e, tc.errs[i])
+				}
+			}
+		})
+	}
+}

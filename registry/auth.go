@@ -4,31 +4,29 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
 )
 
-// credentials gives the user name and secret for a registry: the option
-// credentials for the target's registry, the Docker config (auths,
-// credsStore, credHelpers, identity tokens) for the others and when no
-// option credentials are given. The Docker config is read once, when a
-// registry first asks for credentials.
+// credentials asks the client's CredentialFunc (the Docker config's when
+// none was given) for a registry's credentials, and remembers the user name
+// each registry was given, for messages.
 type credentials struct {
-	opts   HostOptions
-	target string
-
-	once sync.Once
-	cfg  *configfile.ConfigFile
-	err  error
+	fn CredentialFunc
 
 	mu    sync.Mutex
 	users map[string]string
 }
 
-func newCredentials(opts HostOptions, target string) *credentials {
-	return &credentials{opts: opts, target: target, users: map[string]string{}}
+func newCredentials(opts Options) *credentials {
+	fn := opts.Credentials
+	if fn == nil {
+		fn = DockerCredentials(opts.DockerConfig)
+	}
+	return &credentials{fn: fn, users: map[string]string{}}
 }
 
 // forRegistry is the credentials callback for the hosts of registry name,
@@ -37,23 +35,55 @@ func newCredentials(opts HostOptions, target string) *credentials {
 // token.
 func (c *credentials) forRegistry(name string) func(host string) (string, string, error) {
 	return func(string) (string, string, error) {
-		if name == c.target && (c.opts.Username != "" || c.opts.Password != "") {
-			c.setUser(name, c.opts.Username)
-			return c.opts.Username, c.opts.Password, nil
-		}
-		cfg, err := c.load()
+		user, secret, err := c.fn(name)
 		if err != nil {
 			return "", "", err
 		}
-		ac, err := cfg.GetAuthConfig(name)
+		c.setUser(name, user)
+		return user, secret, nil
+	}
+}
+
+// DockerCredentials gives the credentials of the Docker config at path (a
+// directory or a config.json file; empty means $DOCKER_CONFIG, or
+// ~/.docker): auths, credsStore, credHelpers and identity tokens, as
+// `docker login` stores them. The config is read once, when a registry
+// first asks; a config that does not exist gives no credentials.
+func DockerCredentials(path string) CredentialFunc {
+	var (
+		once sync.Once
+		cfg  *configfile.ConfigFile
+		err  error
+	)
+	return func(host string) (string, string, error) {
+		once.Do(func() { cfg, err = loadDockerConfig(path) })
 		if err != nil {
-			return "", "", fmt.Errorf("credentials for %s: %w", name, err)
+			return "", "", err
 		}
-		c.setUser(name, ac.Username)
+		ac, err := cfg.GetAuthConfig(host)
+		if err != nil {
+			return "", "", fmt.Errorf("credentials for %s: %w", host, err)
+		}
 		if ac.IdentityToken != "" {
 			return "", ac.IdentityToken, nil
 		}
 		return ac.Username, ac.Password, nil
+	}
+}
+
+// HostCredentials gives user and secret to the registry hosts named, and
+// asks fallback for every other host (nil fallback: anonymous). It is how
+// credentials given for one registry, such as a push's target, stay away
+// from the others.
+func HostCredentials(user, secret string, fallback CredentialFunc, hosts ...string) CredentialFunc {
+	return func(host string) (string, string, error) {
+		if slices.Contains(hosts, host) {
+			return user, secret, nil
+		}
+		if fallback == nil {
+			return "", "", nil
+		}
+		return fallback(host)
 	}
 }
 
@@ -68,11 +98,6 @@ func (c *credentials) user(name string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.users[name]
-}
-
-func (c *credentials) load() (*configfile.ConfigFile, error) {
-	c.once.Do(func() { c.cfg, c.err = loadDockerConfig(c.opts.DockerConfig) })
-	return c.cfg, c.err
 }
 
 // loadDockerConfig reads a Docker config directory or config.json file;

@@ -27,21 +27,21 @@ func TestCredentials(t *testing.T) {
 	}}`)
 	tests := []struct {
 		name             string
-		opts             HostOptions
+		opts             Options
 		target, registry string
 		wantUser, wantPw string
 	}{
-		{"flags for the target", HostOptions{Username: "u", Password: "p"}, "reg.example", "reg.example", "u", "p"},
-		{"flags not for another registry", HostOptions{Username: "u", Password: "p"}, "reg.example", "other.example:5000", "other", "pw"},
-		{"docker config", HostOptions{}, "reg.example", "reg.example", "cfguser", "cfgpass"},
-		{"docker hub key", HostOptions{}, "docker.io", "docker.io", "hubuser", "hubpass"},
-		{"identity token", HostOptions{}, "token.example", "token.example", "", "idtok"},
-		{"nothing known", HostOptions{}, "none.example", "none.example", "", ""},
+		{"flags for the target", Options{Credentials: HostCredentials("u", "p", DockerCredentials(dir), "reg.example")}, "reg.example", "reg.example", "u", "p"},
+		{"flags not for another registry", Options{Credentials: HostCredentials("u", "p", DockerCredentials(dir), "reg.example")}, "reg.example", "other.example:5000", "other", "pw"},
+		{"docker config", Options{}, "reg.example", "reg.example", "cfguser", "cfgpass"},
+		{"docker hub key", Options{}, "docker.io", "docker.io", "hubuser", "hubpass"},
+		{"identity token", Options{}, "token.example", "token.example", "", "idtok"},
+		{"nothing known", Options{}, "none.example", "none.example", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.DockerConfig = dir
-			u, p, err := newCredentials(tc.opts, tc.target).forRegistry(tc.registry)("ignored")
+			u, p, err := newCredentials(tc.opts).forRegistry(tc.registry)("ignored")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,27 +57,27 @@ func TestDockerConfigLocations(t *testing.T) {
 	dir := writeDockerConfig(t, `{"auths": {"reg.example": {"auth": "`+b64+`"}}}`)
 
 	t.Run("file path", func(t *testing.T) {
-		u, _, err := newCredentials(HostOptions{DockerConfig: filepath.Join(dir, "config.json")}, "x").forRegistry("reg.example")("")
+		u, _, err := newCredentials(Options{DockerConfig: filepath.Join(dir, "config.json")}).forRegistry("reg.example")("")
 		if err != nil || u != "envuser" {
 			t.Fatalf("got %q, %v", u, err)
 		}
 	})
 	t.Run("DOCKER_CONFIG", func(t *testing.T) {
 		t.Setenv("DOCKER_CONFIG", dir)
-		u, _, err := newCredentials(HostOptions{}, "x").forRegistry("reg.example")("")
+		u, _, err := newCredentials(Options{}).forRegistry("reg.example")("")
 		if err != nil || u != "envuser" {
 			t.Fatalf("got %q, %v", u, err)
 		}
 	})
 	t.Run("missing directory is empty", func(t *testing.T) {
-		u, _, err := newCredentials(HostOptions{DockerConfig: filepath.Join(dir, "nope")}, "x").forRegistry("reg.example")("")
+		u, _, err := newCredentials(Options{DockerConfig: filepath.Join(dir, "nope")}).forRegistry("reg.example")("")
 		if err != nil || u != "" {
 			t.Fatalf("got %q, %v", u, err)
 		}
 	})
 	t.Run("malformed file is an error", func(t *testing.T) {
 		bad := writeDockerConfig(t, `{"auths": `)
-		if _, _, err := newCredentials(HostOptions{DockerConfig: bad}, "x").forRegistry("reg.example")(""); err == nil {
+		if _, _, err := newCredentials(Options{DockerConfig: bad}).forRegistry("reg.example")(""); err == nil {
 			t.Fatal("no error")
 		}
 	})

@@ -11,28 +11,46 @@ import (
 	"strings"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
-	"github.com/distribution/reference"
 )
 
-const userAgent = "manifest-push"
+const defaultUserAgent = "manifest-push"
 
-// repo is a repository: its registry name (reference domain) and its path
-// on that registry.
-type repo struct {
-	domain string
-	path   string
+// Client talks to registries for a whole run: it configures each registry
+// host once (TLS, credentials, its authorizer and so its tokens), keeps
+// connections for reuse, retries transient failures, and bounds the
+// requests in flight across every operation made through it. Build one
+// with NewClient and share it; it is safe for concurrent use.
+type Client struct {
+	hosts     *hosts
+	sem       chan struct{}
+	policy    RetryPolicy
+	userAgent string
 }
 
-func repoOf(n reference.Named) repo {
-	return repo{domain: reference.Domain(n), path: reference.Path(n)}
+// NewClient builds a client. Nothing is read or dialled until the first
+// request.
+func NewClient(opts Options) *Client {
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = DefaultJobs
+	}
+	ua := opts.UserAgent
+	if ua == "" {
+		ua = defaultUserAgent
+	}
+	policy := policyOf(opts.Retry)
+	return &Client{
+		hosts:     newHosts(opts, jobs, policy),
+		sem:       make(chan struct{}, jobs),
+		policy:    policy,
+		userAgent: ua,
+	}
 }
-
-func (r repo) String() string { return r.domain + "/" + r.path }
 
 // request is one registry request of an operation.
 type request struct {
 	method string
-	repo   repo
+	repo   Repo
 	// path follows /v2/<repository>/, e.g. "manifests/latest".
 	path  string
 	query url.Values
@@ -49,26 +67,15 @@ type request struct {
 	caps docker.HostCapabilities
 }
 
-// client sends the requests of one operation: through the hosts it
-// configured, with their authorizers, at most jobs at a time.
-type client struct {
-	hosts *hosts
-	sem   chan struct{}
-}
-
-func newClient(h *hosts, jobs int) *client {
-	return &client{hosts: h, sem: make(chan struct{}, jobs)}
-}
-
 // send sends r and returns the response, whatever its status. It
 // authorizes the request, and on a 401 hands the challenge to the
 // authorizer and tries again (at most maxAuthAttempts in all). When the registry has several hosts
 // (mirrors from hosts.toml), a read goes on to the next host after a
 // failure or a 404.
-func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
-	all, err := c.hosts.get(ctx, r.repo.domain)
+func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+	all, err := c.hosts.get(ctx, r.repo.Domain)
 	if err != nil {
-		return nil, fmt.Errorf("configuring %s: %w", r.repo.domain, err)
+		return nil, fmt.Errorf("configuring %s: %w", r.repo.Domain, err)
 	}
 	var hs []docker.RegistryHost
 	for _, h := range all {
@@ -77,7 +84,7 @@ func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
 		}
 	}
 	if len(hs) == 0 {
-		return nil, fmt.Errorf("%s: no host configured that can %s", r.repo.domain, capName(r.caps))
+		return nil, fmt.Errorf("%s: no host configured that can %s", r.repo.Domain, capName(r.caps))
 	}
 	if r.caps.Has(docker.HostCapabilityPush) || r.location != nil {
 		hs = hs[len(hs)-1:] // writes go to the registry itself, the last host
@@ -98,7 +105,7 @@ func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
 			drain(ctx, resp)
 		}
 	}
-	panic("unreachable")
+	return nil, fmt.Errorf("%s: no host answered", r.repo.Domain)
 }
 
 func capName(c docker.HostCapabilities) string {
@@ -112,7 +119,7 @@ func capName(c docker.HostCapabilities) string {
 	}
 }
 
-func (c *client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (*http.Response, error) {
+func (c *Client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (*http.Response, error) {
 	// tokenSent: an earlier attempt carried a token; a second rejected one
 	// ends the request.
 	tokenSent := false
@@ -170,7 +177,7 @@ func rejectedToken(req *http.Request, resp *http.Response) bool {
 	return false
 }
 
-func (c *client) newRequest(ctx context.Context, h docker.RegistryHost, r request) (*http.Request, error) {
+func (c *Client) newRequest(ctx context.Context, h docker.RegistryHost, r request) (*http.Request, error) {
 	var u *url.URL
 	if r.location != nil {
 		loc := *r.location
@@ -184,7 +191,7 @@ func (c *client) newRequest(ctx context.Context, h docker.RegistryHost, r reques
 		u = &url.URL{
 			Scheme:   h.Scheme,
 			Host:     h.Host,
-			Path:     strings.TrimSuffix(h.Path, "/") + "/" + r.repo.path + "/" + r.path,
+			Path:     strings.TrimSuffix(h.Path, "/") + "/" + r.repo.Path + "/" + r.path,
 			RawQuery: r.query.Encode(),
 		}
 	}
@@ -206,18 +213,18 @@ func (c *client) newRequest(ctx context.Context, h docker.RegistryHost, r reques
 	for k, v := range r.header {
 		req.Header[k] = slices.Clone(v)
 	}
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", c.userAgent)
 	return req, nil
 }
 
-func (c *client) authError(req *http.Request, err error) *Error {
+func (c *Client) authError(req *http.Request, err error) *Error {
 	e := transportError(req, err)
 	e.User = c.hosts.creds.user(hostDomain(req))
 	return e
 }
 
 // statusError reads the error of a failed response and closes it.
-func (c *client) statusError(ctx context.Context, resp *http.Response) *Error {
+func (c *Client) statusError(ctx context.Context, resp *http.Response) *Error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
 		body = nil // the status alone still says what failed
@@ -240,7 +247,7 @@ func hostDomain(req *http.Request) string {
 }
 
 // do sends r and fails with an *Error unless the status is one of ok.
-func (c *client) do(ctx context.Context, r request, ok ...int) (*http.Response, error) {
+func (c *Client) do(ctx context.Context, r request, ok ...int) (*http.Response, error) {
 	resp, err := c.send(ctx, r)
 	if err != nil {
 		return nil, err

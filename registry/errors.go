@@ -13,7 +13,6 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/containerd/errdefs"
-	"github.com/opencontainers/go-digest"
 )
 
 var (
@@ -33,13 +32,39 @@ var (
 	ErrUnsupported = errors.New("unsupported media type")
 )
 
-// Hints that an *Error carries in its message and in Hint.
+// Hint names the likely cause of a failed request, so that a caller can
+// suggest a fix in its own terms (the CLI names its flags). Its String is
+// the cause in words, which Error's message carries.
+type Hint int
+
+// Hints an *Error may carry.
 const (
-	HintPlainHTTP = "the registry speaks plain HTTP: try --plain-http"
-	HintTLS       = "the registry's certificate is not trusted: give its CA with --certs-dir, or skip verification with --insecure"
-	HintIndexType = "the registry rejected the OCI index media type: try --type docker"
-	HintReadOnly  = "the registry refuses writes: it is read-only or in maintenance mode"
+	HintNone Hint = iota
+	// HintPlainHTTP: an HTTPS request was answered in plain HTTP.
+	HintPlainHTTP
+	// HintTLS: the registry's certificate is not trusted (unknown CA, wrong
+	// host name, expired).
+	HintTLS
+	// HintIndexType: the registry refused an OCI index for its media type;
+	// a Docker manifest list may be taken.
+	HintIndexType
+	// HintReadOnly: the registry refuses writes (read-only, maintenance).
+	HintReadOnly
 )
+
+func (h Hint) String() string {
+	switch h {
+	case HintPlainHTTP:
+		return "the registry speaks plain HTTP"
+	case HintTLS:
+		return "the registry's certificate is not trusted"
+	case HintIndexType:
+		return "the registry rejected the OCI index media type"
+	case HintReadOnly:
+		return "the registry refuses writes: it is read-only or in maintenance mode"
+	}
+	return ""
+}
 
 // Error is a failed registry request: its method and URL, the HTTP status
 // and the registry's error codes when a response came back, or the
@@ -57,9 +82,8 @@ type Error struct {
 	Messages []string
 	// User is the user name the request was authenticated as, if any.
 	User string
-	// Hint suggests a fix or names the cause (HintPlainHTTP, HintTLS,
-	// HintIndexType, HintReadOnly), or is empty.
-	Hint string
+	// Hint names the likely cause, or is HintNone.
+	Hint Hint
 	// Err is the transport or authorization error, when there is one.
 	Err error
 }
@@ -84,7 +108,7 @@ func (e *Error) Error() string {
 	if e.User != "" && errors.Is(e, ErrUnauthorized) {
 		fmt.Fprintf(&b, " (as user %q)", e.User)
 	}
-	if e.Hint != "" {
+	if e.Hint != HintNone {
 		fmt.Fprintf(&b, " (%s)", e.Hint)
 	}
 	return b.String()
@@ -187,7 +211,7 @@ func transportError(req *http.Request, err error) *Error {
 	return &Error{Method: req.Method, URL: redactURL(req.URL), Err: err, Hint: transportHint(err)}
 }
 
-func transportHint(err error) string {
+func transportHint(err error) Hint {
 	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
 		return HintPlainHTTP
 	}
@@ -206,46 +230,5 @@ func transportHint(err error) string {
 	if _, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
 		return HintTLS
 	}
-	return ""
+	return HintNone
 }
-
-// TagsError is a push that failed while writing: it says which tags were
-// updated, which were not, and where each pointed before. A rerun completes
-// the job.
-type TagsError struct {
-	// Target is the target repository.
-	Target string
-	// Updated are the tags this push moved to Digest.
-	Updated []TagResult
-	// NotUpdated are the tags left where they were (Previous; empty when
-	// the tag did not exist).
-	NotUpdated []TagResult
-	// Digest is the index digest the tags were to point at.
-	Digest digest.Digest
-	// Err is the write that failed.
-	Err error
-}
-
-func (e *TagsError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "pushing %s@%s: %v", e.Target, e.Digest, e.Err)
-	if len(e.Updated) > 0 {
-		b.WriteString("; updated:")
-		for _, t := range e.Updated {
-			fmt.Fprintf(&b, " %s", t.Tag)
-		}
-	}
-	if len(e.NotUpdated) > 0 {
-		b.WriteString("; not updated:")
-		for _, t := range e.NotUpdated {
-			if t.Previous == "" {
-				fmt.Fprintf(&b, " %s (did not exist)", t.Tag)
-			} else {
-				fmt.Fprintf(&b, " %s (still %s)", t.Tag, t.Previous)
-			}
-		}
-	}
-	return b.String()
-}
-
-func (e *TagsError) Unwrap() error { return e.Err }

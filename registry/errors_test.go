@@ -60,7 +60,7 @@ func TestTransportErrorMapping(t *testing.T) {
 	tests := []struct {
 		name     string
 		err      error
-		hint     string
+		hint     Hint
 		notFound bool
 		unauthed bool
 	}{
@@ -68,9 +68,9 @@ func TestTransportErrorMapping(t *testing.T) {
 		{"plain http message", errors.New("http: server gave HTTP response to HTTPS client"), HintPlainHTTP, false, false},
 		{"unknown authority", &url.Error{Op: "Get", URL: "x", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, HintTLS, false, false},
 		{"hostname", x509.HostnameError{Certificate: &x509.Certificate{}, Host: "reg.example"}, HintTLS, false, false},
-		{"invalid authorization", fmt.Errorf("fetch token: %w", docker.ErrInvalidAuthorization), "", false, true},
-		{"containerd not found", fmt.Errorf("x: %w", errdefs.ErrNotFound), "", true, false},
-		{"reset", errors.New("connection reset by peer"), "", false, false},
+		{"invalid authorization", fmt.Errorf("fetch token: %w", docker.ErrInvalidAuthorization), HintNone, false, true},
+		{"containerd not found", fmt.Errorf("x: %w", errdefs.ErrNotFound), HintNone, true, false},
+		{"reset", errors.New("connection reset by peer"), HintNone, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,25 +91,6 @@ func TestErrorNamesTheUser(t *testing.T) {
 	e := &Error{Method: "GET", URL: "https://reg.example/v2/", StatusCode: 401, User: "alice"}
 	if !strings.Contains(e.Error(), `as user "alice"`) {
 		t.Errorf("message %q", e)
-	}
-}
-
-func TestTagsErrorMessage(t *testing.T) {
-	t.Parallel()
-	err := &TagsError{
-		Target:     "reg.example/img",
-		Digest:     "sha256:aaaa",
-		Updated:    []TagResult{{Tag: "1.0", Status: TagUpdated}},
-		NotUpdated: []TagResult{{Tag: "1", Status: TagNotUpdated, Previous: "sha256:bbbb"}, {Tag: "latest", Status: TagNotUpdated}},
-		Err:        &Error{Method: "PUT", URL: "https://reg.example/v2/img/manifests/1", StatusCode: 503},
-	}
-	want := "pushing reg.example/img@sha256:aaaa: PUT https://reg.example/v2/img/manifests/1: 503 Service Unavailable; updated: 1.0; not updated: 1 (still sha256:bbbb) latest (did not exist)"
-	if err.Error() != want {
-		t.Errorf("message\n%s\nwant\n%s", err, want)
-	}
-	var e *Error
-	if !errors.As(err, &e) || e.StatusCode != 503 {
-		t.Error("the cause does not unwrap")
 	}
 }
 
@@ -138,11 +119,11 @@ func TestReadOnlyHint(t *testing.T) {
 	for _, method := range []string{http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodGet} {
 		resp := &http.Response{StatusCode: http.StatusMethodNotAllowed, Request: &http.Request{Method: method, URL: u}}
 		e := responseError(resp, []byte("Method not allowed\n"))
-		want := ""
+		want := HintNone
 		if method != http.MethodGet {
 			want = HintReadOnly
 		}
-		if e.Hint != want || (want != "" && !strings.Contains(e.Error(), "refuses writes")) {
+		if e.Hint != want || (want != HintNone && !strings.Contains(e.Error(), "refuses writes")) {
 			t.Errorf("%s: hint %q, message %q", method, e.Hint, e)
 		}
 	}

@@ -12,13 +12,14 @@ import (
 	"github.com/containerd/errdefs"
 )
 
-// hosts configures the registry hosts of one operation. Each registry name
-// is configured once, so its client and authorizer (and thus its tokens)
-// serve the whole operation.
+// hosts configures the registry hosts of a client. Each registry name is
+// configured once, so its HTTP client and authorizer (and thus its tokens)
+// serve every operation of the client.
 type hosts struct {
-	opts  HostOptions
-	jobs  int
-	creds *credentials
+	opts   Options
+	jobs   int
+	policy RetryPolicy
+	creds  *credentials
 
 	mu     sync.Mutex
 	byName map[string]hostsResult
@@ -29,13 +30,12 @@ type hostsResult struct {
 	err   error
 }
 
-// newHosts configures hosts for an operation whose target registry (the one
-// that option credentials apply to) is target.
-func newHosts(opts HostOptions, target string, jobs int) *hosts {
+func newHosts(opts Options, jobs int, policy RetryPolicy) *hosts {
 	return &hosts{
 		opts:   opts,
 		jobs:   jobs,
-		creds:  newCredentials(opts, target),
+		policy: policy,
+		creds:  newCredentials(opts),
 		byName: map[string]hostsResult{},
 	}
 }
@@ -96,13 +96,16 @@ func (h *hosts) hostDir(host string) (string, error) {
 // ConfigureHosts may call it again on a copy of a client it already
 // updated. It works on a clone of the transport, and keeps certificate
 // verification on unless Insecure was asked for, whatever the defaults of
-// ConfigureHosts or a hosts.toml say.
+// ConfigureHosts or a hosts.toml say. A caller's Options.Transport
+// replaces the transport ConfigureHosts made.
 func (h *hosts) updateClient(c *http.Client) error {
 	if _, ok := c.Transport.(*retryTransport); ok {
 		return nil
 	}
 	base := c.Transport
-	if tr, ok := base.(*http.Transport); ok {
+	if h.opts.Transport != nil {
+		base = h.opts.Transport
+	} else if tr, ok := base.(*http.Transport); ok {
 		tr = tr.Clone()
 		if tr.TLSClientConfig != nil && !h.opts.Insecure {
 			tr.TLSClientConfig.InsecureSkipVerify = false
@@ -116,6 +119,6 @@ func (h *hosts) updateClient(c *http.Client) error {
 		tr.ResponseHeaderTimeout = uploadAnswerTimeout
 		base = tr
 	}
-	c.Transport = &retryTransport{base: &logTransport{base: base}, policy: defaultRetryPolicy()}
+	c.Transport = &retryTransport{base: &logTransport{base: base}, policy: h.policy}
 	return nil
 }

@@ -23,10 +23,9 @@ func registryStub() http.Handler {
 	})
 }
 
-func headTag(opts HostOptions, host string) error {
-	c := newClient(newHosts(opts, host, 2), 2)
-	rd := &reader{c: c}
-	_, err := rd.tagDigest(context.Background(), repo{domain: host, path: "img"}, "latest")
+func headTag(opts Options, host string) error {
+	opts.Jobs = 2
+	_, err := NewClient(opts).TagDigest(context.Background(), Repo{Domain: host, Path: "img"}, "latest")
 	return err
 }
 
@@ -52,29 +51,29 @@ func TestTLSDecisions(t *testing.T) {
 	tests := []struct {
 		name     string
 		host     string
-		opts     HostOptions
-		wantHint string // "" means success
+		opts     Options
+		wantHint Hint // HintNone means success
 	}{
-		{"loopback certificate is verified", tlsHost, HostOptions{CertsDir: empty}, HintTLS},
-		{"insecure skips verification", tlsHost, HostOptions{CertsDir: empty, Insecure: true}, ""},
-		{"certs dir gives the CA", tlsHost, HostOptions{CertsDir: certs}, ""},
-		{"plain HTTP registry over HTTPS", plainHost, HostOptions{CertsDir: empty}, HintPlainHTTP},
-		{"plain HTTP asked for", plainHost, HostOptions{CertsDir: empty, PlainHTTP: true}, ""},
-		{"plain HTTP with insecure stays plain", plainHost, HostOptions{CertsDir: empty, PlainHTTP: true, Insecure: true}, ""},
+		{"loopback certificate is verified", tlsHost, Options{CertsDir: empty}, HintTLS},
+		{"insecure skips verification", tlsHost, Options{CertsDir: empty, Insecure: true}, HintNone},
+		{"certs dir gives the CA", tlsHost, Options{CertsDir: certs}, HintNone},
+		{"plain HTTP registry over HTTPS", plainHost, Options{CertsDir: empty}, HintPlainHTTP},
+		{"plain HTTP asked for", plainHost, Options{CertsDir: empty, PlainHTTP: true}, HintNone},
+		{"plain HTTP with insecure stays plain", plainHost, Options{CertsDir: empty, PlainHTTP: true, Insecure: true}, HintNone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.opts.DockerConfig = empty
 			err := headTag(tc.opts, tc.host)
-			if tc.wantHint == "" {
+			if tc.wantHint == HintNone {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
 				}
 				return
 			}
 			e, ok := errors.AsType[*Error](err)
-			if !ok || e.Hint != tc.wantHint || !strings.Contains(err.Error(), tc.wantHint) {
+			if !ok || e.Hint != tc.wantHint || !strings.Contains(err.Error(), tc.wantHint.String()) {
 				t.Fatalf("error %v; want one with the hint %q", err, tc.wantHint)
 			}
 		})
@@ -83,7 +82,7 @@ func TestTLSDecisions(t *testing.T) {
 
 func TestUpdateClientWrapsOnce(t *testing.T) {
 	t.Parallel()
-	h := newHosts(HostOptions{}, "reg.example", 4)
+	h := newHosts(Options{}, 4, defaultRetryPolicy())
 	base := docker.DefaultHTTPTransport(nil)
 	c := &http.Client{Transport: base}
 	if err := h.updateClient(c); err != nil {
@@ -116,21 +115,21 @@ func TestHostsSchemeAndVerification(t *testing.T) {
 	tests := []struct {
 		name       string
 		host       string
-		opts       HostOptions
+		opts       Options
 		wantScheme string
 		wantSkip   bool
 	}{
-		{"localhost with a port is https and verified", "localhost:5000", HostOptions{}, "https", false},
-		{"loopback address is https and verified", "127.0.0.1:5000", HostOptions{}, "https", false},
-		{"plain http", "localhost:5000", HostOptions{PlainHTTP: true}, "http", false},
-		{"insecure", "reg.example", HostOptions{Insecure: true}, "https", true},
-		{"docker hub", "docker.io", HostOptions{}, "https", false},
+		{"localhost with a port is https and verified", "localhost:5000", Options{}, "https", false},
+		{"loopback address is https and verified", "127.0.0.1:5000", Options{}, "https", false},
+		{"plain http", "localhost:5000", Options{PlainHTTP: true}, "http", false},
+		{"insecure", "reg.example", Options{Insecure: true}, "https", true},
+		{"docker hub", "docker.io", Options{}, "https", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.opts.CertsDir = empty
-			hs, err := newHosts(tc.opts, tc.host, 2).get(context.Background(), tc.host)
+			hs, err := newHosts(tc.opts, 2, defaultRetryPolicy()).get(context.Background(), tc.host)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,9 +146,9 @@ func TestHostsSchemeAndVerification(t *testing.T) {
 	}
 }
 
-func TestHostsConfiguredOncePerOperation(t *testing.T) {
+func TestHostsConfiguredOncePerClient(t *testing.T) {
 	t.Parallel()
-	h := newHosts(HostOptions{CertsDir: t.TempDir()}, "reg.example", 2)
+	h := newHosts(Options{CertsDir: t.TempDir()}, 2, defaultRetryPolicy())
 	a, err := h.get(context.Background(), "reg.example")
 	if err != nil {
 		t.Fatal(err)

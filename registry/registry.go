@@ -1,17 +1,30 @@
 // Package registry is everything of manifest-push that talks to a registry,
-// through containerd's core/remotes: host, TLS and credential configuration,
-// retries, resolving and verified fetching, copying children into the target
-// repository, pushing the index and its tags, and inspecting.
+// through containerd's core/remotes: a long-lived Client holding host, TLS and
+// credential configuration, the token cache, pooled connections, retries and
+// one concurrency limit, and the primitive operations on it (read a manifest
+// by tag or by digest with verification, read where a tag points, look for a
+// manifest or a blob, bring a blob into a repository by mount or by stream,
+// put a manifest, list referrers).
+//
+// It knows nothing of specs or of what a push decides: the publish package
+// does that, through these primitives.
 package registry
 
 import (
-	"github.com/opencontainers/go-digest"
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/distribution/reference"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// HostOptions controls how registry hosts are reached. The zero value is
-// useful: HTTPS with certificate verification, the standard certs.d
-// locations, and credentials from the Docker config.
-type HostOptions struct {
+// Options configures a Client. The zero value is useful: HTTPS with
+// certificate verification, the standard certs.d locations, credentials
+// from the Docker config, DefaultJobs requests in flight and the default
+// retry policy.
+type Options struct {
 	// PlainHTTP speaks plain HTTP to every host.
 	PlainHTTP bool
 	// Insecure skips TLS certificate verification. Never implied, not even
@@ -20,114 +33,86 @@ type HostOptions struct {
 	// CertsDir is a certs.d directory (HOST[:PORT]/ca.crt, *.cert/*.key,
 	// hosts.toml). Empty means /etc/containerd/certs.d and /etc/docker/certs.d.
 	CertsDir string
-	// Username and Password apply to the target's host only. Empty means
-	// credentials come from the Docker config.
-	Username string
-	Password string
 	// DockerConfig is a Docker config directory or config.json file. Empty
-	// means $DOCKER_CONFIG, or ~/.docker.
+	// means $DOCKER_CONFIG, or ~/.docker. It is read when Credentials is nil,
+	// or when Credentials falls back to it (see HostCredentials).
 	DockerConfig string
-}
-
-// PushOptions controls Push. The zero value is useful.
-type PushOptions struct {
-	HostOptions
-	// Type overrides the spec's type (auto, oci, docker); empty keeps it.
-	Type string
-	// IgnoreMissing skips sources the registry says do not exist.
-	IgnoreMissing bool
-	// DryRun resolves and builds the index, and writes nothing.
-	DryRun bool
-	// Force writes even when every tag already points at the index.
-	Force bool
-	// StrictPlatform turns platform warnings into errors.
-	StrictPlatform bool
-	// Jobs bounds concurrent requests. Zero means DefaultJobs.
+	// Credentials gives the user name and secret for a registry host (a
+	// reference's domain, such as docker.io or localhost:5000). Nil means
+	// the Docker config's (auths, credsStore, credHelpers, identity tokens).
+	Credentials CredentialFunc
+	// Transport is the HTTP transport under the client's retries and
+	// logging. Nil means a clone of http.DefaultTransport with the TLS
+	// settings of CertsDir and Insecure; a Transport given here carries its
+	// own TLS settings, and CertsDir and Insecure do not change it.
+	Transport http.RoundTripper
+	// UserAgent is sent with every request. Empty means "manifest-push".
+	UserAgent string
+	// Retry is the retry policy for transient failures. Each zero field
+	// takes its default (see RetryPolicy).
+	Retry RetryPolicy
+	// Jobs bounds the requests waiting for an answer, across every
+	// operation of the client. Zero means DefaultJobs.
 	Jobs int
-	// Progress, when set, hears how far the blobs of each source are in
-	// being brought into the target repository (see Progress). It is
-	// called from the push's goroutines, one call at a time, and should
-	// return quickly. Nil means no reports.
-	Progress func(Progress)
 }
 
-// DefaultJobs is the concurrency used when PushOptions.Jobs is zero. A
-// push is a few waves of small requests, each costing one round trip when
-// it fits in the limit: 64 serves a typical index in one wave per step (32
-// entries' manifests, their configs, the two blob mounts of each, their
-// manifests), while staying a polite number of connections to one registry.
+// CredentialFunc gives the credentials for a registry host. An identity
+// token (a refresh token, as `docker login` stores for some registries) is
+// given as the secret with an empty user name. Empty user and secret mean
+// anonymous.
+type CredentialFunc func(host string) (user, secret string, err error)
+
+// RetryPolicy says how transient failures (connection resets, timeouts, 408,
+// 429, 500, 502, 503, 504) are retried: capped exponential backoff with
+// jitter, honouring Retry-After. Each zero field means its default.
+type RetryPolicy struct {
+	// Attempts is the number of tries in all, the first included. Zero
+	// means 5; 1 means no retries.
+	Attempts int
+	// Base is the first backoff; each retry doubles it, up to Max. Zero
+	// means 200ms and 5s.
+	Base, Max time.Duration
+	// MaxRetryAfter caps a registry's Retry-After. Zero means 30s.
+	MaxRetryAfter time.Duration
+}
+
+// DefaultJobs is the concurrency used when Options.Jobs is zero. A push is a
+// few waves of small requests, each costing one round trip when it fits in
+// the limit: 64 serves a typical index in one wave per step (32 entries'
+// manifests, their configs, the two blob mounts of each, their manifests),
+// while staying a polite number of connections to one registry.
 const DefaultJobs = 64
 
-// Tag statuses reported in TagResult.Status.
-const (
-	TagUpdated     = "updated"
-	TagUnchanged   = "unchanged"
-	TagWouldUpdate = "would update"
-	TagNotUpdated  = "not updated"
-)
-
-// Result is the outcome of one Push.
-type Result struct {
-	Target    string        `json:"target"`
-	Digest    digest.Digest `json:"digest"`
-	Size      int64         `json:"size"`
-	MediaType string        `json:"mediaType"`
-	// Changed is set when the push wrote something; with DryRun, when a
-	// push would.
-	Changed   bool             `json:"changed"`
-	DryRun    bool             `json:"dryRun"`
-	Tags      []TagResult      `json:"tags"`
-	Manifests []ManifestResult `json:"manifests"`
-	Warnings  []string         `json:"warnings"`
-	// Index is the index document that was (or, with DryRun, would be)
-	// pushed.
-	Index []byte `json:"-"`
+// Repo is a repository: its registry name (a reference's domain, such as
+// docker.io or localhost:5000) and its path on that registry.
+type Repo struct {
+	Domain string
+	Path   string
 }
 
-// TagResult is what happened to one tag. Previous is the digest the tag
-// pointed at before the push, empty when it did not exist.
-type TagResult struct {
-	Tag      string        `json:"tag"`
-	Status   string        `json:"status"`
-	Previous digest.Digest `json:"previous,omitempty"`
+// RepoOf is the repository of a reference.
+func RepoOf(n reference.Named) Repo {
+	return Repo{Domain: reference.Domain(n), Path: reference.Path(n)}
 }
 
-// ManifestResult is one entry of the pushed index.
-type ManifestResult struct {
-	Source    string        `json:"source"`
-	Digest    digest.Digest `json:"digest"`
-	MediaType string        `json:"mediaType"`
-	Size      int64         `json:"size"`
-	Platform  string        `json:"platform,omitempty"`
-	// Copied is set when this push wrote the manifest into the target
-	// repository (its blobs mounted, its bytes PUT by digest). A manifest
-	// from the target repository itself is not copied, nor is anything when
-	// every tag points at the index already. When some tag exists already
-	// (or with Force), each child is looked for first and only the missing
-	// ones are copied; into a target none of whose tags exists, every child
-	// is copied without looking (see write.go).
-	Copied bool `json:"copied"`
+func (r Repo) String() string { return r.Domain + "/" + r.Path }
+
+// Document is a manifest or an index whose bytes were verified against its
+// digest: Desc gives its media type, digest and size, all of them those of
+// Data.
+type Document struct {
+	Desc ocispec.Descriptor
+	Data []byte
 }
 
-// Inspection describes a manifest or an index in a registry.
-type Inspection struct {
-	Ref         string            `json:"ref"`
-	Digest      digest.Digest     `json:"digest"`
-	MediaType   string            `json:"mediaType"`
-	Size        int64             `json:"size"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	// Manifests are an index's entries; for a single manifest, one entry
-	// describing it, with the platform read from its config.
-	Manifests []InspectEntry `json:"manifests"`
-	// Raw is the manifest or index document.
-	Raw []byte `json:"-"`
-}
-
-// InspectEntry is one entry of an inspected index.
-type InspectEntry struct {
-	Digest      digest.Digest     `json:"digest"`
-	MediaType   string            `json:"mediaType"`
-	Size        int64             `json:"size"`
-	Platform    string            `json:"platform,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+// WithScope asks, for the requests made with ctx, a token scope on
+// repository r: pull, or pull and push. A registry's token server is asked
+// for every scope of the context at once, so that one token serves every
+// repository an operation touches on it.
+func WithScope(ctx context.Context, r Repo, push bool) context.Context {
+	action := "pull"
+	if push {
+		action = "pull,push"
+	}
+	return docker.WithScope(ctx, "repository:"+r.Path+":"+action)
 }

@@ -14,23 +14,31 @@ import (
 	"github.com/containerd/log"
 )
 
-// retryPolicy says how often and how long the retry transport waits.
-type retryPolicy struct {
-	// Attempts is the number of tries in all, the first included.
-	Attempts int
-	// Base is the first backoff; each retry doubles it, up to Max.
-	Base, Max time.Duration
-	// MaxRetryAfter caps a registry's Retry-After.
-	MaxRetryAfter time.Duration
+func defaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{Attempts: 5, Base: 200 * time.Millisecond, Max: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
 }
 
-func defaultRetryPolicy() retryPolicy {
-	return retryPolicy{Attempts: 5, Base: 200 * time.Millisecond, Max: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
+// policyOf is p with each zero field set to its default.
+func policyOf(p RetryPolicy) RetryPolicy {
+	d := defaultRetryPolicy()
+	if p.Attempts <= 0 {
+		p.Attempts = d.Attempts
+	}
+	if p.Base <= 0 {
+		p.Base = d.Base
+	}
+	if p.Max <= 0 {
+		p.Max = d.Max
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = d.MaxRetryAfter
+	}
+	return p
 }
 
 // backoff is the wait before retry number n (1-based): capped exponential,
 // with equal jitter (between half and all of it).
-func (p retryPolicy) backoff(n int) time.Duration {
+func (p RetryPolicy) backoff(n int) time.Duration {
 	d := p.Base
 	for i := 1; i < n && d < p.Max; i++ {
 		d *= 2
@@ -49,7 +57,7 @@ func (p retryPolicy) backoff(n int) time.Duration {
 // past the request context's deadline.
 type retryTransport struct {
 	base   http.RoundTripper
-	policy retryPolicy
+	policy RetryPolicy
 }
 
 // retryableStatus is a status worth asking again for.

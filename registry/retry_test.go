@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-func fastPolicy() retryPolicy {
-	return retryPolicy{Attempts: 4, Base: time.Millisecond, Max: 4 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond}
+func fastPolicy() RetryPolicy {
+	return RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 4 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond}
 }
 
 func TestParseRetryAfter(t *testing.T) {
@@ -45,7 +45,7 @@ func TestParseRetryAfter(t *testing.T) {
 
 func TestBackoffCappedWithJitter(t *testing.T) {
 	t.Parallel()
-	p := retryPolicy{Attempts: 10, Base: 100 * time.Millisecond, Max: time.Second}
+	p := RetryPolicy{Attempts: 10, Base: 100 * time.Millisecond, Max: time.Second}
 	for n := 1; n <= 10; n++ {
 		full := min(p.Base<<(n-1), p.Max)
 		for range 50 {

@@ -470,3 +470,59 @@ func BenchmarkLoadManyTags(b *testing.B) {
 		})
 	}
 }
+
+// TestValidate: a spec built by hand is checked by the rules Load applies,
+// with errors instead of a panic later, and a loaded spec passes.
+func TestValidate(t *testing.T) {
+	ref := func(s string) reference.Named {
+		n, err := reference.ParseNormalizedNamed(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reference.TagNameOnly(n)
+	}
+	target := ref("reg.test/hello:1").(reference.NamedTagged)
+	amd := &ocispec.Platform{OS: "linux", Architecture: "amd64"}
+	for _, tc := range []struct {
+		name string
+		spec *Spec
+		want string // "" means valid
+		is   error
+	}{
+		{"nil", nil, "no spec given", ErrInvalidSpec},
+		{"empty", &Spec{}, "no target: set the target reference, e.g. image: registry.example.com/hello:1.0\n" +
+			`"manifests" is empty: list at least one source image, e.g. manifests: [{image: hello:1.0-linux-amd64, platform: {os: linux, architecture: amd64}}]`, ErrInvalidSpec},
+		{"entry without image", &Spec{Name: "h.go", Target: target, Manifests: []Entry{{Platform: amd}}},
+			"h.go: an entry has no source image: set its reference, e.g. registry.example.com/hello:1.0-linux-amd64", ErrInvalidSpec},
+		{"unknown architecture", &Spec{Target: target, Manifests: []Entry{{Image: ref("reg.test/a"), Platform: &ocispec.Platform{OS: "linux", Architecture: "amd46"}}}},
+			"", platform.ErrUnknownArch},
+		{"duplicate platform", &Spec{Target: target, Manifests: []Entry{{Image: ref("reg.test/a"), Platform: amd}, {Image: ref("reg.test/b"), Platform: amd}}},
+			"platform linux/amd64 is also given by reg.test/a:latest: an index holds each platform once; remove one entry or correct its platform", ErrDuplicatePlatform},
+		{"bad tag", &Spec{Target: target, Tags: []string{"-x"}, Manifests: []Entry{{Image: ref("reg.test/a")}}}, "", ErrInvalidSpec},
+		{"docker with annotations", &Spec{Target: target, Type: TypeDocker, Annotations: map[string]string{"a": "b"}, Manifests: []Entry{{Image: ref("reg.test/a")}}}, "", ErrInvalidSpec},
+		{"valid", &Spec{Target: target, Manifests: []Entry{{Image: ref("reg.test/a"), Platform: amd}}}, "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Validate(tc.spec)
+			if tc.is == nil {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.is) {
+				t.Fatalf("err = %v, want %v", err, tc.is)
+			}
+			if tc.want != "" && err.Error() != tc.want {
+				t.Errorf("err = %q\nwant  %q", err, tc.want)
+			}
+		})
+	}
+	s, err := Load("ok.yaml", strings.NewReader("image: reg.test/x:1\nmanifests:\n  - image: reg.test/x:amd\n    platform: {os: linux, architecture: amd64}\n  - image: reg.test/x:arm\n    platform: {os: linux, architecture: arm}\n  - image: reg.test/x:arm2\n    platform: {os: linux, architecture: arm}\n"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(s); err != nil {
+		t.Errorf("a loaded spec fails Validate: %v", err)
+	}
+}

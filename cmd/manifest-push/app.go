@@ -16,7 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// Exit codes (DESIGN.md §7).
+// Exit codes (README, "Exit codes").
 const (
 	exitOK           = 0
 	exitRegistry     = 1
@@ -163,7 +163,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "password", Aliases: []string{"p"}, Usage: "password for the target's registry host (prefer --password-stdin)"},
 		&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
 		&cli.StringFlag{Name: "docker-cfg", Usage: "Docker config directory or config.json", DefaultText: "$DOCKER_CONFIG or ~/.docker"},
-		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: registry.DefaultJobs, Usage: "concurrent requests"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: registry.DefaultJobs, Usage: "requests in flight, across the whole run"},
 		&cli.DurationFlag{Name: "timeout", Value: defaultTimeout, Usage: "bound on the whole run"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
 		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log every request to standard error (secrets redacted)"},
@@ -214,30 +214,33 @@ func boolean(c *cli.Context, name string) bool { return owner(c, name).Bool(name
 
 // globals are the options every command shares.
 type globals struct {
-	hosts   registry.HostOptions
-	jobs    int
-	timeout time.Duration
-	json    bool
-	debug   bool
-	quiet   bool
+	hosts registry.Options
+	// username and password are the credentials given by flag, for the
+	// target's registry host only (see client).
+	username, password string
+	jobs               int
+	timeout            time.Duration
+	json               bool
+	debug              bool
+	quiet              bool
 	// stdinUsed is set when the password was read from standard input.
 	stdinUsed bool
 }
 
 func readGlobals(c *cli.Context, std streams) (*globals, error) {
 	g := &globals{
-		hosts: registry.HostOptions{
+		hosts: registry.Options{
 			PlainHTTP:    boolean(c, "plain-http"),
 			Insecure:     boolean(c, "insecure"),
 			CertsDir:     str(c, "certs-dir"),
-			Username:     str(c, "username"),
-			Password:     str(c, "password"),
 			DockerConfig: str(c, "docker-cfg"),
 		},
-		jobs:    owner(c, "jobs").Int("jobs"),
-		timeout: owner(c, "timeout").Duration("timeout"),
-		debug:   boolean(c, "debug"),
-		quiet:   boolean(c, "quiet"),
+		username: str(c, "username"),
+		password: str(c, "password"),
+		jobs:     owner(c, "jobs").Int("jobs"),
+		timeout:  owner(c, "timeout").Duration("timeout"),
+		debug:    boolean(c, "debug"),
+		quiet:    boolean(c, "quiet"),
 	}
 	switch out := str(c, "output"); out {
 	case "text":
@@ -253,26 +256,38 @@ func readGlobals(c *cli.Context, std streams) (*globals, error) {
 		return nil, usagef("--timeout %s: give a positive duration such as 5m", g.timeout)
 	}
 	if boolean(c, "password-stdin") {
-		if g.hosts.Password != "" {
+		if g.password != "" {
 			return nil, usagef("--password and --password-stdin: give one of them")
 		}
 		b, err := readAllLimited(std.in, 64<<10)
 		if err != nil {
 			return nil, usagef("--password-stdin: %v", err)
 		}
-		g.hosts.Password = strings.TrimRight(string(b), "\r\n")
+		g.password = strings.TrimRight(string(b), "\r\n")
 		g.stdinUsed = true
 	}
-	if g.hosts.Password != "" && g.hosts.Username == "" {
+	if g.password != "" && g.username == "" {
 		return nil, usagef("a password needs --username")
 	}
-	if g.hosts.Username != "" && g.hosts.Password == "" {
-		return nil, usagef("--username %s needs --password-stdin or --password", g.hosts.Username)
+	if g.username != "" && g.password == "" {
+		return nil, usagef("--username %s needs --password-stdin or --password", g.username)
 	}
 	if isSet(c, "password") {
 		fmt.Fprintln(std.err, "warning: --password on the command line may be seen by other users; use --password-stdin")
 	}
 	return g, nil
+}
+
+// client builds the one registry client of the run. Credentials given by
+// flag go to the registry hosts of targets only; every other host's come
+// from the Docker config.
+func (g *globals) client(targets []string) *registry.Client {
+	opts := g.hosts
+	opts.Jobs = g.jobs
+	if g.username != "" || g.password != "" {
+		opts.Credentials = registry.HostCredentials(g.username, g.password, registry.DockerCredentials(opts.DockerConfig), targets...)
+	}
+	return registry.NewClient(opts)
 }
 
 func readAllLimited(r io.Reader, limit int64) ([]byte, error) {

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/manifest-push/manifest-push/registry"
+	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/urfave/cli/v2"
 )
 
@@ -23,7 +24,12 @@ func inspectAction(c *cli.Context, std streams) error {
 	ctx, cancel := context.WithTimeout(c.Context, g.timeout)
 	defer cancel()
 	ctx = withLogger(ctx, g, std.err)
-	in, err := registry.Inspect(ctx, c.Args().First(), g.hosts)
+	ref := c.Args().First()
+	var targets []string
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		targets = append(targets, reference.Domain(named))
+	}
+	in, err := publish.Inspect(ctx, g.client(targets), ref)
 	if err != nil {
 		return annotateTimeout(ctx, err, g)
 	}
@@ -42,7 +48,7 @@ func inspectAction(c *cli.Context, std streams) error {
 	return err
 }
 
-func printInspection(std streams, in *registry.Inspection) error {
+func printInspection(std streams, in *publish.Inspection) error {
 	w := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "Name:\t%s\n", in.Ref)
 	fmt.Fprintf(w, "MediaType:\t%s\n", in.MediaType)

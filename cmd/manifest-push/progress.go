@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/publish"
 )
 
 // How often the progress display is brought up to date.
@@ -31,7 +31,7 @@ type progressDisplay struct {
 
 	mu      sync.Mutex
 	order   []string
-	state   map[string]registry.Progress
+	state   map[string]publish.Progress
 	changed map[string]bool
 	drawn   int // lines drawn on the terminal
 
@@ -55,7 +55,7 @@ func startProgressWith(w io.Writer, tty bool, every time.Duration) *progressDisp
 		tty:     tty,
 		every:   every,
 		start:   time.Now(),
-		state:   map[string]registry.Progress{},
+		state:   map[string]publish.Progress{},
 		changed: map[string]bool{},
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -75,7 +75,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // report is the registry.PushOptions.Progress function.
-func (d *progressDisplay) report(p registry.Progress) {
+func (d *progressDisplay) report(p publish.Progress) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.state[p.Source]; !ok {
@@ -147,7 +147,7 @@ func (d *progressDisplay) flush(final bool) {
 
 // ttyLine is one source's line on a terminal: a bar, bytes, blobs and the
 // rate of the bytes streamed.
-func ttyLine(p registry.Progress, elapsed time.Duration) string {
+func ttyLine(p publish.Progress, elapsed time.Duration) string {
 	const width = 20
 	filled := width
 	if p.BytesTotal > 0 {

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/publish"
 )
 
 func TestProgressDisplay(t *testing.T) {
 	t.Parallel()
-	reports := []registry.Progress{
+	reports := []publish.Progress{
 		{Source: "reg.example/a:1", Blobs: 2, BytesTotal: 3 << 20},
 		{Source: "reg.example/b:1", Blobs: 1, BytesTotal: 10, BlobsDone: 1, BytesDone: 10},
 		{Source: "reg.example/a:1", Blobs: 2, BlobsDone: 1, BytesTotal: 3 << 20, BytesDone: 1 << 20, Streamed: 1 << 20},
@@ -56,10 +56,10 @@ func TestProgressLogLinesOnlyForSourcesThatMoved(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	d := startProgressWith(&buf, false, time.Hour)
-	d.report(registry.Progress{Source: "a", Blobs: 1, BytesTotal: 2048})
+	d.report(publish.Progress{Source: "a", Blobs: 1, BytesTotal: 2048})
 	d.flush(false)
 	d.flush(false)
-	d.report(registry.Progress{Source: "a", Blobs: 1, BlobsDone: 1, BytesTotal: 2048, BytesDone: 2048, Streamed: 2048})
+	d.report(publish.Progress{Source: "a", Blobs: 1, BlobsDone: 1, BytesTotal: 2048, BytesDone: 2048, Streamed: 2048})
 	d.flush(false)
 	d.close()
 	want := "copying a: 0 B of 2.0 KiB, 0 of 1 blobs\ncopying a: 2.0 KiB of 2.0 KiB, 1 of 1 blobs\ncopied a: 2.0 KiB in 1 blobs"
@@ -72,7 +72,7 @@ func TestProgressSaysWhenACopyStopped(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	d := startProgressWith(&buf, false, time.Hour)
-	d.report(registry.Progress{Source: "a", Blobs: 2, BlobsDone: 1, BytesTotal: 2048, BytesDone: 1024})
+	d.report(publish.Progress{Source: "a", Blobs: 2, BlobsDone: 1, BytesTotal: 2048, BytesDone: 1024})
 	d.close()
 	if got, want := buf.String(), "stopped copying a: 1.0 KiB of 2.0 KiB, 1 of 2 blobs\n"; got != want {
 		t.Errorf("output %q, want %q", got, want)

@@ -8,20 +8,19 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/manifest-push/manifest-push/registry"
+	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/urfave/cli/v2"
 )
 
 // pushOptions reads the push flags shared by from-spec and from-args.
-func pushOptions(c *cli.Context, g *globals) (registry.PushOptions, error) {
-	opts := registry.PushOptions{
-		HostOptions:    g.hosts,
+func pushOptions(c *cli.Context) (publish.Options, error) {
+	opts := publish.Options{
 		IgnoreMissing:  boolean(c, "ignore-missing"),
 		DryRun:         boolean(c, "dry-run"),
 		Force:          boolean(c, "force"),
 		StrictPlatform: boolean(c, "strict-platform"),
-		Jobs:           g.jobs,
 	}
 	if isSet(c, "type") {
 		switch t := str(c, "type"); t {
@@ -50,7 +49,7 @@ func fromSpecAction(c *cli.Context, std streams) error {
 	if err != nil {
 		return err
 	}
-	opts, err := pushOptions(c, g)
+	opts, err := pushOptions(c)
 	if err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ func fromArgsAction(c *cli.Context, std streams) error {
 	if err != nil {
 		return err
 	}
-	opts, err := pushOptions(c, g)
+	opts, err := pushOptions(c)
 	if err != nil {
 		return err
 	}
@@ -104,13 +103,13 @@ func fromArgsAction(c *cli.Context, std streams) error {
 
 // outcome is what one job gave.
 type outcome struct {
-	res *registry.Result
+	res *publish.Result
 	err error
 }
 
 // pushAll pushes every loaded spec concurrently, prints the outcomes in the
 // order given, and returns the worst exit code as a reported error.
-func pushAll(ctx context.Context, g *globals, opts registry.PushOptions, jobs []job, std streams) error {
+func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, std streams) error {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	ctx = withLogger(ctx, g, std.err)
@@ -120,6 +119,14 @@ func pushAll(ctx context.Context, g *globals, opts registry.PushOptions, jobs []
 		opts.Progress = progress.report
 	}
 
+	var targets []string
+	for _, j := range jobs {
+		if j.spec != nil && j.spec.Target != nil {
+			targets = append(targets, reference.Domain(j.spec.Target))
+		}
+	}
+	client := g.client(targets)
+
 	outcomes := make([]outcome, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -128,7 +135,7 @@ func pushAll(ctx context.Context, g *globals, opts registry.PushOptions, jobs []
 			continue
 		}
 		wg.Go(func() {
-			res, err := registry.Push(ctx, j.spec, opts)
+			res, err := publish.Push(ctx, client, j.spec, opts)
 			outcomes[i] = outcome{res: res, err: annotateTimeout(ctx, err, g)}
 		})
 	}
@@ -182,9 +189,9 @@ func printText(std streams, g *globals, o outcome) {
 		for _, t := range r.Tags {
 			line := fmt.Sprintf("%s:%s %s", repo, t.Tag, t.Status)
 			switch {
-			case t.Previous != "" && t.Status != registry.TagUnchanged:
+			case t.Previous != "" && t.Status != publish.TagUnchanged:
 				line += " (was " + t.Previous.String() + ")"
-			case t.Previous == "" && t.Status != registry.TagUnchanged:
+			case t.Previous == "" && t.Status != publish.TagUnchanged:
 				line += " (new)"
 			}
 			fmt.Fprintln(std.out, line)
@@ -197,7 +204,7 @@ func printText(std streams, g *globals, o outcome) {
 
 // jsonLine is one spec's JSON output: the result, plus the error if any.
 type jsonLine struct {
-	*registry.Result
+	*publish.Result
 	Spec  string `json:"spec"`
 	Error string `json:"error,omitempty"`
 }
@@ -205,16 +212,16 @@ type jsonLine struct {
 func printJSON(std streams, j job, o outcome) {
 	res := o.res
 	if res == nil {
-		res = &registry.Result{}
+		res = &publish.Result{}
 		if j.spec != nil {
 			res.Target = j.spec.Target.String()
 		}
 	}
 	if res.Tags == nil {
-		res.Tags = []registry.TagResult{}
+		res.Tags = []publish.TagResult{}
 	}
 	if res.Manifests == nil {
-		res.Manifests = []registry.ManifestResult{}
+		res.Manifests = []publish.ManifestResult{}
 	}
 	if res.Warnings == nil {
 		res.Warnings = []string{}

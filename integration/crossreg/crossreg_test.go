@@ -22,8 +22,10 @@ import (
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/libtest"
 	"github.com/manifest-push/manifest-push/integration/proxy"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
@@ -143,22 +145,22 @@ func (e *env) spec(target string, tags []string, entries ...spec.Entry) *spec.Sp
 	return &spec.Spec{Name: "test", Target: e.dst.ref(target).(reference.NamedTagged), Tags: tags, Manifests: entries}
 }
 
-func (e *env) opts() registry.PushOptions {
-	return registry.PushOptions{HostOptions: registry.HostOptions{PlainHTTP: true, DockerConfig: e.cfgDir}}
+func (e *env) opts() libtest.Options {
+	return libtest.Options{ClientOptions: registry.Options{PlainHTTP: true, DockerConfig: e.cfgDir}}
 }
 
 // progressLog keeps the last Progress of each source.
 type progressLog struct {
 	mu    sync.Mutex
-	last  map[string]registry.Progress
+	last  map[string]publish.Progress
 	calls int
 }
 
-func (l *progressLog) report(p registry.Progress) {
+func (l *progressLog) report(p publish.Progress) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.last == nil {
-		l.last = map[string]registry.Progress{}
+		l.last = map[string]publish.Progress{}
 	}
 	l.last[p.Source] = p
 	l.calls++
@@ -224,7 +226,7 @@ func TestCopyAcrossRegistries(t *testing.T) {
 	var progress progressLog
 	opts := e.opts()
 	opts.Progress = progress.report
-	res, err := registry.Push(context.Background(), s, opts)
+	res, err := libtest.Push(context.Background(), s, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +323,7 @@ func TestCopyAcrossRegistries(t *testing.T) {
 	t.Run("rerun writes nothing", func(t *testing.T) {
 		e.src.Proxy.Reset()
 		e.dst.Proxy.Reset()
-		res, err := registry.Push(context.Background(), s, e.opts())
+		res, err := libtest.Push(context.Background(), s, e.opts())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,7 +337,7 @@ func TestCopyAcrossRegistries(t *testing.T) {
 		e.src.Proxy.Reset()
 		e.dst.Proxy.Reset()
 		s2 := e.spec("release/hello:2", nil, s.Manifests...)
-		if _, err := registry.Push(context.Background(), s2, e.opts()); err != nil {
+		if _, err := libtest.Push(context.Background(), s2, e.opts()); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range e.src.Proxy.Requests() {
@@ -409,7 +411,7 @@ func TestIndexSourcesAcrossRegistries(t *testing.T) {
 			s := e.spec("release/multi:1", nil, spec.Entry{Image: e.src.ref("build/multi:" + tc.tag), Platform: tc.platform})
 			opts := e.opts()
 			opts.Type = tc.typ
-			res, err := registry.Push(ctx, s, opts)
+			res, err := libtest.Push(ctx, s, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -448,7 +450,7 @@ func TestIndexSourcesAcrossRegistries(t *testing.T) {
 
 			e.src.Proxy.Reset()
 			e.dst.Proxy.Reset()
-			if _, err := registry.Push(ctx, s, opts); err != nil {
+			if _, err := libtest.Push(ctx, s, opts); err != nil {
 				t.Fatal(err)
 			}
 			if n := e.dst.Proxy.Writes() + e.src.Proxy.Writes(); n != 0 {
@@ -488,7 +490,7 @@ func TestCredentialsPerRegistry(t *testing.T) {
 	opts.Username, opts.Password = "releaser", "target-secret"
 
 	t.Run("no credentials for the source", func(t *testing.T) {
-		_, err := registry.Push(context.Background(), s, opts)
+		_, err := libtest.Push(context.Background(), s, opts)
 		if !errors.Is(err, registry.ErrUnauthorized) || dst.Proxy.Writes() != 0 {
 			t.Errorf("error %v, %d writes", err, dst.Proxy.Writes())
 		}
@@ -499,7 +501,7 @@ func TestCredentialsPerRegistry(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(e.cfgDir, "config.json"), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := registry.Push(context.Background(), s, opts); err != nil {
+		if _, err := libtest.Push(context.Background(), s, opts); err != nil {
 			t.Fatal(err)
 		}
 		e.dst.hasImage("release/hello", d.Digest)
@@ -523,7 +525,7 @@ func TestStreamedUploadRetriedWhole(t *testing.T) {
 	))
 
 	s := e.spec("release/hello:1", nil, spec.Entry{Image: e.src.ref("build/hello:amd64"), Platform: linux("amd64")})
-	if _, err := registry.Push(context.Background(), s, e.opts()); err != nil {
+	if _, err := libtest.Push(context.Background(), s, e.opts()); err != nil {
 		t.Fatalf("%v\n%s", err, clitest.Requests(e.dst.Proxy))
 	}
 	e.src.checkReadOnly()

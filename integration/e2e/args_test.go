@@ -69,7 +69,7 @@ func TestFromArgsTemplate(t *testing.T) {
 	})
 
 	t.Run("placeholders in the repository name", func(t *testing.T) {
-		// DESIGN's example: reg.example/img-OS-ARCHVARIANT:1.2.
+		// the README.s example: reg.example/img-OS-ARCHVARIANT:1.2.
 		a := e.image("img-linux-amd64", "1.2", "linux/amd64")
 		v := e.image("img-linux-armv7", "1.2", "linux/arm/v7")
 		r := e.run("--plain-http", "from-args",
@@ -129,7 +129,7 @@ manifests:
 			t.Errorf("index annotations (-want +got):\n%s", diff)
 		}
 		if !strings.Contains(string(p.body), "https://example.com/?a=1&b=<2>") {
-			t.Errorf("the index bytes HTML-escape the annotation (DESIGN §5: no HTML escaping)\n%s", p.body)
+			t.Errorf("the index bytes HTML-escape the annotation (docs/rules.md, media type: no HTML escaping)\n%s", p.body)
 		}
 		// The children stay Docker manifests: an OCI index may hold them.
 		wantEntries(t, p, []entry{

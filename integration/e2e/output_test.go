@@ -98,7 +98,7 @@ func TestJSONOutput(t *testing.T) {
 	want.Digest, want.Size, want.Changed = p.digest, int64(len(p.body)), true
 	want.Tags = tags("updated", first.Digest)
 	// Only the new amd64 image is copied: arm64 and arm/v7 are in the
-	// target repository since the first push (DESIGN §6.5a: children "not
+	// target repository since the first push (docs/rules.md, push step 5a: children "not
 	// yet in the target repository are copied").
 	want.Manifests = manifests(false, amd64v2)
 	want.Manifests[0].Copied = true

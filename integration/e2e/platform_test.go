@@ -285,7 +285,7 @@ manifests:
 
 	t.Run("--type docker refuses the OCI children", func(t *testing.T) {
 		// A buildx index holds OCI manifests, which a Docker list cannot
-		// hold: --type docker with it is refused (rule of DESIGN §5).
+		// hold: --type docker with it is refused (docs/rules.md, media type).
 		path := e.WriteFile("docker-bx.yaml", `image: ${REG}/app:docker
 manifests:
   - image: ${REG}/bx:multi

@@ -24,7 +24,7 @@ import (
 	"github.com/manifest-push/manifest-push/integration/imagetest"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/platform"
-	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.yaml.in/yaml/v3"
@@ -178,9 +178,9 @@ func (e *env) run(t *testing.T, name string, args ...string) string {
 }
 
 // result decodes manifest-push's one JSON line.
-func result(t *testing.T, out string) registry.Result {
+func result(t *testing.T, out string) publish.Result {
 	t.Helper()
-	var res registry.Result
+	var res publish.Result
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &res); err != nil {
 		t.Fatalf("output is not one JSON result: %v\n%s", err, out)
 	}
@@ -189,7 +189,7 @@ func result(t *testing.T, out string) registry.Result {
 
 // checkDryRun asserts a dry run's result: nothing written, the entries in
 // the expected order with the expected platforms, the target untouched.
-func (e *env) checkDryRun(t *testing.T, res registry.Result, target string, want []string) {
+func (e *env) checkDryRun(t *testing.T, res publish.Result, target string, want []string) {
 	t.Helper()
 	if !res.DryRun {
 		t.Error("dryRun = false")

@@ -12,6 +12,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/libtest"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
@@ -31,7 +32,7 @@ func TestBasicAuth(t *testing.T) {
 	t.Run("options", func(t *testing.T) {
 		o := e.opts()
 		o.Username, o.Password = user, password
-		if _, err := registry.Push(ctx, s, o); err != nil {
+		if _, err := libtest.Push(ctx, s, o); err != nil {
 			t.Fatal(err)
 		}
 		if d := e.TagDigest("dst/img", "latest"); d == "" {
@@ -50,7 +51,7 @@ func TestBasicAuth(t *testing.T) {
 		o.DockerConfig = dir
 		s2 := *s
 		s2.Target = e.ref("dst/other:1").(reference.NamedTagged)
-		if _, err := registry.Push(ctx, &s2, o); err != nil {
+		if _, err := libtest.Push(ctx, &s2, o); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -59,7 +60,7 @@ func TestBasicAuth(t *testing.T) {
 		e.Proxy.Reset()
 		o := e.opts()
 		o.Username, o.Password = user, "wrong"
-		_, err := registry.Push(ctx, s, o)
+		_, err := libtest.Push(ctx, s, o)
 		if !errors.Is(err, registry.ErrUnauthorized) || !strings.Contains(err.Error(), `as user "alice"`) {
 			t.Errorf("error %v", err)
 		}
@@ -73,7 +74,7 @@ func TestBasicAuth(t *testing.T) {
 	})
 
 	t.Run("no credentials", func(t *testing.T) {
-		_, err := registry.Inspect(ctx, e.Proxy.Host()+"/src/amd64:v1", e.opts().HostOptions)
+		_, err := libtest.Inspect(ctx, e.Proxy.Host()+"/src/amd64:v1", e.opts().ClientOptions)
 		if !errors.Is(err, registry.ErrUnauthorized) {
 			t.Errorf("error %v", err)
 		}
@@ -100,16 +101,16 @@ func TestTLS(t *testing.T) {
 	ref := reg.Host() + "/src/amd64:v1"
 	empty := t.TempDir()
 
-	if _, err := registry.Inspect(ctx, ref, registry.HostOptions{CertsDir: empty, DockerConfig: empty}); err == nil || !strings.Contains(err.Error(), registry.HintTLS) {
+	if _, err := libtest.Inspect(ctx, ref, registry.Options{CertsDir: empty, DockerConfig: empty}); err == nil || !strings.Contains(err.Error(), registry.HintTLS.String()) {
 		t.Errorf("unknown CA: %v", err)
 	}
-	if _, err := registry.Inspect(ctx, ref, registry.HostOptions{CertsDir: empty, DockerConfig: empty, Insecure: true}); err != nil {
+	if _, err := libtest.Inspect(ctx, ref, registry.Options{CertsDir: empty, DockerConfig: empty, Insecure: true}); err != nil {
 		t.Errorf("insecure: %v", err)
 	}
-	if _, err := registry.Inspect(ctx, ref, registry.HostOptions{CertsDir: certs, DockerConfig: empty}); err != nil {
+	if _, err := libtest.Inspect(ctx, ref, registry.Options{CertsDir: certs, DockerConfig: empty}); err != nil {
 		t.Errorf("certs dir: %v", err)
 	}
-	if _, err := registry.Inspect(ctx, ref, registry.HostOptions{CertsDir: empty, DockerConfig: empty, PlainHTTP: true}); err == nil {
+	if _, err := libtest.Inspect(ctx, ref, registry.Options{CertsDir: empty, DockerConfig: empty, PlainHTTP: true}); err == nil {
 		t.Error("plain HTTP to a TLS registry: no error")
 	}
 
@@ -119,7 +120,7 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &spec.Spec{Target: n.(reference.NamedTagged), Manifests: []spec.Entry{{Image: mustRef(t, ref)}}}
-	if _, err := registry.Push(ctx, s, registry.PushOptions{HostOptions: registry.HostOptions{CertsDir: certs, DockerConfig: empty}}); err != nil {
+	if _, err := libtest.Push(ctx, s, libtest.Options{ClientOptions: registry.Options{CertsDir: certs, DockerConfig: empty}}); err != nil {
 		t.Fatal(err)
 	}
 }

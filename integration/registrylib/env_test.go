@@ -10,6 +10,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/libtest"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
@@ -59,8 +60,8 @@ func (e *env) entry(image string, p *ocispec.Platform) spec.Entry {
 	return spec.Entry{Image: e.ref(image), Platform: p}
 }
 
-func (e *env) opts() registry.PushOptions {
-	return registry.PushOptions{HostOptions: registry.HostOptions{PlainHTTP: true, DockerConfig: e.t.TempDir()}}
+func (e *env) opts() libtest.Options {
+	return libtest.Options{ClientOptions: registry.Options{PlainHTTP: true, DockerConfig: e.t.TempDir()}}
 }
 
 // hasImage checks that the manifest d and all its blobs are in repo.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/libtest"
 	"github.com/manifest-push/manifest-push/integration/registrytest"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
@@ -45,7 +46,7 @@ manifests:
 		return
 	}
 	for range 2 {
-		res, err := registry.Push(ctx, s, registry.PushOptions{HostOptions: registry.HostOptions{PlainHTTP: true}})
+		res, err := libtest.Push(ctx, s, libtest.Options{ClientOptions: registry.Options{PlainHTTP: true}})
 		if err != nil {
 			fmt.Println(err)
 			return

@@ -7,6 +7,7 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/libtest"
 	"github.com/manifest-push/manifest-push/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -28,13 +29,13 @@ func TestInspect(t *testing.T) {
 	e.image("src/arm", "v1", *linux("arm", "v6"), imagetest.OCI)
 	s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil), e.entry("src/arm:v1", nil))
 	s.Annotations = map[string]string{"org.opencontainers.image.source": "https://example.com"}
-	res, err := registry.Push(ctx, s, e.opts())
+	res, err := libtest.Push(ctx, s, e.opts())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ho := e.opts().HostOptions
+	ho := e.opts().ClientOptions
 
-	in, err := registry.Inspect(ctx, e.Proxy.Host()+"/dst/img:1", ho)
+	in, err := libtest.Inspect(ctx, e.Proxy.Host()+"/dst/img:1", ho)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestInspect(t *testing.T) {
 		t.Errorf("inspection %+v", in)
 	}
 
-	one, err := registry.Inspect(ctx, e.Proxy.Host()+"/src/amd64:v1", ho)
+	one, err := libtest.Inspect(ctx, e.Proxy.Host()+"/src/amd64:v1", ho)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,15 +53,15 @@ func TestInspect(t *testing.T) {
 		t.Errorf("inspection %+v", one)
 	}
 
-	byDigest, err := registry.Inspect(ctx, e.Proxy.Host()+"/dst/img@"+res.Digest.String(), ho)
+	byDigest, err := libtest.Inspect(ctx, e.Proxy.Host()+"/dst/img@"+res.Digest.String(), ho)
 	if err != nil || byDigest.Digest != res.Digest {
 		t.Errorf("by digest: %+v, %v", byDigest, err)
 	}
 
-	if _, err := registry.Inspect(ctx, e.Proxy.Host()+"/dst/img:nope", ho); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := libtest.Inspect(ctx, e.Proxy.Host()+"/dst/img:nope", ho); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("missing: %v", err)
 	}
-	if _, err := registry.Inspect(ctx, e.Proxy.Host()+"/img:bad!tag", ho); !errors.Is(err, registry.ErrInvalidReference) {
+	if _, err := libtest.Inspect(ctx, e.Proxy.Host()+"/img:bad!tag", ho); !errors.Is(err, registry.ErrInvalidReference) {
 		t.Errorf("bad reference: %v", err)
 	}
 }

@@ -10,8 +10,10 @@ import (
 
 	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/libtest"
 	"github.com/manifest-push/manifest-push/integration/proxy"
 	"github.com/manifest-push/manifest-push/plan"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -37,7 +39,7 @@ func TestCrossRepositoryPush(t *testing.T) {
 
 	dry := e.opts()
 	dry.DryRun = true
-	plannedRes, err := registry.Push(ctx, s, dry)
+	plannedRes, err := libtest.Push(ctx, s, dry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func TestCrossRepositoryPush(t *testing.T) {
 		t.Fatalf("dry run: %d writes, result %+v\n%s", e.Proxy.Writes(), plannedRes, clitest.Requests(e.Proxy))
 	}
 	for _, tag := range plannedRes.Tags {
-		if tag.Status != registry.TagWouldUpdate {
+		if tag.Status != publish.TagWouldUpdate {
 			t.Errorf("dry run: tag %s %s", tag.Tag, tag.Status)
 		}
 	}
@@ -54,7 +56,7 @@ func TestCrossRepositoryPush(t *testing.T) {
 	}
 
 	e.Proxy.Reset()
-	res, err := registry.Push(ctx, s, e.opts())
+	res, err := libtest.Push(ctx, s, e.opts())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, clitest.Requests(e.Proxy))
 	}
@@ -66,14 +68,14 @@ func TestCrossRepositoryPush(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	for _, tag := range res.Tags {
-		if tag.Status != registry.TagUpdated || tag.Previous != "" {
+		if tag.Status != publish.TagUpdated || tag.Previous != "" {
 			t.Errorf("tag %+v", tag)
 		}
 		if got := e.TagDigest("dst/img", tag.Tag); got != res.Digest {
 			t.Errorf("tag %s points at %s, want %s", tag.Tag, got, res.Digest)
 		}
 	}
-	want := []registry.ManifestResult{
+	want := []publish.ManifestResult{
 		{Source: e.ref("src/amd64:v1").String(), Digest: amd.Digest, MediaType: amd.MediaType, Size: amd.Size, Platform: "linux/amd64", Copied: true},
 		{Source: e.ref("src/arm:v1").String(), Digest: arm.Digest, MediaType: arm.MediaType, Size: arm.Size, Platform: "linux/arm/v7", Copied: true},
 		{Source: e.ref("other/win:v1").String(), Digest: w.Digest, MediaType: w.MediaType, Size: w.Size, Platform: "windows/amd64:10.0.17763.6189", Copied: true},
@@ -106,7 +108,7 @@ func TestCrossRepositoryPush(t *testing.T) {
 
 	t.Run("rerun writes nothing", func(t *testing.T) {
 		e.Proxy.Reset()
-		again, err := registry.Push(ctx, s, e.opts())
+		again, err := libtest.Push(ctx, s, e.opts())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +117,7 @@ func TestCrossRepositoryPush(t *testing.T) {
 			t.Errorf("rerun: digest %s changed %v writes %d", again.Digest, again.Changed, e.Proxy.Writes())
 		}
 		for _, tag := range again.Tags {
-			if tag.Status != registry.TagUnchanged || tag.Previous != res.Digest {
+			if tag.Status != publish.TagUnchanged || tag.Previous != res.Digest {
 				t.Errorf("tag %+v", tag)
 			}
 		}
@@ -126,11 +128,11 @@ func TestCrossRepositoryPush(t *testing.T) {
 
 	t.Run("dry run of a pushed index is unchanged", func(t *testing.T) {
 		e.Proxy.Reset()
-		again, err := registry.Push(ctx, s, dry)
+		again, err := libtest.Push(ctx, s, dry)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again.Changed || e.Proxy.Writes() != 0 || again.Tags[0].Status != registry.TagUnchanged {
+		if again.Changed || e.Proxy.Writes() != 0 || again.Tags[0].Status != publish.TagUnchanged {
 			t.Errorf("result %+v, %d writes", again, e.Proxy.Writes())
 		}
 	})
@@ -139,11 +141,11 @@ func TestCrossRepositoryPush(t *testing.T) {
 		e.Proxy.Reset()
 		s2 := *s
 		s2.Tags = []string{"1", "latest", "stable"}
-		again, err := registry.Push(ctx, &s2, e.opts())
+		again, err := libtest.Push(ctx, &s2, e.opts())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Proxy.Writes() != 1 || again.Tags[3].Status != registry.TagUpdated || again.Tags[1].Status != registry.TagUnchanged {
+		if e.Proxy.Writes() != 1 || again.Tags[3].Status != publish.TagUpdated || again.Tags[1].Status != publish.TagUnchanged {
 			t.Errorf("result %+v, requests:\n%s", again.Tags, clitest.Requests(e.Proxy))
 		}
 		if got := e.TagDigest("dst/img", "stable"); got != res.Digest {
@@ -155,7 +157,7 @@ func TestCrossRepositoryPush(t *testing.T) {
 		e.Proxy.Reset()
 		o := e.opts()
 		o.Force = true
-		again, err := registry.Push(ctx, s, o)
+		again, err := libtest.Push(ctx, s, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +177,7 @@ func TestSourceInTargetRepository(t *testing.T) {
 	e.image("app/img", "1.0-amd64", *linux("amd64", ""), imagetest.OCI)
 	e.image("app/img", "1.0-arm64", *linux("arm64", ""), imagetest.OCI)
 	s := e.spec("app/img:1.0", nil, e.entry("app/img:1.0-amd64", nil), e.entry("app/img:1.0-arm64", nil))
-	res, err := registry.Push(context.Background(), s, e.opts())
+	res, err := libtest.Push(context.Background(), s, e.opts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +201,7 @@ func TestMissingSources(t *testing.T) {
 		e.entry("src/nothere:v1", linux("arm64", "")), // unknown repository
 		e.entry("src/amd64:v2", linux("s390x", "")),   // unknown tag
 	)
-	_, err := registry.Push(ctx, s, e.opts())
+	_, err := libtest.Push(ctx, s, e.opts())
 	if !errors.Is(err, registry.ErrNotFound) || !strings.Contains(err.Error(), "src/nothere:v1") || !strings.Contains(err.Error(), "src/amd64:v2") {
 		t.Errorf("error %v; want not found naming both sources", err)
 	}
@@ -209,7 +211,7 @@ func TestMissingSources(t *testing.T) {
 
 	o := e.opts()
 	o.IgnoreMissing = true
-	res, err := registry.Push(ctx, s, o)
+	res, err := libtest.Push(ctx, s, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +221,7 @@ func TestMissingSources(t *testing.T) {
 
 	e.Proxy.Reset()
 	none := e.spec("dst/none:1", nil, e.entry("src/nothere:v1", linux("arm64", "")))
-	if _, err := registry.Push(ctx, none, o); err == nil || e.Proxy.Writes() != 0 {
+	if _, err := libtest.Push(ctx, none, o); err == nil || e.Proxy.Writes() != 0 {
 		t.Errorf("every source missing: error %v, %d writes", err, e.Proxy.Writes())
 	}
 }
@@ -241,7 +243,7 @@ func TestIndexSources(t *testing.T) {
 
 	t.Run("one platform selected", func(t *testing.T) {
 		s := e.spec("dst/sel:1", nil, e.entry("bx/app", linux("arm64", "")), e.entry("src/s390x:v1", nil))
-		res, err := registry.Push(ctx, s, e.opts())
+		res, err := libtest.Push(ctx, s, e.opts())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +265,7 @@ func TestIndexSources(t *testing.T) {
 
 	t.Run("all platforms", func(t *testing.T) {
 		s := e.spec("dst/all:1", nil, e.entry("bx/app", nil))
-		res, err := registry.Push(ctx, s, e.opts())
+		res, err := libtest.Push(ctx, s, e.opts())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +280,7 @@ func TestIndexSources(t *testing.T) {
 	t.Run("platform not in the index", func(t *testing.T) {
 		e.Proxy.Reset()
 		s := e.spec("dst/none:1", nil, e.entry("bx/app", linux("ppc64le", "")))
-		_, err := registry.Push(ctx, s, e.opts())
+		_, err := libtest.Push(ctx, s, e.opts())
 		if !errors.Is(err, plan.ErrNoPlatformMatch) || e.Proxy.Writes() != 0 {
 			t.Errorf("error %v, %d writes", err, e.Proxy.Writes())
 		}
@@ -298,7 +300,7 @@ func TestMountRefused(t *testing.T) {
 	})
 	d := e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
 	s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
-	if _, err := registry.Push(context.Background(), s, e.opts()); err != nil {
+	if _, err := libtest.Push(context.Background(), s, e.opts()); err != nil {
 		t.Fatalf("%v\n%s", err, clitest.Requests(e.Proxy))
 	}
 	e.hasImage("dst/img", d.Digest)
@@ -323,15 +325,15 @@ func TestTagWriteFails(t *testing.T) {
 	e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
 	e.image("src/arm64", "v1", *linux("arm64", ""), imagetest.Docker)
 	old := e.spec("dst/img:1.0", []string{"latest"}, e.entry("src/amd64:v1", nil))
-	before, err := registry.Push(ctx, old, e.opts())
+	before, err := libtest.Push(ctx, old, e.opts())
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodPut, "/manifests/latest$"), proxy.Respond(http.StatusForbidden, nil, `{"errors":[{"code":"DENIED","message":"tag is protected"}]}`)))
 	s := e.spec("dst/img:1.0", []string{"1", "latest"}, e.entry("src/amd64:v1", nil), e.entry("src/arm64:v1", nil))
-	res, err := registry.Push(ctx, s, e.opts())
-	te, ok := errors.AsType[*registry.TagsError](err)
+	res, err := libtest.Push(ctx, s, e.opts())
+	te, ok := errors.AsType[*publish.TagsError](err)
 	if !ok || res == nil {
 		t.Fatalf("error %v, result %v", err, res)
 	}
@@ -344,17 +346,17 @@ func TestTagWriteFails(t *testing.T) {
 	if !strings.Contains(err.Error(), "latest (still "+before.Digest.String()+")") {
 		t.Errorf("message %q", err)
 	}
-	if res.Tags[2].Status != registry.TagNotUpdated || res.Tags[0].Status != registry.TagUpdated {
+	if res.Tags[2].Status != publish.TagNotUpdated || res.Tags[0].Status != publish.TagUpdated {
 		t.Errorf("tags %+v", res.Tags)
 	}
 
 	e.Proxy.SetFault(nil)
 	e.Proxy.Reset()
-	again, err := registry.Push(ctx, s, e.opts())
+	again, err := libtest.Push(ctx, s, e.opts())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Proxy.Writes() != 1 || again.Tags[2].Status != registry.TagUpdated || e.TagDigest("dst/img", "latest") != res.Digest {
+	if e.Proxy.Writes() != 1 || again.Tags[2].Status != publish.TagUpdated || e.TagDigest("dst/img", "latest") != res.Digest {
 		t.Errorf("rerun: %+v\n%s", again.Tags, clitest.Requests(e.Proxy))
 	}
 }
@@ -368,7 +370,7 @@ func TestFaults(t *testing.T) {
 		e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
 		e.Proxy.SetFault(proxy.Times(1, proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.RetryAfter(http.StatusTooManyRequests, "1")))
 		s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
-		if _, err := registry.Push(context.Background(), s, e.opts()); err != nil {
+		if _, err := libtest.Push(context.Background(), s, e.opts()); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -378,7 +380,7 @@ func TestFaults(t *testing.T) {
 		e.image("src/amd64", "v1", *linux("amd64", ""), imagetest.Docker)
 		e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodGet, "/manifests/v1$"), proxy.SetResponseHeader("Docker-Content-Digest", "sha256:"+strings.Repeat("1", 64))))
 		s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
-		if _, err := registry.Push(context.Background(), s, e.opts()); !errors.Is(err, registry.ErrDigestMismatch) || e.Proxy.Writes() != 0 {
+		if _, err := libtest.Push(context.Background(), s, e.opts()); !errors.Is(err, registry.ErrDigestMismatch) || e.Proxy.Writes() != 0 {
 			t.Errorf("error %v, %d writes", err, e.Proxy.Writes())
 		}
 	})
@@ -391,7 +393,7 @@ func TestFaults(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := registry.Push(ctx, s, e.opts())
+		_, err := libtest.Push(ctx, s, e.opts())
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "GET ") || time.Since(start) > 5*time.Second {
 			t.Errorf("error %v after %v", err, time.Since(start))
 		}
@@ -405,7 +407,7 @@ func TestFaults(t *testing.T) {
 		s := e.spec("dst/img:1", nil, spec.Entry{Image: mustRef(t, "127.0.0.1:9/img:1")})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if _, err := registry.Push(ctx, s, e.opts()); err == nil || !strings.Contains(err.Error(), "127.0.0.1:9/img:1") || e.Proxy.Writes() != 0 {
+		if _, err := libtest.Push(ctx, s, e.opts()); err == nil || !strings.Contains(err.Error(), "127.0.0.1:9/img:1") || e.Proxy.Writes() != 0 {
 			t.Errorf("error %v, %d writes", err, e.Proxy.Writes())
 		}
 	})
@@ -420,8 +422,8 @@ func TestFaults(t *testing.T) {
 			return proxy.Pass()
 		})
 		s := e.spec("dst/img:1", nil, e.entry("src/amd64:v1", nil))
-		_, err := registry.Push(context.Background(), s, e.opts())
-		if err == nil || !strings.Contains(err.Error(), registry.HintIndexType) {
+		_, err := libtest.Push(context.Background(), s, e.opts())
+		if err == nil || !strings.Contains(err.Error(), registry.HintIndexType.String()) {
 			t.Errorf("error %v", err)
 		}
 	})

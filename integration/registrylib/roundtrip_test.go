@@ -8,7 +8,7 @@ import (
 
 	"github.com/manifest-push/manifest-push/integration/clitest"
 	"github.com/manifest-push/manifest-push/integration/imagetest"
-	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/integration/internal/libtest"
 	"github.com/manifest-push/manifest-push/spec"
 )
 
@@ -32,7 +32,7 @@ func TestRoundTrips(t *testing.T) {
 	ctx := context.Background()
 
 	start := time.Now()
-	if _, err := registry.Push(ctx, s, e.opts()); err != nil {
+	if _, err := libtest.Push(ctx, s, e.opts()); err != nil {
 		t.Fatal(err)
 	}
 	wall := time.Since(start)
@@ -46,7 +46,7 @@ func TestRoundTrips(t *testing.T) {
 
 	e.Proxy.Reset()
 	start = time.Now()
-	if _, err := registry.Push(ctx, s, e.opts()); err != nil {
+	if _, err := libtest.Push(ctx, s, e.opts()); err != nil {
 		t.Fatal(err)
 	}
 	wall = time.Since(start)

@@ -1,4 +1,4 @@
-package registry
+package publish
 
 import (
 	"context"
@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/plan"
+	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
 )
 
-// write does the writes of a push, in DESIGN.md's order: the children,
+// write does the writes of a push, in the order of docs/rules.md: the children,
 // copied into the target repository, then the index by digest, then the
 // target tag, then the extra tags concurrently. When a tag already points
 // at the index (and not force), the index and so its children are in the
@@ -18,9 +21,10 @@ import (
 // res.Tags, the target tag (0) first when it is among them. It fills in
 // res.Manifests[].Copied and res.Tags[].Status, and on failure returns a
 // *TagsError.
-func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite []int, force bool) error {
-	index := document{desc: p.Descriptor, data: p.Bytes}
-	index.desc.MediaType = p.MediaType
+func write(ctx context.Context, cp *copier, p *plan.Plan, s *spec.Spec, res *Result, toWrite []int, force bool) error {
+	index := registry.Document{Desc: p.Descriptor, Data: p.Bytes}
+	index.Desc.MediaType = p.MediaType
+	put := func(ref string) error { return cp.rd.reg.PutManifest(ctx, cp.target, ref, index) }
 	if force || !indexPresent(res) {
 		bring := cp.ensure // looks for each child first, copies the missing ones
 		if !force && fresh(res) {
@@ -28,19 +32,19 @@ func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite [
 				return copyChildren(ctx, cp, children)
 			}
 		}
-		copied, err := bring(ctx, uniqueChildren(p))
+		copied, err := bring(ctx, uniqueChildren(p, s))
 		for i, e := range p.Entries {
 			res.Manifests[i].Copied = copied[e.Descriptor.Digest]
 		}
 		if err != nil {
 			return tagsError(cp, res, err)
 		}
-		if err := cp.putManifest(ctx, p.Descriptor.Digest.String(), index); err != nil {
+		if err := put(p.Descriptor.Digest.String()); err != nil {
 			return tagsError(cp, res, err)
 		}
 	}
 	putTag := func(i int) error {
-		if err := cp.putManifest(ctx, res.Tags[i].Tag, index); err != nil {
+		if err := put(res.Tags[i].Tag); err != nil {
 			return err
 		}
 		res.Tags[i].Status = TagUpdated
@@ -124,7 +128,11 @@ func indexPresent(res *Result) bool {
 
 // uniqueChildren lists the manifests the index refers to, each once, in
 // index order, with the repository each is read from.
-func uniqueChildren(p *plan.Plan) []child {
+func uniqueChildren(p *plan.Plan, s *spec.Spec) []child {
+	refs := make(map[string]reference.Named, len(s.Manifests))
+	for _, e := range s.Manifests {
+		refs[e.Image.String()] = e.Image
+	}
 	seen := map[digest.Digest]bool{}
 	var out []child
 	for _, e := range p.Entries {
@@ -133,8 +141,8 @@ func uniqueChildren(p *plan.Plan) []child {
 			continue
 		}
 		seen[d.Digest] = true
-		ref := e.Source.Entry.Image
-		out = append(out, child{desc: d, from: repoOf(ref), source: ref.String()})
+		ref := refs[e.Source.Ref]
+		out = append(out, child{desc: d, from: registry.RepoOf(ref), source: e.Source.Ref})
 	}
 	return out
 }

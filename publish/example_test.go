@@ -1,4 +1,4 @@
-package registry_test
+package publish_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -32,8 +33,9 @@ func ExamplePush() {
 			{Image: named("registry.example.com/build/hello:1.0-arm64"), Platform: &ocispec.Platform{OS: "linux", Architecture: "arm64"}},
 		},
 	}
-	res, err := registry.Push(context.Background(), s, registry.PushOptions{})
-	var tagsErr *registry.TagsError
+	client := registry.NewClient(registry.Options{}) // one per run, shared by every push
+	res, err := publish.Push(context.Background(), client, s, publish.Options{})
+	var tagsErr *publish.TagsError
 	switch {
 	case errors.As(err, &tagsErr):
 		fmt.Println("partly pushed:", tagsErr)

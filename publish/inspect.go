@@ -1,30 +1,29 @@
-package registry
+package publish
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 
-	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/platform"
+	"github.com/manifest-push/manifest-push/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Inspect reads a manifest or an index, verified against its digest. For an
 // index it lists the entries; for a single manifest it reads the image
 // config and reports its platform as the one entry.
-func Inspect(ctx context.Context, ref string, opts HostOptions) (*Inspection, error) {
+func Inspect(ctx context.Context, reg Registry, ref string) (*Inspection, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", ref, ErrInvalidReference, err)
+		return nil, fmt.Errorf("%s: %w: %w", ref, registry.ErrInvalidReference, err)
 	}
 	named = reference.TagNameOnly(named)
-	r := repoOf(named)
-	c := newClient(newHosts(opts, r.domain, DefaultJobs), DefaultJobs)
-	rd := &reader{c: c}
-	ctx = docker.WithScope(ctx, "repository:"+r.path+":pull")
+	r := registry.RepoOf(named)
+	rd := &reader{reg: reg}
+	ctx = registry.WithScope(ctx, r, false)
 
 	doc, err := rd.document(ctx, named)
 	if err != nil {
@@ -32,15 +31,15 @@ func Inspect(ctx context.Context, ref string, opts HostOptions) (*Inspection, er
 	}
 	in := &Inspection{
 		Ref:       named.String(),
-		Digest:    doc.desc.Digest,
-		MediaType: doc.desc.MediaType,
-		Size:      doc.desc.Size,
-		Raw:       doc.data,
+		Digest:    doc.Desc.Digest,
+		MediaType: doc.Desc.MediaType,
+		Size:      doc.Desc.Size,
+		Raw:       doc.Data,
 		Manifests: []InspectEntry{},
 	}
-	if plan.IsIndex(doc.desc.MediaType) {
+	if plan.IsIndex(doc.Desc.MediaType) {
 		var idx ocispec.Index
-		if err := json.Unmarshal(doc.data, &idx); err != nil {
+		if err := json.Unmarshal(doc.Data, &idx); err != nil {
 			return nil, fmt.Errorf("%s: reading the index: %w", named, err)
 		}
 		in.Annotations = idx.Annotations
@@ -54,7 +53,7 @@ func Inspect(ctx context.Context, ref string, opts HostOptions) (*Inspection, er
 		return in, nil
 	}
 	var m ocispec.Manifest
-	if err := json.Unmarshal(doc.data, &m); err != nil {
+	if err := json.Unmarshal(doc.Data, &m); err != nil {
 		return nil, fmt.Errorf("%s: reading the manifest: %w", named, err)
 	}
 	in.Annotations = m.Annotations
@@ -62,7 +61,7 @@ func Inspect(ctx context.Context, ref string, opts HostOptions) (*Inspection, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", named, err)
 	}
-	e := InspectEntry{Digest: doc.desc.Digest, MediaType: doc.desc.MediaType, Size: doc.desc.Size}
+	e := InspectEntry{Digest: doc.Desc.Digest, MediaType: doc.Desc.MediaType, Size: doc.Desc.Size}
 	if p.OS != "" || p.Architecture != "" {
 		e.Platform = platform.Format(*p)
 	}

@@ -1,9 +1,10 @@
-package registry
+package publish
 
 import (
 	"io"
 	"sync"
 
+	"github.com/manifest-push/manifest-push/registry"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -96,12 +97,13 @@ func (p *progress) source(name string) *Progress {
 	return s
 }
 
-// counter starts counting the bytes of one attempt to stream d for source.
-func (p *progress) counter(source string, d ocispec.Descriptor) *blobCounter {
+// meter gives the registry.Meter of each attempt to stream d for source,
+// or nil when nobody listens.
+func (p *progress) meter(source string, d ocispec.Descriptor) func() registry.Meter {
 	if p == nil {
 		return nil
 	}
-	return &blobCounter{p: p, source: source, d: d}
+	return func() registry.Meter { return &blobCounter{p: p, source: source, d: d} }
 }
 
 // blobCounter counts the bytes of one attempt to stream a blob. Its fields
@@ -116,11 +118,8 @@ type blobCounter struct {
 	closed bool
 }
 
-// reader wraps r so that what is read from it counts as streamed.
-func (c *blobCounter) reader(r io.Reader) io.Reader {
-	if c == nil {
-		return r
-	}
+// Wrap wraps r so that what is read from it counts as streamed.
+func (c *blobCounter) Wrap(r io.Reader) io.Reader {
 	return &countingReader{r: r, c: c}
 }
 
@@ -143,12 +142,9 @@ func (c *blobCounter) add(n int) {
 	}
 }
 
-// close ends the attempt and returns the bytes it streamed. When the
-// attempt failed, its bytes no longer count.
-func (c *blobCounter) close(ok bool) int64 {
-	if c == nil {
-		return 0
-	}
+// End ends the attempt and returns the bytes it streamed. When the attempt
+// failed, its bytes no longer count.
+func (c *blobCounter) End(ok bool) int64 {
 	p := c.p
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -1,44 +1,43 @@
-package registry
+package publish
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
-	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/log"
-	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/platform"
+	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
 )
 
-// Push resolves every source of s, builds the index, and writes it with its
-// tags to the target repository, as DESIGN.md §6 describes: every source tag
-// is resolved once and everything else read by digest and verified; nothing
-// is written before the index is built; children missing from the target
-// repository are copied into it (blobs mounted), then the index is written
-// by digest, then the target tag and the extra tags that do not point at
-// it yet. When every tag points at the index already, nothing is written
-// (unless Force). s must be valid.
+// Push publishes the index s describes, through reg, in the steps of
+// docs/rules.md ("What a push does"): s is validated first (the errors of
+// spec.Validate, never a panic); every source tag is resolved once and
+// everything else read by digest and verified; nothing is written before
+// the index is built; children missing from the target repository are
+// copied into it (blobs mounted or streamed), then the index is written by
+// digest, then the target tag and the extra tags that do not point at it
+// yet. When every tag points at the index already, nothing is written
+// (unless Force).
 //
 // When a write fails, Push returns the Result, whose Tags say which tags
 // were updated and which were not, together with a *TagsError.
-func Push(ctx context.Context, s *spec.Spec, opts PushOptions) (*Result, error) {
-	target := repoOf(s.Target)
-	jobs := opts.Jobs
-	if jobs <= 0 {
-		jobs = DefaultJobs
+func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Result, error) {
+	if err := spec.Validate(s); err != nil {
+		return nil, err
 	}
-	c := newClient(newHosts(opts.HostOptions, target.domain, jobs), jobs)
-	rd := &reader{c: c}
+	target := registry.RepoOf(s.Target)
+	rd := &reader{reg: reg}
 	ctx = withScopes(ctx, s, !opts.DryRun)
 
-	tags := append([]string{s.Target.Tag()}, s.Tags...)
+	tags := uniqueTags(s)
 	sources, previous, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing)
 	if err != nil {
 		return nil, err
@@ -46,7 +45,11 @@ func Push(ctx context.Context, s *spec.Spec, opts PushOptions) (*Result, error) 
 	if err := allMissing(sources); err != nil {
 		return nil, err
 	}
-	p, err := plan.Build(s, sources, plan.Options{Type: opts.Type, StrictPlatform: opts.StrictPlatform})
+	typ := opts.Type
+	if typ == "" {
+		typ = s.Type
+	}
+	p, err := plan.Build(plan.Input{Type: typ, Annotations: s.Annotations, Sources: sources}, plan.Options{StrictPlatform: opts.StrictPlatform})
 	if err != nil {
 		return nil, err
 	}
@@ -59,11 +62,24 @@ func Push(ctx context.Context, s *spec.Spec, opts PushOptions) (*Result, error) 
 	}
 
 	res.Changed = true
-	cp := &copier{rd: rd, target: target, policy: defaultRetryPolicy(), progress: newProgress(opts.Progress)}
-	if err := write(ctx, cp, p, res, toWrite, opts.Force); err != nil {
+	cp := &copier{rd: rd, target: target, progress: newProgress(opts.Progress)}
+	if err := write(ctx, cp, p, s, res, toWrite, opts.Force); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// uniqueTags are the target tag, then the extra tags, each once.
+func uniqueTags(s *spec.Spec) []string {
+	tags := []string{s.Target.Tag()}
+	seen := map[string]bool{s.Target.Tag(): true}
+	for _, t := range s.Tags {
+		if !seen[t] {
+			seen[t] = true
+			tags = append(tags, t)
+		}
+	}
+	return tags
 }
 
 // withScopes asks, for every request of the push, one token scope that
@@ -75,32 +91,26 @@ func Push(ctx context.Context, s *spec.Spec, opts PushOptions) (*Result, error) 
 // the target's scopes cannot be kept from other registries' token
 // requests, which grant only what the user may do).
 func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
-	set := map[string]bool{}
-	tpath := reference.Path(s.Target)
-	set["repository:"+tpath+":pull"] = true
-	if push {
-		set["repository:"+tpath+":pull,push"] = true
-	}
-	domain := reference.Domain(s.Target)
+	target := registry.RepoOf(s.Target)
+	repos := map[registry.Repo]bool{target: push}
 	for _, e := range s.Manifests {
-		if reference.Domain(e.Image) == domain {
-			set["repository:"+reference.Path(e.Image)+":pull"] = true
+		if r := registry.RepoOf(e.Image); r.Domain == target.Domain && r != target {
+			repos[r] = false
 		}
 	}
-	scopes := make([]string, 0, len(set))
-	for sc := range set {
-		scopes = append(scopes, sc)
-	}
-	sort.Strings(scopes)
-	for _, sc := range scopes {
-		ctx = docker.WithScope(ctx, sc)
+	keys := slices.SortedFunc(maps.Keys(repos), func(a, b registry.Repo) int { return strings.Compare(a.Path, b.Path) })
+	for _, r := range keys {
+		if repos[r] {
+			ctx = registry.WithScope(ctx, r, false)
+		}
+		ctx = registry.WithScope(ctx, r, repos[r])
 	}
 	return ctx
 }
 
 // resolve resolves every source once and reads where each tag points now,
 // all concurrently. It reports every failing source, not only the first.
-func resolve(ctx context.Context, rd *reader, s *spec.Spec, target repo, tags []string, ignoreMissing bool) ([]plan.Source, []digest.Digest, error) {
+func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool) ([]plan.Source, []digest.Digest, error) {
 	var wg sync.WaitGroup
 	sources := make([]plan.Source, len(s.Manifests))
 	srcErrs := make([]error, len(s.Manifests))
@@ -111,7 +121,7 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target repo, tags []
 	tagErrs := make([]error, len(tags))
 	for i, t := range tags {
 		wg.Go(func() {
-			d, err := rd.tagDigest(ctx, target, t)
+			d, err := rd.reg.TagDigest(ctx, target, t)
 			if err != nil {
 				err = fmt.Errorf("reading tag %s:%s: %w", target, t, err)
 			}
@@ -139,7 +149,7 @@ func newResult(s *spec.Spec, p *plan.Plan, dryRun bool) *Result {
 	for i, e := range p.Entries {
 		m := ManifestResult{Digest: e.Descriptor.Digest, MediaType: e.Descriptor.MediaType, Size: e.Descriptor.Size}
 		if e.Source != nil {
-			m.Source = e.Source.Entry.Image.String()
+			m.Source = e.Source.Ref
 		}
 		if e.Descriptor.Platform != nil {
 			m.Platform = platform.Format(*e.Descriptor.Platform)
@@ -178,7 +188,7 @@ func allMissing(sources []plan.Source) error {
 		if !src.Missing {
 			return nil
 		}
-		names = append(names, src.Entry.Image.String())
+		names = append(names, src.Ref)
 	}
-	return fmt.Errorf("every source is missing (%s): nothing to publish: %w", strings.Join(names, ", "), ErrNotFound)
+	return fmt.Errorf("every source is missing (%s): nothing to publish: %w", strings.Join(names, ", "), registry.ErrNotFound)
 }

@@ -1,0 +1,323 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/distribution/reference"
+	"github.com/google/go-cmp/cmp"
+	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/spec"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// fakeRegistry is an in-memory Registry: manifests and blobs per
+// repository, tags, a log of every write, and failures to inject. It
+// stands for the registry in tests of Push's decisions; the integration
+// module tests the same calls against the real registry.
+type fakeRegistry struct {
+	mu        sync.Mutex
+	manifests map[string]registry.Document // "repo@digest"
+	blobs     map[string][]byte            // "repo@digest"
+	tags      map[string]digest.Digest     // "repo:tag"
+	writes    []string
+	failPut   map[string]error // by "repo:ref"
+}
+
+func newFake() *fakeRegistry {
+	return &fakeRegistry{
+		manifests: map[string]registry.Document{},
+		blobs:     map[string][]byte{},
+		tags:      map[string]digest.Digest{},
+		failPut:   map[string]error{},
+	}
+}
+
+var notFound = &registry.Error{Method: "GET", StatusCode: 404}
+
+func (f *fakeRegistry) ReadManifest(_ context.Context, r registry.Repo, ref string) (registry.Document, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, err := digest.Parse(ref)
+	if err != nil {
+		var ok bool
+		if d, ok = f.tags[r.String()+":"+ref]; !ok {
+			return registry.Document{}, notFound
+		}
+	}
+	doc, ok := f.manifests[r.String()+"@"+d.String()]
+	if !ok {
+		return registry.Document{}, notFound
+	}
+	return doc, nil
+}
+
+func (f *fakeRegistry) ReadBlob(_ context.Context, r registry.Repo, d ocispec.Descriptor, _ int64) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.blobs[r.String()+"@"+d.Digest.String()]
+	if !ok {
+		return nil, notFound
+	}
+	return b, nil
+}
+
+func (f *fakeRegistry) TagDigest(_ context.Context, r registry.Repo, tag string) (digest.Digest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tags[r.String()+":"+tag], nil
+}
+
+func (f *fakeRegistry) HasManifest(_ context.Context, r registry.Repo, d digest.Digest) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.manifests[r.String()+"@"+d.String()]
+	return ok, nil
+}
+
+func (f *fakeRegistry) CopyBlob(_ context.Context, from, to registry.Repo, d ocispec.Descriptor, _ func() registry.Meter) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.blobs[from.String()+"@"+d.Digest.String()]
+	if !ok {
+		return 0, notFound
+	}
+	f.blobs[to.String()+"@"+d.Digest.String()] = b
+	f.writes = append(f.writes, "blob "+to.String()+"@"+short(d.Digest))
+	return 0, nil
+}
+
+func (f *fakeRegistry) PutManifest(_ context.Context, r registry.Repo, ref string, doc registry.Document) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failPut[r.String()+":"+ref]; err != nil {
+		return err
+	}
+	f.manifests[r.String()+"@"+doc.Desc.Digest.String()] = doc
+	name := ref
+	if _, err := digest.Parse(ref); err == nil {
+		name = short(digest.Digest(ref))
+	} else {
+		f.tags[r.String()+":"+ref] = doc.Desc.Digest
+	}
+	f.writes = append(f.writes, "manifest "+r.String()+":"+name)
+	return nil
+}
+
+func short(d digest.Digest) string { return d.Encoded()[:8] }
+
+// image stores an image of platform p in repo (tagged tag) and returns its
+// manifest digest.
+func (f *fakeRegistry) image(repo, tag string, p ocispec.Platform) digest.Digest {
+	cfg, _ := json.Marshal(p)
+	layer := []byte("layer of " + repo + ":" + tag)
+	m := ocispec.Manifest{
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config:    ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfg), Size: int64(len(cfg))},
+		Layers:    []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(layer), Size: int64(len(layer))}},
+	}
+	m.SchemaVersion = 2
+	data, _ := json.Marshal(m)
+	doc := registry.Document{Desc: ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}, Data: data}
+	f.manifests[repo+"@"+doc.Desc.Digest.String()] = doc
+	f.blobs[repo+"@"+m.Config.Digest.String()] = cfg
+	f.blobs[repo+"@"+m.Layers[0].Digest.String()] = layer
+	f.tags[repo+":"+tag] = doc.Desc.Digest
+	return doc.Desc.Digest
+}
+
+func testSpec(t *testing.T, target string, tags []string, sources ...string) *spec.Spec {
+	t.Helper()
+	named := func(s string) reference.Named {
+		n, err := reference.ParseNormalizedNamed(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reference.TagNameOnly(n)
+	}
+	s := &spec.Spec{Name: "test", Target: named(target).(reference.NamedTagged), Tags: tags}
+	for _, src := range sources {
+		s.Manifests = append(s.Manifests, spec.Entry{Image: named(src)})
+	}
+	return s
+}
+
+// TestPushDecisions covers Push's decision logic with no registry: what is
+// copied, what is skipped, which tags move, in which order.
+func TestPushDecisions(t *testing.T) {
+	ctx := context.Background()
+	amd := ocispec.Platform{OS: "linux", Architecture: "amd64"}
+	arm := ocispec.Platform{OS: "linux", Architecture: "arm64"}
+	setup := func() *fakeRegistry {
+		f := newFake()
+		f.image("reg.test/build/hello", "amd64", amd)
+		f.image("reg.test/build/hello", "arm64", arm)
+		return f
+	}
+	s := testSpec(t, "reg.test/hello:1", []string{"latest"}, "reg.test/build/hello:amd64", "reg.test/build/hello:arm64")
+
+	t.Run("first push copies children, then the index by digest, then the target tag, then the extra tags", func(t *testing.T) {
+		f := setup()
+		res, err := Push(ctx, f, s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := short(res.Digest)
+		// Blobs and child manifests of two children come concurrently; the
+		// index, the target tag and the extra tag come last, in this order.
+		if len(f.writes) != 9 {
+			t.Fatalf("writes %q", f.writes)
+		}
+		wantTail := []string{"manifest reg.test/hello:" + idx, "manifest reg.test/hello:1", "manifest reg.test/hello:latest"}
+		if diff := cmp.Diff(wantTail, f.writes[6:]); diff != "" {
+			t.Errorf("last writes (-want +got):\n%s", diff)
+		}
+		for _, m := range res.Manifests {
+			if !m.Copied {
+				t.Errorf("%s not reported copied", m.Source)
+			}
+		}
+		if got := []string{res.Tags[0].Status, res.Tags[1].Status}; !slices.Equal(got, []string{TagUpdated, TagUpdated}) {
+			t.Errorf("tag statuses %v", got)
+		}
+	})
+
+	t.Run("rerun writes nothing", func(t *testing.T) {
+		f := setup()
+		first, err := Push(ctx, f, s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.writes = nil
+		res, err := Push(ctx, f, s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.writes) != 0 || res.Changed || res.Digest != first.Digest || res.Tags[1].Status != TagUnchanged {
+			t.Errorf("writes %q, changed %v, tags %+v", f.writes, res.Changed, res.Tags)
+		}
+	})
+
+	t.Run("a new extra tag moves only that tag", func(t *testing.T) {
+		f := setup()
+		if _, err := Push(ctx, f, s, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		f.writes = nil
+		s2 := *s
+		s2.Tags = []string{"latest", "stable"}
+		res, err := Push(ctx, f, &s2, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"manifest reg.test/hello:stable"}, f.writes); diff != "" {
+			t.Errorf("writes (-want +got):\n%s", diff)
+		}
+		if res.Tags[2].Status != TagUpdated || res.Tags[2].Previous != "" {
+			t.Errorf("tag %+v", res.Tags[2])
+		}
+	})
+
+	t.Run("an update copies only the missing child", func(t *testing.T) {
+		f := setup()
+		if _, err := Push(ctx, f, s, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		f.image("reg.test/build/hello", "amd64", ocispec.Platform{OS: "linux", Architecture: "amd64", OSFeatures: []string{"new"}})
+		f.writes = nil
+		res, err := Push(ctx, f, s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// New config and child manifest (the layer is the same bytes, copied
+		// again by the fake), then the index and both tags.
+		if len(f.writes) != 6 || !res.Manifests[0].Copied || res.Manifests[1].Copied {
+			t.Errorf("writes %q, manifests %+v", f.writes, res.Manifests)
+		}
+		if res.Tags[0].Previous == "" || res.Tags[0].Previous == res.Digest {
+			t.Errorf("previous %q", res.Tags[0].Previous)
+		}
+	})
+
+	t.Run("dry run writes nothing and gives the digest a push gives", func(t *testing.T) {
+		f := setup()
+		dry, err := Push(ctx, f, s, Options{DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.writes) != 0 || !dry.Changed || dry.Tags[0].Status != TagWouldUpdate {
+			t.Fatalf("writes %q, result %+v", f.writes, dry)
+		}
+		real, err := Push(ctx, f, s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if real.Digest != dry.Digest || string(real.Index) != string(dry.Index) {
+			t.Error("the dry run's index differs from the push's")
+		}
+	})
+
+	t.Run("a failed extra tag is reported with where each tag was", func(t *testing.T) {
+		f := setup()
+		f.failPut["reg.test/hello:latest"] = &registry.Error{Method: "PUT", URL: "https://reg.test/v2/hello/manifests/latest", StatusCode: 503}
+		res, err := Push(ctx, f, s, Options{})
+		te, ok := errors.AsType[*TagsError](err)
+		if !ok {
+			t.Fatalf("err = %v, want a *TagsError", err)
+		}
+		if len(te.Updated) != 1 || te.Updated[0].Tag != "1" || len(te.NotUpdated) != 1 || te.NotUpdated[0].Tag != "latest" {
+			t.Errorf("updated %+v, not updated %+v", te.Updated, te.NotUpdated)
+		}
+		if res == nil || res.Tags[1].Status != TagNotUpdated || !strings.Contains(err.Error(), "latest (did not exist)") {
+			t.Errorf("result %+v, error %v", res, err)
+		}
+		delete(f.failPut, "reg.test/hello:latest")
+		f.writes = nil
+		if _, err := Push(ctx, f, s, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"manifest reg.test/hello:latest"}, f.writes); diff != "" {
+			t.Errorf("rerun writes (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("a missing source fails before any write", func(t *testing.T) {
+		f := setup()
+		bad := testSpec(t, "reg.test/hello:1", nil, "reg.test/build/hello:amd64", "reg.test/build/hello:s390x")
+		_, err := Push(ctx, f, bad, Options{})
+		if !errors.Is(err, registry.ErrNotFound) || len(f.writes) != 0 {
+			t.Errorf("err %v, writes %q", err, f.writes)
+		}
+	})
+
+	t.Run("same platform twice is an error before any write", func(t *testing.T) {
+		f := setup()
+		f.image("reg.test/build/hello", "amd64-b", ocispec.Platform{OS: "linux", Architecture: "x86_64", Variant: "v1"})
+		bad := testSpec(t, "reg.test/hello:1", nil, "reg.test/build/hello:amd64", "reg.test/build/hello:amd64-b")
+		_, err := Push(ctx, f, bad, Options{})
+		if !errors.Is(err, spec.ErrDuplicatePlatform) || len(f.writes) != 0 {
+			t.Errorf("err %v, writes %q", err, f.writes)
+		}
+	})
+}
+
+// TestPushValidatesHandBuiltSpecs: a spec made by a Go program is validated
+// first, with the errors of spec.Validate, and nothing is asked of the
+// registry.
+func TestPushValidatesHandBuiltSpecs(t *testing.T) {
+	for _, s := range []*spec.Spec{nil, {}, {Manifests: []spec.Entry{{}}}} {
+		_, err := Push(context.Background(), panicRegistry{}, s, Options{})
+		if !errors.Is(err, spec.ErrInvalidSpec) {
+			t.Errorf("%+v: err = %v", s, err)
+		}
+	}
+}
+
+// panicRegistry fails the test by panicking on any call.
+type panicRegistry struct{ Registry }

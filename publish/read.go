@@ -1,0 +1,129 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/registry"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// maxConfigSize is the largest image config read.
+const maxConfigSize = 8 << 20
+
+// reader reads manifests, indexes and configs through a Registry, each
+// digest once per operation.
+type reader struct {
+	reg       Registry
+	docs      memo[registry.Document]
+	platforms memo[*ocispec.Platform]
+}
+
+// document reads what ref names: by digest when it has one, else by tag
+// (latest when it has neither).
+func (rd *reader) document(ctx context.Context, ref reference.Named) (registry.Document, error) {
+	r := registry.RepoOf(ref)
+	if d, ok := ref.(reference.Digested); ok {
+		return rd.byDigest(ctx, r, d.Digest())
+	}
+	tag := "latest"
+	if t, ok := ref.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	return rd.byTag(ctx, r, tag)
+}
+
+// byTag reads the manifest or index a tag points at; its digest is
+// remembered for later reads by digest.
+func (rd *reader) byTag(ctx context.Context, r registry.Repo, tag string) (registry.Document, error) {
+	doc, err := rd.reg.ReadManifest(ctx, r, tag)
+	if err != nil {
+		return registry.Document{}, err
+	}
+	rd.docs.put(doc.Desc.Digest, doc)
+	return doc, nil
+}
+
+// byDigest reads the manifest or index d from r, verified against d.
+func (rd *reader) byDigest(ctx context.Context, r registry.Repo, d digest.Digest) (registry.Document, error) {
+	return rd.docs.do(ctx, d, func() (registry.Document, error) {
+		return rd.reg.ReadManifest(ctx, r, d.String())
+	})
+}
+
+// platform reads the config of an image manifest, verified, and gives the
+// platform it declares, as the registry holds it (not normalised).
+func (rd *reader) platform(ctx context.Context, r registry.Repo, config ocispec.Descriptor) (*ocispec.Platform, error) {
+	return rd.platforms.do(ctx, config.Digest, func() (*ocispec.Platform, error) {
+		data, err := rd.reg.ReadBlob(ctx, r, config, maxConfigSize)
+		if err != nil {
+			return nil, err
+		}
+		var p ocispec.Platform // an image config has the platform fields at its top level
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("%s@%s: reading the image config: %w", r, config.Digest, err)
+		}
+		return &p, nil
+	})
+}
+
+// memo runs a function once per digest and remembers its result; a failure
+// is forgotten, so the next caller tries again (perhaps from another
+// repository).
+type memo[T any] struct {
+	mu sync.Mutex
+	m  map[digest.Digest]*memoCall[T]
+}
+
+type memoCall[T any] struct {
+	done chan struct{}
+	v    T
+	err  error
+}
+
+func (m *memo[T]) do(ctx context.Context, d digest.Digest, fn func() (T, error)) (T, error) {
+	m.mu.Lock()
+	if m.m == nil {
+		m.m = map[digest.Digest]*memoCall[T]{}
+	}
+	if c, ok := m.m[d]; ok {
+		m.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.v, c.err
+		case <-ctx.Done():
+			var zero T
+			return zero, context.Cause(ctx)
+		}
+	}
+	c := &memoCall[T]{done: make(chan struct{})}
+	m.m[d] = c
+	m.mu.Unlock()
+	c.v, c.err = fn()
+	if c.err != nil {
+		m.mu.Lock()
+		delete(m.m, d)
+		m.mu.Unlock()
+	}
+	close(c.done)
+	return c.v, c.err
+}
+
+// put remembers v for d, unless something is remembered already.
+func (m *memo[T]) put(d digest.Digest, v T) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[digest.Digest]*memoCall[T]{}
+	}
+	if _, ok := m.m[d]; ok {
+		return
+	}
+	c := &memoCall[T]{done: make(chan struct{}), v: v}
+	close(c.done)
+	m.m[d] = c
+}

@@ -1,0 +1,142 @@
+package publish
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Options controls Push. The zero value is useful.
+type Options struct {
+	// Type overrides the spec's type (auto, oci, docker); empty keeps it.
+	Type string
+	// IgnoreMissing skips sources the registry says do not exist.
+	IgnoreMissing bool
+	// DryRun resolves and builds the index, and writes nothing.
+	DryRun bool
+	// Force writes even when every tag already points at the index.
+	Force bool
+	// StrictPlatform turns platform warnings into errors.
+	StrictPlatform bool
+	// Progress, when set, hears how far the blobs of each source are in
+	// being brought into the target repository (see Progress). It is
+	// called from the push's goroutines, one call at a time, and should
+	// return quickly. Nil means no reports.
+	Progress func(Progress)
+}
+
+// Tag statuses reported in TagResult.Status.
+const (
+	TagUpdated     = "updated"
+	TagUnchanged   = "unchanged"
+	TagWouldUpdate = "would update"
+	TagNotUpdated  = "not updated"
+)
+
+// Result is the outcome of one Push.
+type Result struct {
+	Target    string        `json:"target"`
+	Digest    digest.Digest `json:"digest"`
+	Size      int64         `json:"size"`
+	MediaType string        `json:"mediaType"`
+	// Changed is set when the push wrote something; with DryRun, when a
+	// push would.
+	Changed   bool             `json:"changed"`
+	DryRun    bool             `json:"dryRun"`
+	Tags      []TagResult      `json:"tags"`
+	Manifests []ManifestResult `json:"manifests"`
+	Warnings  []string         `json:"warnings"`
+	// Index is the index document that was (or, with DryRun, would be)
+	// pushed.
+	Index []byte `json:"-"`
+}
+
+// TagResult is what happened to one tag. Previous is the digest the tag
+// pointed at before the push, empty when it did not exist.
+type TagResult struct {
+	Tag      string        `json:"tag"`
+	Status   string        `json:"status"`
+	Previous digest.Digest `json:"previous,omitempty"`
+}
+
+// ManifestResult is one entry of the pushed index.
+type ManifestResult struct {
+	Source    string        `json:"source"`
+	Digest    digest.Digest `json:"digest"`
+	MediaType string        `json:"mediaType"`
+	Size      int64         `json:"size"`
+	Platform  string        `json:"platform,omitempty"`
+	// Copied is set when this push wrote the manifest into the target
+	// repository (its blobs mounted, its bytes PUT by digest). A manifest
+	// from the target repository itself is not copied, nor is anything when
+	// every tag points at the index already. When some tag exists already
+	// (or with Force), each child is looked for first and only the missing
+	// ones are copied; into a target none of whose tags exists, every child
+	// is copied without looking (see write).
+	Copied bool `json:"copied"`
+}
+
+// Inspection describes a manifest or an index in a registry.
+type Inspection struct {
+	Ref         string            `json:"ref"`
+	Digest      digest.Digest     `json:"digest"`
+	MediaType   string            `json:"mediaType"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Manifests are an index's entries; for a single manifest, one entry
+	// describing it, with the platform read from its config.
+	Manifests []InspectEntry `json:"manifests"`
+	// Raw is the manifest or index document.
+	Raw []byte `json:"-"`
+}
+
+// InspectEntry is one entry of an inspected index.
+type InspectEntry struct {
+	Digest      digest.Digest     `json:"digest"`
+	MediaType   string            `json:"mediaType"`
+	Size        int64             `json:"size"`
+	Platform    string            `json:"platform,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// TagsError is a push that failed while writing: it says which tags were
+// updated, which were not, and where each pointed before. A rerun completes
+// the job.
+type TagsError struct {
+	// Target is the target repository.
+	Target string
+	// Updated are the tags this push moved to Digest.
+	Updated []TagResult
+	// NotUpdated are the tags left where they were (Previous; empty when
+	// the tag did not exist).
+	NotUpdated []TagResult
+	// Digest is the index digest the tags were to point at.
+	Digest digest.Digest
+	// Err is the write that failed.
+	Err error
+}
+
+func (e *TagsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pushing %s@%s: %v", e.Target, e.Digest, e.Err)
+	if len(e.Updated) > 0 {
+		b.WriteString("; updated:")
+		for _, t := range e.Updated {
+			fmt.Fprintf(&b, " %s", t.Tag)
+		}
+	}
+	if len(e.NotUpdated) > 0 {
+		b.WriteString("; not updated:")
+		for _, t := range e.NotUpdated {
+			if t.Previous == "" {
+				fmt.Fprintf(&b, " %s (did not exist)", t.Tag)
+			} else {
+				fmt.Fprintf(&b, " %s (still %s)", t.Tag, t.Previous)
+			}
+		}
+	}
+	return b.String()
+}
+
+func (e *TagsError) Unwrap() error { return e.Err }

@@ -1,0 +1,218 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/log"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Meter counts the bytes of one attempt at streaming a blob: Wrap wraps
+// the stream as it is read, End ends the attempt (ok when the blob arrived)
+// and returns the bytes it counted. A streamed copy that is started again
+// after a transient failure asks for a new Meter.
+type Meter interface {
+	Wrap(r io.Reader) io.Reader
+	End(ok bool) int64
+}
+
+// CopyBlob brings blob d from repository from into repository to: by a
+// cross-repository mount when both are on the same registry (streamed from
+// the source when the registry opens an upload instead), else by streaming
+// it from the source registry, unless the target repository has it
+// already. A stream is verified against d as it goes, and a copy broken by
+// a transient failure is started again, as a whole, in a new upload.
+// newMeter, when not nil, gives a Meter for each attempt at streaming. It
+// returns the bytes streamed: zero when mounted or present already. It
+// never writes to from.
+func (c *Client) CopyBlob(ctx context.Context, from, to Repo, d ocispec.Descriptor, newMeter func() Meter) (int64, error) {
+	if err := d.Digest.Validate(); err != nil {
+		return 0, err
+	}
+	if from.Domain == to.Domain {
+		return c.mount(ctx, from, to, d, newMeter)
+	}
+	ok, err := c.HasBlob(ctx, to, d.Digest)
+	if err != nil || ok {
+		return 0, err
+	}
+	log.G(ctx).WithField("digest", d.Digest).WithField("from", from.Domain).Debug("copying the blob across registries")
+	return c.upload(ctx, from, to, d, nil, newMeter)
+}
+
+// mount mounts a blob from another repository of the target's registry; a
+// 201 says it is there. A 202 means the registry opened an upload instead:
+// the blob is then streamed from the source into it. It returns the bytes
+// streamed.
+func (c *Client) mount(ctx context.Context, from, to Repo, d ocispec.Descriptor, newMeter func() Meter) (int64, error) {
+	resp, err := c.do(ctx, request{
+		method: http.MethodPost,
+		repo:   to,
+		path:   "blobs/uploads/",
+		query:  url.Values{"mount": {d.Digest.String()}, "from": {from.Path}},
+		caps:   docker.HostCapabilityPush,
+	}, http.StatusCreated, http.StatusAccepted)
+	if err != nil {
+		return 0, fmt.Errorf("mounting blob %s: %w", d.Digest, err)
+	}
+	drain(ctx, resp)
+	if resp.StatusCode == http.StatusCreated {
+		return 0, nil
+	}
+	log.G(ctx).WithField("digest", d.Digest).Debug("registry did not mount the blob: uploading it")
+	loc, err := resp.Location()
+	if err != nil {
+		return 0, fmt.Errorf("upload of blob %s: %w", d.Digest, err)
+	}
+	return c.upload(ctx, from, to, d, loc, newMeter)
+}
+
+// upload streams a blob from the source into the target repository (into
+// the upload at loc, or a new one when loc is nil), verifying it as it
+// goes, as a whole operation that is started again (with a new upload)
+// after a transient failure. It returns the bytes streamed.
+func (c *Client) upload(ctx context.Context, from, to Repo, d ocispec.Descriptor, loc *url.URL, newMeter func() Meter) (int64, error) {
+	for attempt := 1; ; attempt++ {
+		m := newCountMeter()
+		if newMeter != nil {
+			m = newMeter()
+		}
+		err := c.uploadOnce(ctx, from, to, d, loc, m)
+		n := m.End(err == nil)
+		if err == nil {
+			return n, nil
+		}
+		if !transient(err) || attempt >= c.policy.Attempts {
+			return 0, err
+		}
+		wait := c.policy.backoff(attempt)
+		log.G(ctx).WithError(err).WithField("digest", d.Digest).WithField("wait", wait).Debug("retrying blob upload")
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return 0, context.Cause(ctx)
+		case <-timer.C:
+		}
+		loc = nil
+	}
+}
+
+func (c *Client) uploadOnce(ctx context.Context, from, to Repo, d ocispec.Descriptor, loc *url.URL, m Meter) error {
+	if loc == nil {
+		resp, err := c.do(ctx, request{method: http.MethodPost, repo: to, path: "blobs/uploads/", caps: docker.HostCapabilityPush}, http.StatusAccepted)
+		if err != nil {
+			return fmt.Errorf("starting the upload of blob %s: %w", d.Digest, err)
+		}
+		drain(ctx, resp)
+		if loc, err = resp.Location(); err != nil {
+			return fmt.Errorf("upload of blob %s: %w", d.Digest, err)
+		}
+	}
+	src, err := c.do(ctx, request{method: http.MethodGet, repo: from, path: "blobs/" + d.Digest.String(), caps: docker.HostCapabilityPull}, http.StatusOK)
+	if err != nil {
+		return fmt.Errorf("reading blob %s: %w", d.Digest, err)
+	}
+	defer drain(ctx, src)
+	resp, err := c.do(ctx, request{
+		method:   http.MethodPut,
+		repo:     to,
+		location: loc,
+		query:    url.Values{"digest": {d.Digest.String()}},
+		header:   http.Header{"Content-Type": {"application/octet-stream"}},
+		stream:   m.Wrap(newVerifier(src.Body, d)),
+		size:     d.Size,
+		caps:     docker.HostCapabilityPush,
+	}, http.StatusCreated)
+	if err != nil {
+		return fmt.Errorf("uploading blob %s: %w", d.Digest, err)
+	}
+	drain(ctx, resp)
+	return nil
+}
+
+// transient reports whether a failed request is worth starting again.
+func transient(err error) bool {
+	if e, ok := errors.AsType[*Error](err); ok {
+		if e.StatusCode != 0 {
+			return retryableStatus(e.StatusCode)
+		}
+		return e.Err != nil && transientError(e.Err)
+	}
+	return false
+}
+
+// PutManifest writes a manifest or index document into repository r under
+// ref (its digest, or a tag), with its media type as Content-Type. An OCI
+// index the registry refuses for its media type gets HintIndexType.
+func (c *Client) PutManifest(ctx context.Context, r Repo, ref string, doc Document) error {
+	resp, err := c.do(ctx, request{
+		method: http.MethodPut,
+		repo:   r,
+		path:   "manifests/" + ref,
+		header: http.Header{"Content-Type": {doc.Desc.MediaType}},
+		body:   doc.Data,
+		caps:   docker.HostCapabilityPush,
+	}, http.StatusCreated, http.StatusOK, http.StatusAccepted)
+	if err != nil {
+		if e, ok := errors.AsType[*Error](err); ok && doc.Desc.MediaType == ocispec.MediaTypeImageIndex && rejectsMediaType(e) {
+			e.Hint = HintIndexType
+		}
+		return fmt.Errorf("writing %s:%s: %w", r, ref, err)
+	}
+	drain(ctx, resp)
+	return nil
+}
+
+// rejectsMediaType reports whether a registry refused a manifest for its
+// media type.
+func rejectsMediaType(e *Error) bool {
+	if e.StatusCode == http.StatusUnsupportedMediaType {
+		return true
+	}
+	if e.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	for _, c := range e.Codes {
+		if c == "MANIFEST_INVALID" || c == "UNSUPPORTED" {
+			return true
+		}
+	}
+	return len(e.Codes) == 0
+}
+
+// countMeter is the Meter of a copy nobody watches: it counts the bytes
+// streamed, for CopyBlob's result.
+type countMeter struct{ n *atomic.Int64 }
+
+func newCountMeter() Meter { return countMeter{n: new(atomic.Int64)} }
+
+func (m countMeter) Wrap(r io.Reader) io.Reader { return &countingReader{r: r, n: m.n} }
+
+func (m countMeter) End(ok bool) int64 {
+	if !ok {
+		return 0
+	}
+	return m.n.Load()
+}
+
+// countingReader counts what is read; the HTTP transport may still read a
+// request body after the request failed, hence the atomic counter.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

@@ -1,0 +1,85 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/internal/suggest"
+	"github.com/manifest-push/manifest-push/platform"
+)
+
+// Validate checks a spec that was built by hand, or changed after Load or
+// FromArgs made it, by the rules they apply: a target with a tag, at least
+// one entry, each with a source reference, normalisable platforms, no two
+// entries of the same platform, valid extra tags, and no annotations with
+// type docker. Errors name the entry's position when it has one, wrap
+// ErrInvalidSpec, and are joined. A spec Load or FromArgs returned passes.
+func Validate(s *Spec) error {
+	if s == nil {
+		return &Error{Msg: "no spec given"}
+	}
+	var errs []error
+	fail := func(pos Pos, err error, format string, args ...any) {
+		errs = append(errs, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Err: err})
+	}
+	file := Pos{File: s.Name}
+	switch s.Type {
+	case "", TypeAuto, TypeOCI, TypeDocker:
+	default:
+		fail(file, nil, "unknown type %s; use auto, oci or docker", suggest.Quote(s.Type))
+	}
+	if s.Target == nil {
+		fail(file, nil, "no target: set the target reference, %s", examples["image"])
+	}
+	for _, t := range s.Tags {
+		if err := checkTag(t); err != nil {
+			fail(file, nil, "%v", err)
+		}
+	}
+	if len(s.Annotations) > 0 && s.Type == TypeDocker {
+		fail(file, nil, "annotations need an OCI index, but type is docker: use type: oci (or auto), or remove the annotations")
+	}
+	if len(s.Manifests) == 0 {
+		fail(file, nil, `"manifests" is empty: list at least one source image, %s`, examples["manifests"])
+	}
+	seen := map[string]Entry{}
+	for _, e := range s.Manifests {
+		pos := e.Pos
+		if pos.File == "" {
+			pos.File = s.Name
+		}
+		if e.Image == nil {
+			fail(pos, nil, "an entry has no source image: set its reference, e.g. registry.example.com/hello:1.0-linux-amd64")
+		}
+		if len(e.Annotations) > 0 && s.Type == TypeDocker {
+			fail(pos, nil, "annotations need an OCI index, but type is docker: use type: oci (or auto), or remove the annotations")
+		}
+		if e.Platform == nil {
+			continue
+		}
+		p, err := platform.Normalize(*e.Platform)
+		if err != nil {
+			fail(pos, err, "%v", err)
+			continue
+		}
+		if p.OS == "" || p.Architecture == "" || configMayTell(p) {
+			continue
+		}
+		key := platform.Key(p) + " " + setKey(e.Features)
+		if prev, dup := seen[key]; dup {
+			fail(pos, ErrDuplicatePlatform, "platform %s is also given by %s: an index holds each platform once; remove one entry or correct its platform",
+				platform.Format(p), familiar(prev.Image))
+			continue
+		}
+		seen[key] = e
+	}
+	return errors.Join(errs...)
+}
+
+func familiar(n reference.Named) string {
+	if n == nil {
+		return "an entry with no image"
+	}
+	return reference.FamiliarString(n)
+}
