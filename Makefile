@@ -6,7 +6,7 @@ BIN      := bin/manifest-push
 FUZZTIME ?= 30s
 BENCHFLAGS ?=
 
-.PHONY: all build test test-unit test-integration vet fmt-check demo bench fuzz image clean
+.PHONY: all build test test-unit test-integration vet fmt-check tidy-check demo bench fuzz image clean
 
 all: build
 
@@ -15,7 +15,7 @@ build:
 
 # test runs every test: the product's unit tests and the integration module's
 # tests against the embedded distribution registry, all with the race detector.
-test: fmt-check vet test-unit test-integration
+test: fmt-check tidy-check vet test-unit test-integration
 
 test-unit:
 	$(GO) test -race -count=1 ./...
@@ -26,6 +26,11 @@ test-integration:
 vet:
 	$(GO) vet ./...
 	cd integration && $(GO) vet ./...
+
+# tidy-check fails when go mod tidy would change either module's go.mod or go.sum.
+tidy-check:
+	$(GO) mod tidy -diff
+	cd integration && $(GO) mod tidy -diff
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -117,7 +117,7 @@ func (c *Client) uploadOnce(ctx context.Context, from, to Repo, d ocispec.Descri
 			return fmt.Errorf("upload of blob %s: %w", d.Digest, err)
 		}
 	}
-	src, err := c.do(ctx, request{method: http.MethodGet, repo: from, path: "blobs/" + d.Digest.String(), caps: docker.HostCapabilityPull}, http.StatusOK)
+	src, err := c.do(ctx, request{method: http.MethodGet, repo: from, path: "blobs/" + d.Digest.String(), caps: docker.HostCapabilityPull, streamed: true}, http.StatusOK)
 	if err != nil {
 		return fmt.Errorf("reading blob %s: %w", d.Digest, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 )
@@ -65,6 +66,10 @@ type request struct {
 	size   int64
 	// caps are what the host must be able to do.
 	caps docker.HostCapabilities
+	// streamed marks a response whose body is streamed into another
+	// request (a blob copied): it gives its place among the Jobs back once
+	// the answer's headers are in, so that a copy never waits on itself.
+	streamed bool
 }
 
 // send sends r and returns the response, whatever its status. It
@@ -94,18 +99,39 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
-	defer func() { <-c.sem }()
+	release := func() { <-c.sem }
 	for i, h := range hs {
 		resp, err := c.sendTo(ctx, h, r)
 		last := i == len(hs)-1
 		if last || (err == nil && resp.StatusCode != http.StatusNotFound) {
+			if err != nil || r.streamed {
+				release()
+			} else {
+				resp.Body = &slotBody{ReadCloser: resp.Body, release: release}
+			}
 			return resp, err
 		}
 		if resp != nil {
 			drain(ctx, resp)
 		}
 	}
+	release()
 	return nil, fmt.Errorf("%s: no host answered", r.repo.Domain)
+}
+
+// slotBody is a response body that holds its request's place among the
+// client's Jobs until it is closed: a request is in flight until its answer
+// has been read.
+type slotBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *slotBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
 }
 
 func capName(c docker.HostCapabilities) string {

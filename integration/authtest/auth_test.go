@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/tokenauth"
+
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
 const (
@@ -21,7 +23,7 @@ const (
 // scopes: pull on each source, pull and push on the target.
 func TestTokenCrossRepositoryPush(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password})
+	e := newEnv(t, registrytest.Options{}, &tokenauth.TokenOptions{Username: user, Password: password})
 	args := e.TwoPlatforms()
 	r := e.Run(bin, clitest.RunOptions{Stdin: password}, append(args, "--plain-http", "--username", user, "--password-stdin")...)
 	clitest.WantCode(t, r, 0)
@@ -61,11 +63,11 @@ func TestTokenCrossRepositoryPush(t *testing.T) {
 // completes.
 func TestTokenExpiredFetchedAgainOnce(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password, Mint: func(n int) Mint {
+	e := newEnv(t, registrytest.Options{}, &tokenauth.TokenOptions{Username: user, Password: password, Mint: func(n int) tokenauth.Mint {
 		if n == 1 {
-			return Expired
+			return tokenauth.Expired
 		}
-		return Valid
+		return tokenauth.Valid
 	}})
 	args := e.TwoPlatforms()
 	r := e.Run(bin, clitest.RunOptions{Stdin: password}, append(args, "--plain-http", "--jobs", "1", "--username", user, "--password-stdin")...)
@@ -83,7 +85,7 @@ func TestTokenExpiredFetchedAgainOnce(t *testing.T) {
 // 3, a bounded number of requests, nothing written.
 func TestTokenRejectedNoLoop(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password, Mint: func(int) Mint { return WrongIssuer }})
+	e := newEnv(t, registrytest.Options{}, &tokenauth.TokenOptions{Username: user, Password: password, Mint: func(int) tokenauth.Mint { return tokenauth.WrongIssuer }})
 	e.LinuxImage("src/amd64", "v1", "amd64")
 	r := e.Run(bin, clitest.RunOptions{Stdin: password}, "from-args", "--plain-http", "--jobs", "1", "--platforms", "linux/amd64",
 		"--template", e.Host()+"/src/ARCH:v1", "--target", e.Host()+"/dst/img:1", "--username", user, "--password-stdin")
@@ -114,10 +116,10 @@ func TestWrongCredentials(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		opts   registrytest.Options
-		tokens *TokenOptions
+		tokens *tokenauth.TokenOptions
 	}{
 		{name: "basic", opts: registrytest.Options{Username: user, Password: password}},
-		{name: "token", tokens: &TokenOptions{Username: user, Password: password}},
+		{name: "token", tokens: &tokenauth.TokenOptions{Username: user, Password: password}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -159,29 +161,29 @@ func TestCredentialHelpers(t *testing.T) {
 		name string
 		// tokens: a token server that accepts the identity token.
 		tokens bool
-		helper *Helper
+		helper *tokenauth.Helper
 		config string // with HOST for the registry host
 		// viaFlag passes the config file with --docker-cfg instead of
 		// DOCKER_CONFIG.
 		viaFlag bool
 		grant   string // the token request's grant, when tokens
 	}{
-		{name: "credsStore", helper: &Helper{Name: "mptest", Username: user, Secret: password},
+		{name: "credsStore", helper: &tokenauth.Helper{Name: "mptest", Username: user, Secret: password},
 			config: `{"credsStore":"mptest"}`},
-		{name: "credHelpers", helper: &Helper{Name: "mptest2", Username: user, Secret: password},
+		{name: "credHelpers", helper: &tokenauth.Helper{Name: "mptest2", Username: user, Secret: password},
 			config: `{"credsStore":"absent","credHelpers":{"HOST":"mptest2"}}`, viaFlag: true},
 		{name: "identity token in auths", tokens: true,
 			config: `{"auths":{"HOST":{"identitytoken":"` + idToken + `"}}}`, grant: "refresh_token"},
-		{name: "identity token from helper", tokens: true, helper: &Helper{Name: "mptest3", Username: "<token>", Secret: idToken},
+		{name: "identity token from helper", tokens: true, helper: &tokenauth.Helper{Name: "mptest3", Username: "<token>", Secret: idToken},
 			config: `{"credHelpers":{"HOST":"mptest3"}}`, grant: "refresh_token"},
-		{name: "token server password from helper", tokens: true, helper: &Helper{Name: "mptest4", Username: user, Secret: password},
+		{name: "token server password from helper", tokens: true, helper: &tokenauth.Helper{Name: "mptest4", Username: user, Secret: password},
 			config: `{"credsStore":"mptest4"}`, grant: "password"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var e *env
 			if tc.tokens {
-				e = newEnv(t, registrytest.Options{}, &TokenOptions{Username: user, Password: password, RefreshToken: idToken})
+				e = newEnv(t, registrytest.Options{}, &tokenauth.TokenOptions{Username: user, Password: password, RefreshToken: idToken})
 			} else {
 				e = newEnv(t, registrytest.Options{Username: user, Password: password}, nil)
 			}
@@ -210,7 +212,7 @@ func TestCredentialHelpers(t *testing.T) {
 				t.Error("dst/img:latest not pushed")
 			}
 			if logPath != "" {
-				calls, err := Calls(logPath)
+				calls, err := tokenauth.Calls(logPath)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -263,7 +265,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		opts   registrytest.Options
-		tokens *TokenOptions
+		tokens *tokenauth.TokenOptions
 		pass   string
 		flag   bool // --password on the command line rather than stdin
 		code   int
@@ -271,8 +273,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		{name: "basic wrong password", opts: registrytest.Options{Username: user, Password: "other-" + password}, pass: password, code: 3},
 		{name: "basic wrong password debug flag", opts: registrytest.Options{Username: user, Password: "other-" + password}, pass: password, flag: true, code: 3},
 		{name: "basic debug", opts: registrytest.Options{Username: user, Password: password}, pass: password},
-		{name: "token wrong password debug", tokens: &TokenOptions{Username: user, Password: "other-" + password}, pass: password, code: 3},
-		{name: "token debug", tokens: &TokenOptions{Username: user, Password: password}, pass: password},
+		{name: "token wrong password debug", tokens: &tokenauth.TokenOptions{Username: user, Password: "other-" + password}, pass: password, code: 3},
+		{name: "token debug", tokens: &tokenauth.TokenOptions{Username: user, Password: password}, pass: password},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

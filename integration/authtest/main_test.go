@@ -6,11 +6,13 @@ import (
 	"os"
 	"testing"
 
+	"github.com/manifest-push/manifest-push/integration/internal/tokenauth"
+
 	"github.com/sirupsen/logrus"
 
-	"github.com/manifest-push/manifest-push/integration/binary"
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
 // bin is the manifest-push executable built by TestMain.
@@ -28,17 +30,17 @@ func TestMain(m *testing.M) {
 // binary is given), an optional token server and a scratch directory.
 type env struct {
 	*clitest.Env
-	ts *TokenServer
+	ts *tokenauth.TokenServer
 }
 
 // newEnv starts a registry with opts; with tokens set it starts a token
 // server and protects the registry with it. The proxy speaks the
 // registry's scheme (TLS registries get a TLS proxy with the same CA).
-func newEnv(t *testing.T, opts registrytest.Options, tokens *TokenOptions) *env {
+func newEnv(t *testing.T, opts registrytest.Options, tokens *tokenauth.TokenOptions) *env {
 	t.Helper()
 	e := &env{}
 	if tokens != nil {
-		ts, err := StartTokenServer(*tokens)
+		ts, err := tokenauth.StartTokenServer(*tokens)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,9 +4,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/registrytest"
-	"github.com/manifest-push/manifest-push/integration/testca"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/testca"
 )
 
 // TestTLS runs the binary against a TLS registry on a loopback address

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/manifest-push/manifest-push/integration/binary"
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*/*.err from the binary's current messages")

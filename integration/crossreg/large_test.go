@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifest-push/manifest-push/integration/crossreg/largecopy"
+	"github.com/manifest-push/manifest-push/integration/internal/largecopy"
 )
 
 // maxRSSKiB bounds the command's peak memory while it copies a 64 MiB

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifest-push/manifest-push/integration/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
 )
 
 // TestBadSpecFiles runs from-spec on each testdata/bad/NAME.yaml: exit 2,

@@ -22,10 +22,10 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/manifest-push/manifest-push/integration/binary"
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/imagetest"
-	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
 // bin is the manifest-push executable built by TestMain.

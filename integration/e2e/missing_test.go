@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/proxy"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/proxy"
 )
 
 const missingSpec = `image: ${REG}/target:1

@@ -8,8 +8,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
 )
 
 // The seed's "patching things up": an image built on an amd64 machine

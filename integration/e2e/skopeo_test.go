@@ -9,7 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/manifest-push/manifest-push/integration/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
 )
 
 // skopeo returns the path of skopeo, an independent registry client

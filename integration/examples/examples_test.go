@@ -20,9 +20,9 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/google/go-cmp/cmp"
-	"github.com/manifest-push/manifest-push/integration/binary"
-	"github.com/manifest-push/manifest-push/integration/imagetest"
-	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/spec"

@@ -14,10 +14,10 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/imagetest"
-	"github.com/manifest-push/manifest-push/integration/proxy"
-	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/proxy"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
 // push is the from-args run every test makes: src/amd64:v1 and

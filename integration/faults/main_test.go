@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifest-push/manifest-push/integration/binary"
-	"github.com/manifest-push/manifest-push/integration/clitest"
-	"github.com/manifest-push/manifest-push/integration/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
 // bin is the manifest-push executable built by TestMain.

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/manifest-push/manifest-push/integration/bench"
-	"github.com/manifest-push/manifest-push/integration/binary"
-	"github.com/manifest-push/manifest-push/integration/crossreg/largecopy"
+	"github.com/manifest-push/manifest-push/integration/internal/bench"
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/largecopy"
 )
 
 func main() {

@@ -18,7 +18,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/manifest-push/manifest-push/integration/demo"
+	"github.com/manifest-push/manifest-push/integration/internal/demo"
 )
 
 func main() {

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/manifest-push/manifest-push/integration/selfimage"
+	"github.com/manifest-push/manifest-push/integration/internal/selfimage"
 	"github.com/manifest-push/manifest-push/platform"
 )
 

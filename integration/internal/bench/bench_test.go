@@ -1,0 +1,69 @@
+package bench_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/manifest-push/manifest-push/integration/internal/bench"
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+)
+
+// TestRunSmall runs the benchmark with a tiny index: the report has a first
+// push and a rerun, the first push writes and the rerun does not, and the
+// markdown has the tables. No timing is asserted.
+func TestRunSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin, err := binary.Build(ctx, dir, binary.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, tags = 2, 3
+	rep, err := bench.Run(ctx, bench.Config{Binary: bin, Sizes: []int{n}, Delay: 2 * time.Millisecond, Tags: tags, Runs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 2 {
+		t.Fatalf("%d rows, want 2: %+v", len(rep.Rows), rep.Rows)
+	}
+	first, rerun := rep.Rows[0], rep.Rows[1]
+	if first.N != n || first.Phase != bench.FirstPush || rerun.N != n || rerun.Phase != bench.Rerun {
+		t.Errorf("rows %+v, %+v", first, rerun)
+	}
+	if !first.Changed || first.Writes == 0 || first.Requests <= first.Writes || first.PeakConcurrency == 0 {
+		t.Errorf("first push %+v", first)
+	}
+	if rerun.Changed || rerun.Writes != 0 || rerun.Requests == 0 {
+		t.Errorf("rerun %+v, want unchanged and no writes", rerun)
+	}
+	for _, row := range rep.Rows {
+		if row.Wall <= 0 || row.MinWall > row.Wall || row.Wall > row.MaxWall || row.RoundTrips <= 0 {
+			t.Errorf("times of %+v", row)
+		}
+		if runtime.GOOS == "linux" && row.PeakRSS < 1<<20 {
+			t.Errorf("peak RSS %d bytes", row.PeakRSS)
+		}
+	}
+	var b strings.Builder
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| N | run | wall | round trips | requests | writes | peak concurrency | peak RSS |",
+		"| 2 | first push |",
+		"| 2 | rerun |",
+		"| crane index append |",
+		"| N=2 rerun writes | 0, unchanged | 0, changed=false | pass |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
+		}
+	}
+	t.Log("\n" + b.String())
+}

@@ -1,0 +1,369 @@
+// Package selfimage publishes manifest-push's own multi-platform image with
+// manifest-push: it cross-compiles the command for five linux platforms
+// (static, version stamped), packs each binary into a one-layer image
+// (/usr/local/bin/manifest-push, the machine's CA bundle, a non-root user,
+// the entrypoint), pushes them, writes a spec and assembles them under one
+// name by running the freshly built manifest-push itself.
+//
+// It is the engine of `make image REGISTRY=host:port` (cmd/selfimage): the
+// way to publish the image where no Docker engine exists. With a Docker
+// engine, the Dockerfile at the repository root builds the same image.
+package selfimage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/crossimage"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// DefaultPlatforms are the platforms of manifest-push's image.
+var DefaultPlatforms = []ocispec.Platform{
+	{OS: "linux", Architecture: "amd64"},
+	{OS: "linux", Architecture: "arm64"},
+	{OS: "linux", Architecture: "arm", Variant: "v7"},
+	{OS: "linux", Architecture: "ppc64le"},
+	{OS: "linux", Architecture: "s390x"},
+}
+
+// BinaryPath is where the executable is in the image.
+const BinaryPath = "/usr/local/bin/manifest-push"
+
+// User is the image's user: the uid and gid distroless calls nonroot.
+const User = "65532:65532"
+
+// Source is the org.opencontainers.image.source annotation and label.
+const Source = "https://github.com/manifest-push/manifest-push"
+
+// CABundles are where CA bundles are looked for, in this order (Debian,
+// Ubuntu and Alpine; Fedora and RHEL; openSUSE; macOS and the BSDs).
+var CABundles = []string{
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+}
+
+// caBundleInImage is where the CA bundle goes in the image: the first place
+// Go's crypto/x509 looks on linux.
+const caBundleInImage = "/etc/ssl/certs/ca-certificates.crt"
+
+// Options configures Run. The zero value publishes all DefaultPlatforms as
+// manifest-push:VERSION and :latest on an embedded registry, silently.
+type Options struct {
+	// Out receives the narration and manifest-push's output. Nil means
+	// io.Discard.
+	Out io.Writer
+	// Registry is the host[:port] to publish to (anonymous push). Empty
+	// means a throw-away embedded registry on 127.0.0.1 (a rehearsal).
+	Registry string
+	// HTTPS speaks HTTPS to Registry. False means plain HTTP.
+	HTTPS bool
+	// Repo is the repository. Empty means "manifest-push".
+	Repo string
+	// Version is stamped into the binaries (main.version) and is the
+	// target tag; the per-platform images are tagged VERSION-os-arch[-variant].
+	// Empty means `git describe --tags --always --dirty` in the product
+	// module, or "dev".
+	Version string
+	// Tags are the extra tags. Nil means ["latest"]; empty and non-nil
+	// means none.
+	Tags []string
+	// Platforms are the linux platforms to build. Nil means
+	// DefaultPlatforms.
+	Platforms []ocispec.Platform
+	// CABundle is a CA bundle (PEM) to put in the image. Empty means the
+	// first of CABundles that exists; none found means an image without CA
+	// certificates, and a warning.
+	CABundle string
+}
+
+// Result is what Run published.
+type Result struct {
+	// Target is the index's reference (HOST/REPO:VERSION).
+	Target string
+	// Version is the stamped version.
+	Version string
+	// Digest is the index digest manifest-push printed.
+	Digest string
+	// Images are the per-platform images, in Platforms order.
+	Images []ocispec.Descriptor
+	// Spec is the spec manifest-push assembled them from.
+	Spec string
+}
+
+// Run builds, packs, pushes and assembles manifest-push's image.
+func Run(ctx context.Context, opts Options) (Result, error) {
+	var res Result
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	say := func(format string, args ...any) {
+		if line := fmt.Sprintf(format, args...); line != "" {
+			fmt.Fprintf(out, "    %s\n", line)
+		} else {
+			fmt.Fprintln(out)
+		}
+	}
+	heading := func(format string, args ...any) { fmt.Fprintf(out, "\n==> "+format+"\n", args...) }
+	start := time.Now()
+
+	root, err := binary.ProductRoot(ctx)
+	if err != nil {
+		return res, err
+	}
+	repo := opts.Repo
+	if repo == "" {
+		repo = "manifest-push"
+	}
+	res.Version = opts.Version
+	if res.Version == "" {
+		res.Version = gitVersion(ctx, root)
+	}
+	tags := opts.Tags
+	if tags == nil {
+		tags = []string{"latest"}
+	}
+	plats := opts.Platforms
+	if plats == nil {
+		plats = DefaultPlatforms
+	}
+	for _, p := range plats {
+		if p.OS != "linux" {
+			return res, fmt.Errorf("selfimage: %s: only linux images can be built without a base image", crossimage.Name(p))
+		}
+	}
+	work, err := os.MkdirTemp("", "selfimage-")
+	if err != nil {
+		return res, fmt.Errorf("selfimage: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	heading("Registry")
+	host, baseURL, client := opts.Registry, "", (*http.Client)(nil)
+	plainHTTP := !opts.HTTPS
+	if host == "" {
+		reg, err := registrytest.Start(registrytest.Options{Addr: "127.0.0.1:0"})
+		if err != nil {
+			return res, fmt.Errorf("selfimage: start the registry: %w", err)
+		}
+		defer reg.Close()
+		host, baseURL, client, plainHTTP = reg.Host(), reg.URL(), reg.Client(), true
+		say("no registry given: a throw-away embedded registry at %s (a rehearsal)", host)
+	} else {
+		scheme := "http"
+		if opts.HTTPS {
+			scheme = "https"
+		}
+		baseURL = scheme + "://" + host
+		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		say("%s", baseURL)
+	}
+	res.Target = host + "/" + repo + ":" + res.Version
+
+	heading("Build manifest-push %s (CGO_ENABLED=0, -trimpath)", res.Version)
+	builds := make([]crossimage.Build, len(plats))
+	for i, p := range plats {
+		builds[i] = crossimage.Build{
+			Dir:      root,
+			Package:  "./cmd/manifest-push",
+			Platform: p,
+			Out:      filepath.Join(work, "manifest-push-"+crossimage.Suffix(p)),
+			LDFlags:  "-s -w -X main.version=" + res.Version,
+		}
+	}
+	if err := crossimage.GoBuildAll(ctx, builds, 2); err != nil {
+		return res, err
+	}
+	for _, b := range builds {
+		fi, err := os.Stat(b.Out)
+		if err != nil {
+			return res, fmt.Errorf("selfimage: %w", err)
+		}
+		say("%-14s %5.1f MiB", crossimage.Name(b.Platform), float64(fi.Size())/(1<<20))
+	}
+
+	heading("Push one image per platform")
+	files := map[string][]byte{}
+	if bundle, path, err := caBundle(opts.CABundle); err != nil {
+		return res, err
+	} else if bundle == nil {
+		say("warning: no CA bundle found (looked in %s): the image will trust no registry's certificate", strings.Join(CABundles, ", "))
+	} else {
+		files[caBundleInImage] = bundle
+		say("CA certificates from %s", path)
+	}
+	labels := map[string]string{
+		"org.opencontainers.image.title":   "manifest-push",
+		"org.opencontainers.image.version": res.Version,
+		"org.opencontainers.image.source":  Source,
+	}
+	for _, b := range builds {
+		content, err := os.ReadFile(b.Out)
+		if err != nil {
+			return res, fmt.Errorf("selfimage: %w", err)
+		}
+		tag := res.Version + "-" + crossimage.Suffix(b.Platform)
+		desc, err := crossimage.Push(ctx, client, baseURL, repo, tag, crossimage.Image{
+			Platform:   b.Platform,
+			Format:     imagetest.OCI,
+			Path:       BinaryPath,
+			Binary:     content,
+			Files:      files,
+			Entrypoint: []string{BinaryPath},
+			Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+			User:       User,
+			Labels:     labels,
+		})
+		if err != nil {
+			return res, fmt.Errorf("selfimage: push %s:%s: %w", repo, tag, err)
+		}
+		res.Images = append(res.Images, desc)
+		say("%-52s %s", host+"/"+repo+":"+tag, desc.Digest)
+	}
+
+	heading("Assemble them with manifest-push itself")
+	res.Spec = specYAML(host+"/"+repo, res.Version, tags, plats)
+	specFile := filepath.Join(work, "manifest-push.yaml")
+	if err := os.WriteFile(specFile, []byte(res.Spec), 0o644); err != nil {
+		return res, fmt.Errorf("selfimage: %w", err)
+	}
+	for _, line := range strings.Split(strings.TrimRight(res.Spec, "\n"), "\n") {
+		say("%s", line)
+	}
+	bin, err := hostBinary(ctx, builds, work)
+	if err != nil {
+		return res, err
+	}
+	global := []string{}
+	if plainHTTP {
+		global = append(global, "--plain-http")
+	}
+	say("")
+	text, err := runTool(ctx, out, bin, append(global, "from-spec", specFile)...)
+	if err != nil {
+		return res, err
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Digest:" {
+			res.Digest = f[1]
+		}
+	}
+	if res.Digest == "" {
+		return res, errors.New("selfimage: manifest-push printed no Digest line")
+	}
+	if _, err := runTool(ctx, out, bin, append(global, "inspect", res.Target)...); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(out, "\nPublished %s (%s) in %s.\n", res.Target, res.Digest, time.Since(start).Round(100*time.Millisecond))
+	return res, nil
+}
+
+// specYAML is the spec of the image: target NAME:VERSION with tags, one
+// entry per platform, and the version and source annotations.
+func specYAML(name, version string, tags []string, plats []ocispec.Platform) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# manifest-push's own image, written by integration/selfimage\n")
+	fmt.Fprintf(&b, "image: %s\n", strconv.Quote(name+":"+version))
+	quoted := make([]string, len(tags))
+	for i, t := range tags {
+		quoted[i] = strconv.Quote(t)
+	}
+	fmt.Fprintf(&b, "tags: [%s]\n", strings.Join(quoted, ", "))
+	fmt.Fprintf(&b, "annotations:\n")
+	fmt.Fprintf(&b, "  org.opencontainers.image.source: %s\n", strconv.Quote(Source))
+	fmt.Fprintf(&b, "  org.opencontainers.image.version: %s\n", strconv.Quote(version))
+	fmt.Fprintf(&b, "manifests:\n")
+	for _, p := range plats {
+		fmt.Fprintf(&b, "  - image: %s\n", strconv.Quote(name+":"+version+"-"+crossimage.Suffix(p)))
+		fmt.Fprintf(&b, "    platform: {os: %s, architecture: %s", p.OS, p.Architecture)
+		if p.Variant != "" {
+			fmt.Fprintf(&b, ", variant: %s", p.Variant)
+		}
+		fmt.Fprintf(&b, "}\n")
+	}
+	return b.String()
+}
+
+// hostBinary returns the build for this machine when there is one (the
+// tool publishing itself), else a manifest-push built for this machine.
+func hostBinary(ctx context.Context, builds []crossimage.Build, work string) (string, error) {
+	for _, b := range builds {
+		if runtime.GOOS == b.Platform.OS && runtime.GOARCH == b.Platform.Architecture {
+			return b.Out, nil
+		}
+	}
+	dir := filepath.Join(work, "host")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("selfimage: %w", err)
+	}
+	return binary.Build(ctx, dir, binary.Options{})
+}
+
+// runTool runs manifest-push, shows the command and its output on out
+// (indented), and returns the output.
+func runTool(ctx context.Context, out io.Writer, bin string, args ...string) (string, error) {
+	fmt.Fprintf(out, "    $ manifest-push %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var all bytes.Buffer
+	cmd.Stdout = &all
+	cmd.Stderr = &all
+	err := cmd.Run()
+	for _, line := range strings.Split(strings.TrimRight(all.String(), "\n"), "\n") {
+		if line = strings.TrimRight(line, " "); line == "" {
+			fmt.Fprintln(out)
+		} else {
+			fmt.Fprintf(out, "    %s\n", line)
+		}
+	}
+	if err != nil {
+		return all.String(), fmt.Errorf("selfimage: manifest-push %s: %w", strings.Join(args, " "), err)
+	}
+	return all.String(), nil
+}
+
+// caBundle reads the CA bundle at path, or the first of CABundles when
+// path is empty (nil, "" when there is none).
+func caBundle(path string) ([]byte, string, error) {
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("selfimage: CA bundle: %w", err)
+		}
+		return data, path, nil
+	}
+	for _, p := range CABundles {
+		if data, err := os.ReadFile(p); err == nil {
+			return data, p, nil
+		}
+	}
+	return nil, "", nil
+}
+
+// gitVersion is `git describe --tags --always --dirty` in dir, as the
+// Makefile stamps `make build`, or "dev".
+func gitVersion(ctx context.Context, dir string) string {
+	cmd := exec.CommandContext(ctx, "git", "describe", "--tags", "--always", "--dirty")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if v := strings.TrimSpace(string(out)); err == nil && v != "" {
+		return v
+	}
+	return "dev"
+}

@@ -1,0 +1,176 @@
+package selfimage_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/google/go-cmp/cmp"
+	"github.com/manifest-push/manifest-push/integration/internal/crossimage"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/selfimage"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// TestRun publishes manifest-push's image on the embedded registry with all
+// five platforms (-short: this machine's and arm64 only), then checks the
+// index, each image's config and layer, runs the binary of this machine's
+// platform out of its image, and reruns: same digest.
+func TestRun(t *testing.T) {
+	reg, err := registrytest.Start(registrytest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	plats := selfimage.DefaultPlatforms
+	if testing.Short() {
+		plats = []ocispec.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}
+	}
+	const version = "1.2.3-test"
+	var out bytes.Buffer
+	opts := selfimage.Options{
+		Out:       &out,
+		Registry:  reg.Host(),
+		Version:   version,
+		Tags:      []string{"1", "latest"},
+		Platforms: plats,
+	}
+	res, err := selfimage.Run(ctx, opts)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if got, want := res.Target, reg.Host()+"/manifest-push:"+version; got != want {
+		t.Errorf("Target = %q, want %q", got, want)
+	}
+
+	client, base := reg.Client(), reg.URL()
+	for _, tag := range []string{version, "1", "latest"} {
+		desc, err := imagetest.HeadManifest(ctx, client, base, "manifest-push", tag)
+		if err != nil {
+			t.Fatalf("tag %s: %v", tag, err)
+		}
+		if desc.Digest.String() != res.Digest {
+			t.Errorf("tag %s points at %s, want %s", tag, desc.Digest, res.Digest)
+		}
+	}
+	mediaType, body, _, err := imagetest.GetManifest(ctx, client, base, "manifest-push", version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mediaType != ocispec.MediaTypeImageIndex {
+		t.Errorf("index media type %q, want %q", mediaType, ocispec.MediaTypeImageIndex)
+	}
+	var index ocispec.Index
+	if err := json.Unmarshal(body, &index); err != nil {
+		t.Fatal(err)
+	}
+	if got := index.Annotations["org.opencontainers.image.version"]; got != version {
+		t.Errorf("index version annotation %q, want %q", got, version)
+	}
+	var got, want []string
+	for _, p := range plats {
+		want = append(want, platforms.Format(p))
+	}
+	for _, m := range index.Manifests {
+		if m.Platform == nil {
+			t.Fatalf("entry %s without platform", m.Digest)
+		}
+		got = append(got, platforms.Format(*m.Platform))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("index platforms (-want +got):\n%s", diff)
+	}
+
+	for _, m := range index.Manifests {
+		name := platforms.Format(*m.Platform)
+		_, body, _, err := imagetest.GetManifest(ctx, client, base, "manifest-push", m.Digest.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var manifest ocispec.Manifest
+		if err := json.Unmarshal(body, &manifest); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := imagetest.GetBlob(ctx, client, base, "manifest-push", manifest.Config.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var config ocispec.Image
+		if err := json.Unmarshal(raw, &config); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(*m.Platform, config.Platform); diff != "" {
+			t.Errorf("%s: config platform (-index +config):\n%s", name, diff)
+		}
+		if diff := cmp.Diff([]string{selfimage.BinaryPath}, config.Config.Entrypoint); diff != "" {
+			t.Errorf("%s: entrypoint (-want +got):\n%s", name, diff)
+		}
+		if config.Config.User != selfimage.User {
+			t.Errorf("%s: user %q, want %q", name, config.Config.User, selfimage.User)
+		}
+		if len(manifest.Layers) != 1 {
+			t.Fatalf("%s: %d layers, want 1", name, len(manifest.Layers))
+		}
+		layer, err := imagetest.GetBlob(ctx, client, base, "manifest-push", manifest.Layers[0].Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exe, mode, err := crossimage.ReadFile(layer, selfimage.BinaryPath)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if mode&0o111 == 0 {
+			t.Errorf("%s: %s has mode %o, not executable", name, selfimage.BinaryPath, mode)
+		}
+		if runtime.GOOS != "linux" || m.Platform.Architecture != runtime.GOARCH {
+			continue
+		}
+		// This machine's binary, out of its image: it runs and knows its version.
+		path := filepath.Join(t.TempDir(), "manifest-push")
+		if err := os.WriteFile(path, exe, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		v, err := exec.CommandContext(ctx, path, "--version").CombinedOutput()
+		if err != nil || !strings.Contains(string(v), version) {
+			t.Errorf("%s --version = %q, %v; want it to name %s", name, v, err, version)
+		}
+	}
+
+	// A rerun publishes the same bytes: same digest, nothing updated.
+	out.Reset()
+	again, err := selfimage.Run(ctx, opts)
+	if err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out.String())
+	}
+	if again.Digest != res.Digest {
+		t.Errorf("rerun digest %s, first %s", again.Digest, res.Digest)
+	}
+	if strings.Contains(out.String(), "updated") {
+		t.Errorf("rerun updated a tag:\n%s", out.String())
+	}
+}
+
+// TestRunRefusesWindows: only linux images can be built without a base
+// image, and the refusal comes before anything is built or pushed.
+func TestRunRefusesWindows(t *testing.T) {
+	t.Parallel()
+	_, err := selfimage.Run(context.Background(), selfimage.Options{
+		Registry:  "127.0.0.1:1",
+		Platforms: []ocispec.Platform{{OS: "windows", Architecture: "amd64"}},
+	})
+	if err == nil || !strings.Contains(err.Error(), "only linux") {
+		t.Fatalf("err = %v, want a refusal of windows", err)
+	}
+}

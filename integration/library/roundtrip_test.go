@@ -1,0 +1,57 @@
+package library
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/libtest"
+	"github.com/manifest-push/manifest-push/spec"
+)
+
+// TestRoundTrips counts the requests of a first push of N images from
+// another repository into a fresh one, and of its rerun, and reports the
+// wall time in round trips through a proxy that delays each request.
+func TestRoundTrips(t *testing.T) {
+	t.Parallel()
+	const n, delay = 8, 25 * time.Millisecond
+	e := newEnv(t)
+	archs := []string{"amd64", "arm64", "s390x", "ppc64le", "386", "riscv64", "mips64le", "loong64"}
+	var entries []spec.Entry
+	for i := range n {
+		tag := fmt.Sprintf("v1-%d", i)
+		e.image("build/app", tag, *linux(archs[i], ""), imagetest.Docker)
+		entries = append(entries, e.entry("build/app:"+tag, nil))
+	}
+	s := e.spec("release/app:1.0", []string{"1", "latest"}, entries...)
+	const tags = 3
+	e.Proxy.SetDelay(delay)
+	ctx := context.Background()
+
+	start := time.Now()
+	if _, err := libtest.Push(ctx, s, e.opts()); err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(start)
+	t.Logf("first push N=%d: %d requests, %d writes, %.1f round trips, peak concurrency %d", n, e.Proxy.Count(), e.Proxy.Writes(), float64(wall)/float64(delay), e.Proxy.PeakConcurrency())
+	// Reads: N manifests, N configs, 3 tags; writes: 2N blobs mounted, N
+	// children, the index by digest, 3 tags. No HEAD of a child: its mounts
+	// and PUT answer for themselves.
+	if want := 5*n + 2*tags + 1; e.Proxy.Count() != want {
+		t.Errorf("%d requests, want %d:\n%s", e.Proxy.Count(), want, clitest.Requests(e.Proxy))
+	}
+
+	e.Proxy.Reset()
+	start = time.Now()
+	if _, err := libtest.Push(ctx, s, e.opts()); err != nil {
+		t.Fatal(err)
+	}
+	wall = time.Since(start)
+	t.Logf("rerun N=%d: %d requests, %d writes, %.1f round trips", n, e.Proxy.Count(), e.Proxy.Writes(), float64(wall)/float64(delay))
+	if want := 2*n + tags; e.Proxy.Count() != want || e.Proxy.Writes() != 0 {
+		t.Errorf("%d requests, %d writes; want %d, 0", e.Proxy.Count(), e.Proxy.Writes(), want)
+	}
+}
