@@ -49,6 +49,12 @@ func (h *hosts) get(ctx context.Context, name string) ([]docker.RegistryHost, er
 		return r.hosts, r.err
 	}
 	rh, err := config.ConfigureHosts(ctx, h.hostOptions(name))(name)
+	mu := new(sync.Mutex)
+	for i := range rh {
+		if rh[i].Authorizer != nil {
+			rh[i].Authorizer = &lockedAuthorizer{mu: mu, a: rh[i].Authorizer}
+		}
+	}
 	h.byName[name] = hostsResult{hosts: rh, err: err}
 	return rh, err
 }
@@ -121,4 +127,26 @@ func (h *hosts) updateClient(c *http.Client) error {
 	}
 	c.Transport = &retryTransport{base: &logTransport{base: base}, policy: h.policy}
 	return nil
+}
+
+// lockedAuthorizer lets one request at a time into a registry's authorizer.
+// containerd's authorizer writes a token it fetched (and its expiry) while
+// other requests may read it unlocked; so a request waits here while the
+// first one of a scope fetches its token, as it would wait inside the
+// authorizer anyway, and a cached token is handed out at once.
+type lockedAuthorizer struct {
+	mu *sync.Mutex
+	a  docker.Authorizer
+}
+
+func (l *lockedAuthorizer) Authorize(ctx context.Context, req *http.Request) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.a.Authorize(ctx, req)
+}
+
+func (l *lockedAuthorizer) AddResponses(ctx context.Context, responses []*http.Response) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.a.AddResponses(ctx, responses)
 }
