@@ -54,7 +54,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 	for i := range sources {
 		src := &sources[i]
 		if src.Missing {
-			b.warnings = append(b.warnings, fmt.Sprintf("%s: %s not found; left out (--ignore-missing)", src.Pos, src.Ref))
+			b.warnings = append(b.warnings, at(src.Pos)+fmt.Sprintf("%s not found; left out (ignoring missing sources)", src.Ref))
 			continue
 		}
 		switch {
@@ -65,6 +65,9 @@ func Build(in Input, opts Options) (*Plan, error) {
 		default:
 			b.fail(src, ErrMediaType, "%s is a %q, not an image manifest or an index", src.Ref, src.Descriptor.MediaType)
 		}
+	}
+	if len(in.Select) > 0 && len(b.errs) == 0 {
+		b.selectPlatforms(in.Select)
 	}
 	if len(b.images) == 0 && len(b.errs) == 0 {
 		b.errs = append(b.errs, &Error{Msg: "no entries left: every source is missing", Err: ErrEmpty})
@@ -307,22 +310,156 @@ func (b *builder) addIndex(src *Source) {
 	}
 }
 
-// checkDuplicates applies P5 over every image entry.
+// maxNamed is how many sources a duplicate message names before it counts
+// the rest.
+const maxNamed = 4
+
+// checkDuplicates applies P5 over every image entry, in one pass over each
+// platform and each digest (not each pair): an entry whose platform and
+// digest an earlier entry has already is dropped silently (listing an
+// existing index and an image it holds is not a mistake); a platform given
+// by different digests is one error naming them; a digest given for
+// different platforms is one warning naming them. Attestations of dropped
+// entries are dropped with them when they are the same manifests.
 func (b *builder) checkDuplicates() {
-	for i := range b.images {
-		for j := range i {
-			a, c := b.images[j], b.images[i]
-			switch {
-			case platform.Equal(*a.Descriptor.Platform, *c.Descriptor.Platform):
-				b.fail(c.Source, spec.ErrDuplicatePlatform, "%s: platform %s is already given by %s (%s); each platform may appear once",
-					c.Source.Ref, platform.Format(*c.Descriptor.Platform), a.Source.Ref, a.Source.Pos)
-			case a.Descriptor.Digest == c.Descriptor.Digest:
-				b.warnOrFail(c.Source, ErrDuplicateDigest, "%s (%s) and %s (%s) are the same manifest %s: check the template",
-					a.Source.Ref, platform.Format(*a.Descriptor.Platform),
-					c.Source.Ref, platform.Format(*c.Descriptor.Platform), c.Descriptor.Digest)
+	type group struct {
+		first   int   // index into kept of the platform's first entry
+		others  []int // later entries of the platform with other digests
+		digests map[digest.Digest]bool
+	}
+	byPlatform := map[string]*group{}
+	var order []string
+	kept := make([]Entry, 0, len(b.images))
+	for _, e := range b.images {
+		key := platform.Key(*e.Descriptor.Platform)
+		g := byPlatform[key]
+		if g == nil {
+			byPlatform[key] = &group{first: len(kept), digests: map[digest.Digest]bool{e.Descriptor.Digest: true}}
+			order = append(order, key)
+			kept = append(kept, e)
+			continue
+		}
+		if g.digests[e.Descriptor.Digest] {
+			continue // the same image for the same platform: one entry (P5)
+		}
+		g.digests[e.Descriptor.Digest] = true
+		g.others = append(g.others, len(kept))
+		kept = append(kept, e)
+	}
+	for _, key := range order {
+		g := byPlatform[key]
+		if len(g.others) == 0 {
+			continue
+		}
+		first := kept[g.first]
+		names := []string{describe(first)}
+		for _, i := range g.others {
+			names = append(names, describe(kept[i]))
+		}
+		b.fail(kept[g.others[0]].Source, spec.ErrDuplicatePlatform, "platform %s is given by %d different manifests: %s; each platform may appear once",
+			platform.Format(*first.Descriptor.Platform), len(names), nameList(names))
+	}
+
+	byDigest := map[digest.Digest][]int{}
+	var digests []digest.Digest
+	for i, e := range kept {
+		d := e.Descriptor.Digest
+		if _, ok := byDigest[d]; !ok {
+			digests = append(digests, d)
+		}
+		byDigest[d] = append(byDigest[d], i)
+	}
+	for _, d := range digests {
+		idx := byDigest[d]
+		if len(idx) < 2 {
+			continue
+		}
+		names := make([]string, 0, len(idx))
+		for _, i := range idx {
+			names = append(names, fmt.Sprintf("%s (%s)", kept[i].Source.Ref, platform.Format(*kept[i].Descriptor.Platform)))
+		}
+		b.warnOrFail(kept[idx[1]].Source, ErrDuplicateDigest, "%s are the same manifest %s: check the template", nameList(names), d)
+	}
+	b.images = kept
+
+	seen := map[digest.Digest]bool{}
+	attestations := b.attestations[:0]
+	for _, a := range b.attestations {
+		if !seen[a.Descriptor.Digest] {
+			seen[a.Descriptor.Digest] = true
+			attestations = append(attestations, a)
+		}
+	}
+	b.attestations = attestations
+}
+
+// selectPlatforms keeps the image entries whose platform one of want
+// matches (every field a wanted platform gives must agree), with their
+// attestations; a wanted platform that no entry has is an error listing
+// what the sources give.
+func (b *builder) selectPlatforms(want []ocispec.Platform) {
+	var kept []Entry
+	keptDigests := map[digest.Digest]bool{}
+	for _, e := range b.images {
+		for _, w := range want {
+			if matchesSpec(w, *e.Descriptor.Platform) {
+				kept = append(kept, e)
+				keptDigests[e.Descriptor.Digest] = true
+				break
 			}
 		}
 	}
+	for _, w := range want {
+		found := false
+		for _, e := range kept {
+			if matchesSpec(w, *e.Descriptor.Platform) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			descs := make([]ocispec.Descriptor, len(b.images))
+			for i, e := range b.images {
+				descs[i] = e.Descriptor
+			}
+			b.errs = append(b.errs, &Error{
+				Msg: fmt.Sprintf("--platforms: no source gives %s; they give: %s", platform.Format(w), formatPlatforms(descs)),
+				Err: ErrNoPlatformMatch,
+			})
+		}
+	}
+	var attestations []Entry
+	for _, a := range b.attestations {
+		if keptDigests[digest.Digest(a.Descriptor.Annotations[AnnotationReferenceDigest])] {
+			attestations = append(attestations, a)
+		}
+	}
+	b.images, b.attestations = kept, attestations
+}
+
+// at is the "file:line:col: " prefix of a message about what pos names, or
+// nothing when the position is unknown (a source given by flag).
+func at(pos spec.Pos) string {
+	if pos.File == "" {
+		return ""
+	}
+	return pos.String() + ": "
+}
+
+// describe names an entry's source and where it is given.
+func describe(e Entry) string {
+	if e.Source.Pos.File == "" {
+		return fmt.Sprintf("%s (%s)", e.Source.Ref, e.Descriptor.Digest)
+	}
+	return fmt.Sprintf("%s (%s, %s)", e.Source.Ref, e.Descriptor.Digest, e.Source.Pos)
+}
+
+// nameList joins names, naming at most maxNamed and counting the rest.
+func nameList(names []string) string {
+	if len(names) <= maxNamed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamed], ", "), len(names)-maxNamed)
 }
 
 // sameCPU reports whether two platforms agree on os and architecture, and on

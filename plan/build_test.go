@@ -147,7 +147,18 @@ func TestBuildPlatformRules(t *testing.T) {
 				}
 			},
 			err:     spec.ErrDuplicatePlatform,
-			errText: "s.yaml:5:5: reg.test/hello:b: platform linux/amd64 is already given by",
+			errText: "s.yaml:5:5: platform linux/amd64 is given by 2 different manifests: reg.test/hello:a (" + dgst("reg.test/hello:a").String() + ", s.yaml:3:5), reg.test/hello:b (",
+		},
+		{
+			name: "same platform and same digest is one entry, silently (P5)",
+			sources: func(t *testing.T) []Source {
+				a := image(t, "reg.test/hello:a", MediaTypeDockerManifest, nil, amd, 3)
+				b := image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 5)
+				c := image(t, "reg.test/hello:c", MediaTypeDockerManifest, nil, pf("linux", "arm64", ""), 7)
+				return []Source{a, b, c}
+			},
+			want:      []string{"linux/amd64", "linux/arm64"},
+			mediaType: MediaTypeDockerManifestList,
 		},
 		{
 			name: "same digest for two platforms is a warning (P5)",
@@ -228,6 +239,37 @@ func TestBuildPlatformRules(t *testing.T) {
 	}
 }
 
+// Many entries of one platform, or of one digest, are one message each, not
+// one per pair.
+func TestBuildDuplicatesOneLinePerPlatform(t *testing.T) {
+	t.Parallel()
+	var children []ocispec.Descriptor
+	for i := range 5000 {
+		children = append(children, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst(strings.Repeat("x", i)), Size: 10, Platform: pf("linux", "amd64", "")})
+	}
+	src := Source{
+		Ref: named(t, "reg.test/many:1").String(), Pos: spec.Pos{File: "s.yaml", Line: 3}, Repository: "reg.test/many",
+		Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("many"), Size: 1 << 20},
+		Children:   children,
+	}
+	_, err := Build(input([]Source{src}, ""), Options{})
+	if !errors.Is(err, spec.ErrDuplicatePlatform) {
+		t.Fatalf("err = %v", err)
+	}
+	if lines := strings.Count(err.Error(), "\n") + 1; lines != 1 || !strings.Contains(err.Error(), "given by 5000 different manifests") || !strings.Contains(err.Error(), "and 4996 more") {
+		t.Errorf("%d lines: %.300s", lines, err)
+	}
+
+	for i := range children {
+		children[i].Digest = dgst("same")
+		children[i].Platform = pf("linux", []string{"amd64", "arm64", "s390x"}[i%3], "")
+	}
+	_, err = Build(input([]Source{src}, ""), Options{StrictPlatform: true})
+	if !errors.Is(err, ErrDuplicateDigest) || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), "(linux/s390x) are the same manifest") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestBuildIndexSource(t *testing.T) {
 	t.Parallel()
 	amdImg := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("amd"), Size: 10, Platform: pf("linux", "amd64", "")}
@@ -266,6 +308,47 @@ func TestBuildIndexSource(t *testing.T) {
 		}
 		if !p.Entries[2].Attestation || p.Entries[0].Attestation {
 			t.Errorf("attestation flags wrong: %+v", p.Entries)
+		}
+	})
+	t.Run("the index again with an image it holds is the same index (P5)", func(t *testing.T) {
+		amdSrc := Source{
+			Ref: named(t, "reg.test/buildx@"+amdImg.Digest.String()).String(), Pos: spec.Pos{File: "s.yaml", Line: 9},
+			Repository: "reg.test/buildx", Descriptor: ocispec.Descriptor{MediaType: amdImg.MediaType, Digest: amdImg.Digest, Size: amdImg.Size},
+			Config: pf("linux", "amd64", ""),
+		}
+		once, err := Build(input([]Source{indexSource(t, nil)}, ""), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		twice, err := Build(input([]Source{indexSource(t, nil), indexSource(t, nil), amdSrc}, ""), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if once.Descriptor.Digest != twice.Descriptor.Digest || len(twice.Warnings) != 0 {
+			t.Errorf("digest %s, want %s; warnings %q", twice.Descriptor.Digest, once.Descriptor.Digest, twice.Warnings)
+		}
+	})
+	t.Run("select keeps the platforms asked for, with their attestations", func(t *testing.T) {
+		in := input([]Source{indexSource(t, nil)}, "")
+		in.Select = []ocispec.Platform{*pf("linux", "arm", "")}
+		p, err := Build(in, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []digest.Digest
+		for _, e := range p.Entries {
+			got = append(got, e.Descriptor.Digest)
+		}
+		if diff := cmp.Diff([]digest.Digest{armImg.Digest, att(armImg.Digest).Digest}, got); diff != "" {
+			t.Errorf("entries (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("select of a platform no source gives", func(t *testing.T) {
+		in := input([]Source{indexSource(t, nil)}, "")
+		in.Select = []ocispec.Platform{*pf("linux", "s390x", "")}
+		_, err := Build(in, Options{})
+		if !errors.Is(err, ErrNoPlatformMatch) || !strings.Contains(err.Error(), "no source gives linux/s390x; they give: linux/amd64, linux/arm/v7") {
+			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("with a platform one entry and its attestation", func(t *testing.T) {

@@ -20,6 +20,9 @@ type Input struct {
 	Annotations map[string]string
 	// Sources are the resolved sources, in the order of the index.
 	Sources []Source
+	// Select, when not empty, keeps only the entries of these platforms
+	// (spec.Spec.Select); one that no source gives is an error.
+	Select []ocispec.Platform
 }
 
 // Source is one source after resolution: what was asked of it, and what the

@@ -38,7 +38,7 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	ctx = withScopes(ctx, s, !opts.DryRun)
 
 	tags := uniqueTags(s)
-	sources, previous, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing)
+	sources, previous, before, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +49,21 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if typ == "" {
 		typ = s.Type
 	}
-	p, err := plan.Build(plan.Input{Type: typ, Annotations: s.Annotations, Sources: sources}, plan.Options{StrictPlatform: opts.StrictPlatform})
+	p, err := plan.Build(plan.Input{Type: typ, Annotations: s.Annotations, Sources: sources, Select: s.Select}, plan.Options{StrictPlatform: opts.StrictPlatform})
 	if err != nil {
 		return nil, err
 	}
 	res := newResult(s, p, opts.DryRun)
+	if previous[0] != p.Descriptor.Digest {
+		current, err := rd.current(ctx, target, before)
+		if before.Desc.Digest == "" {
+			current, err = nil, nil // the target tag is new: every platform is added
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading what %s holds now: %w", s.Target, err)
+		}
+		res.Changes = changes(current, p.Entries)
+	}
 	toWrite := res.setTags(tags, previous, p.Descriptor.Digest, opts.Force)
 	log.G(ctx).WithField("digest", p.Descriptor.Digest).WithField("tags", toWrite).Debug("index built")
 	if opts.DryRun || len(toWrite) == 0 {
@@ -109,19 +119,32 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 }
 
 // resolve resolves every source once and reads where each tag points now,
-// all concurrently. It reports every failing source, not only the first.
-func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool) ([]plan.Source, []digest.Digest, error) {
+// all concurrently: the target tag (tags[0]) is read whole, for the
+// changes a push makes to it; the others by digest only. It reports every
+// failing source, not only the first. before is the target tag's document,
+// zero when the tag does not exist.
+func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool) (sources []plan.Source, previous []digest.Digest, before registry.Document, err error) {
 	var wg sync.WaitGroup
-	sources := make([]plan.Source, len(s.Manifests))
+	sources = make([]plan.Source, len(s.Manifests))
 	srcErrs := make([]error, len(s.Manifests))
 	for i, e := range s.Manifests {
 		wg.Go(func() { sources[i], srcErrs[i] = rd.source(ctx, e, ignoreMissing) })
 	}
-	previous := make([]digest.Digest, len(tags))
+	previous = make([]digest.Digest, len(tags))
 	tagErrs := make([]error, len(tags))
 	for i, t := range tags {
 		wg.Go(func() {
-			d, err := rd.reg.TagDigest(ctx, target, t)
+			var d digest.Digest
+			var err error
+			if i == 0 {
+				before, err = rd.reg.ReadManifest(ctx, target, t)
+				if errors.Is(err, registry.ErrNotFound) {
+					before, err = registry.Document{}, nil
+				}
+				d = before.Desc.Digest
+			} else {
+				d, err = rd.reg.TagDigest(ctx, target, t)
+			}
 			if err != nil {
 				err = fmt.Errorf("reading tag %s:%s: %w", target, t, err)
 			}
@@ -130,9 +153,9 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo
 	}
 	wg.Wait()
 	if err := errors.Join(append(srcErrs, tagErrs...)...); err != nil {
-		return nil, nil, err
+		return nil, nil, registry.Document{}, err
 	}
-	return sources, previous, nil
+	return sources, previous, before, nil
 }
 
 func newResult(s *spec.Spec, p *plan.Plan, dryRun bool) *Result {

@@ -46,7 +46,11 @@ type Result struct {
 	DryRun    bool             `json:"dryRun"`
 	Tags      []TagResult      `json:"tags"`
 	Manifests []ManifestResult `json:"manifests"`
-	Warnings  []string         `json:"warnings"`
+	// Changes are the platforms the push changes (or, with DryRun, would
+	// change) against what the target tag held: every platform when the
+	// tag is new, none when it held the index already.
+	Changes  []Change `json:"changes"`
+	Warnings []string `json:"warnings"`
 	// Index is the index document that was (or, with DryRun, would be)
 	// pushed.
 	Index []byte `json:"-"`

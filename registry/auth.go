@@ -87,6 +87,25 @@ func HostCredentials(user, secret string, fallback CredentialFunc, hosts ...stri
 	}
 }
 
+// CheckDockerConfig reports whether the Docker config at path can be used,
+// before any registry asks for it: a path given that does not exist, or a
+// config.json that does not parse, is an error wrapping ErrDockerConfig and
+// naming the file. An empty path (the default location) that does not exist
+// is no error: it gives no credentials.
+func CheckDockerConfig(path string) error {
+	if path != "" {
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			return fmt.Errorf("%w: %s does not exist", ErrDockerConfig, path)
+		} else if err != nil {
+			return fmt.Errorf("%w: %w", ErrDockerConfig, err)
+		}
+	}
+	if _, err := loadDockerConfig(path); err != nil {
+		return fmt.Errorf("%w: %w", ErrDockerConfig, err)
+	}
+	return nil
+}
+
 func (c *credentials) setUser(name, user string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -132,7 +151,7 @@ func loadDockerConfig(path string) (*configfile.ConfigFile, error) {
 	}
 	cfg, err := dockerconfig.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the Docker config: %w", err)
+		return nil, fmt.Errorf("reading the Docker config %s: %w", filepath.Join(path, dockerconfig.ConfigFileName), err)
 	}
 	return cfg, nil
 }

@@ -259,6 +259,9 @@ func (c *Client) statusError(ctx context.Context, resp *http.Response) *Error {
 	e := responseError(resp, body)
 	if e.isUnauthorized() {
 		e.User = c.hosts.creds.user(hostDomain(resp.Request))
+		if e.User == "" && resp.StatusCode == http.StatusUnauthorized && e.Hint == HintNone {
+			e.Hint = HintNoCredentials
+		}
 	}
 	return e
 }

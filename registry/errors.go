@@ -17,7 +17,10 @@ import (
 
 var (
 	// ErrNotFound: the registry says a repository, manifest or blob does
-	// not exist (404, NAME_UNKNOWN, MANIFEST_UNKNOWN, BLOB_UNKNOWN).
+	// not exist (404, NAME_UNKNOWN, MANIFEST_UNKNOWN, BLOB_UNKNOWN) in
+	// answer to a read. A write answered so (a manifest PUT refused with
+	// MANIFEST_BLOB_UNKNOWN, an upload with BLOB_UNKNOWN) is a failed write,
+	// not a missing image, and does not match it: see IsBlobUnknown.
 	ErrNotFound = errors.New("not found")
 	// ErrUnauthorized: authentication or authorisation was refused (401,
 	// 403, UNAUTHORIZED, DENIED).
@@ -27,6 +30,9 @@ var (
 	ErrDigestMismatch = errors.New("digest mismatch")
 	// ErrInvalidReference: a reference given to Inspect does not parse.
 	ErrInvalidReference = errors.New("invalid reference")
+	// ErrDockerConfig: the Docker config named cannot be used: the path
+	// given does not exist, or its config.json does not parse.
+	ErrDockerConfig = errors.New("unusable Docker config")
 	// ErrUnsupported: a manifest of a media type manifest-push cannot handle
 	// (for example a schema 1 manifest).
 	ErrUnsupported = errors.New("unsupported media type")
@@ -50,6 +56,9 @@ const (
 	HintIndexType
 	// HintReadOnly: the registry refuses writes (read-only, maintenance).
 	HintReadOnly
+	// HintNoCredentials: the registry asked for credentials (401) and none
+	// were given for it.
+	HintNoCredentials
 )
 
 func (h Hint) String() string {
@@ -62,6 +71,8 @@ func (h Hint) String() string {
 		return "the registry rejected the OCI index media type"
 	case HintReadOnly:
 		return "the registry refuses writes: it is read-only or in maintenance mode"
+	case HintNoCredentials:
+		return "the registry wants credentials and none were given for it"
 	}
 	return ""
 }
@@ -130,6 +141,9 @@ func (e *Error) Unwrap() []error {
 }
 
 func (e *Error) isNotFound() bool {
+	if isWrite(e.Method) {
+		return false
+	}
 	if e.StatusCode == http.StatusNotFound {
 		return true
 	}
@@ -160,6 +174,22 @@ func (e *Error) isUnauthorized() bool {
 	}
 	if st, ok := errors.AsType[remoteerrors.ErrUnexpectedStatus](e.Err); ok {
 		return st.StatusCode == http.StatusUnauthorized || st.StatusCode == http.StatusForbidden
+	}
+	return false
+}
+
+// IsBlobUnknown reports whether err is a manifest PUT refused because the
+// registry does not (yet) have what the manifest refers to
+// (MANIFEST_BLOB_UNKNOWN, or BLOB_UNKNOWN as some registries answer).
+func IsBlobUnknown(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	if !ok || e.Method != http.MethodPut {
+		return false
+	}
+	for _, c := range e.Codes {
+		if c == "MANIFEST_BLOB_UNKNOWN" || c == "BLOB_UNKNOWN" {
+			return true
+		}
 	}
 	return false
 }

@@ -3,7 +3,10 @@ package registry
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,20 +63,40 @@ func (h *hosts) get(ctx context.Context, name string) ([]docker.RegistryHost, er
 }
 
 func (h *hosts) hostOptions(name string) config.HostOptions {
+	insecure := h.opts.Insecure || matchHost(h.opts.InsecureHosts, name)
 	o := config.HostOptions{
 		HostDir:      h.hostDir,
 		Credentials:  h.creds.forRegistry(name),
-		UpdateClient: h.updateClient,
+		UpdateClient: func(c *http.Client) error { return h.updateClient(name, insecure, c) },
 		// An explicit scheme also keeps ConfigureHosts from turning off
 		// certificate verification for loopback hosts.
 		DefaultScheme: "https",
 	}
-	if h.opts.PlainHTTP {
+	if h.opts.PlainHTTP || matchHost(h.opts.PlainHTTPHosts, name) {
 		o.DefaultScheme = "http"
-	} else if h.opts.Insecure {
-		o.DefaultTLS = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with Insecure
+	} else if insecure {
+		o.DefaultTLS = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with Insecure or InsecureHosts
 	}
 	return o
+}
+
+// matchHost reports whether registry name is one of hosts: the same
+// HOST:PORT, or a HOST without a port naming name's host on any port.
+func matchHost(hosts []string, name string) bool {
+	host := name
+	if h, _, err := net.SplitHostPort(name); err == nil {
+		host = h
+	}
+	for _, x := range hosts {
+		x = strings.TrimSpace(x)
+		if x == name {
+			return true
+		}
+		if _, _, err := net.SplitHostPort(x); err != nil && strings.Trim(x, "[]") == host {
+			return true
+		}
+	}
+	return false
 }
 
 // uploadAnswerTimeout is how long a request may wait for the answer's
@@ -100,11 +123,12 @@ func (h *hosts) hostDir(host string) (string, error) {
 
 // updateClient wraps a host's transport with logging and retries, once:
 // ConfigureHosts may call it again on a copy of a client it already
-// updated. It works on a clone of the transport, and keeps certificate
-// verification on unless Insecure was asked for, whatever the defaults of
-// ConfigureHosts or a hosts.toml say. A caller's Options.Transport
-// replaces the transport ConfigureHosts made.
-func (h *hosts) updateClient(c *http.Client) error {
+// updated. It works on a clone of the transport. Certificate verification
+// is off only where the user turned it off: insecure (Insecure or
+// InsecureHosts) for registry name, or skip_verify = true in the host's
+// hosts.toml, which is honoured and reported through Options.Warn. A
+// caller's Options.Transport replaces the transport ConfigureHosts made.
+func (h *hosts) updateClient(name string, insecure bool, c *http.Client) error {
 	if _, ok := c.Transport.(*retryTransport); ok {
 		return nil
 	}
@@ -113,8 +137,11 @@ func (h *hosts) updateClient(c *http.Client) error {
 		base = h.opts.Transport
 	} else if tr, ok := base.(*http.Transport); ok {
 		tr = tr.Clone()
-		if tr.TLSClientConfig != nil && !h.opts.Insecure {
-			tr.TLSClientConfig.InsecureSkipVerify = false
+		if tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify && !insecure {
+			// ConfigureHosts turns verification off only for a hosts.toml
+			// that says skip_verify (the scheme is explicit, so never for
+			// loopback by itself).
+			h.warn(fmt.Sprintf("TLS certificates of %s are not verified: its hosts.toml says skip_verify = true", name))
 		}
 		tr.MaxIdleConns = max(tr.MaxIdleConns, h.jobs)
 		tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, h.jobs)
@@ -127,6 +154,12 @@ func (h *hosts) updateClient(c *http.Client) error {
 	}
 	c.Transport = &retryTransport{base: &logTransport{base: base}, policy: h.policy}
 	return nil
+}
+
+func (h *hosts) warn(msg string) {
+	if h.opts.Warn != nil {
+		h.opts.Warn(msg)
+	}
 }
 
 // lockedAuthorizer lets one request at a time into a registry's authorizer.

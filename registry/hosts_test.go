@@ -85,12 +85,12 @@ func TestUpdateClientWrapsOnce(t *testing.T) {
 	h := newHosts(Options{}, 4, defaultRetryPolicy())
 	base := docker.DefaultHTTPTransport(nil)
 	c := &http.Client{Transport: base}
-	if err := h.updateClient(c); err != nil {
+	if err := h.updateClient("reg.example", false, c); err != nil {
 		t.Fatal(err)
 	}
 	first := c.Transport
 	copied := *c // ConfigureHosts copies an updated client and updates it again
-	if err := h.updateClient(&copied); err != nil {
+	if err := h.updateClient("reg.example", false, &copied); err != nil {
 		t.Fatal(err)
 	}
 	if copied.Transport != first {
@@ -124,6 +124,12 @@ func TestHostsSchemeAndVerification(t *testing.T) {
 		{"plain http", "localhost:5000", Options{PlainHTTP: true}, "http", false},
 		{"insecure", "reg.example", Options{Insecure: true}, "https", true},
 		{"docker hub", "docker.io", Options{}, "https", false},
+		{"plain http for that host and port", "localhost:5000", Options{PlainHTTPHosts: []string{"localhost:5000"}}, "http", false},
+		{"plain http for that host, any port", "localhost:5000", Options{PlainHTTPHosts: []string{"localhost"}}, "http", false},
+		{"plain http for another port only", "localhost:5000", Options{PlainHTTPHosts: []string{"localhost:5001"}}, "https", false},
+		{"plain http for another host only", "reg.example", Options{PlainHTTPHosts: []string{"localhost:5000"}}, "https", false},
+		{"insecure for that host", "reg.example:443", Options{InsecureHosts: []string{"reg.example"}}, "https", true},
+		{"insecure for another host only", "reg.example", Options{InsecureHosts: []string{"other.example"}}, "https", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +149,30 @@ func TestHostsSchemeAndVerification(t *testing.T) {
 				t.Errorf("InsecureSkipVerify = %v, want %v", skip, tc.wantSkip)
 			}
 		})
+	}
+}
+
+func TestHostsTomlSkipVerifyIsHonouredWithAWarning(t *testing.T) {
+	t.Parallel()
+	certs := t.TempDir()
+	dir := filepath.Join(certs, "reg.example")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example\"\nskip_verify = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	hs, err := newHosts(Options{CertsDir: certs, Warn: func(m string) { warnings = append(warnings, m) }}, 2, defaultRetryPolicy()).get(context.Background(), "reg.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := hs[len(hs)-1].Client.Transport.(*retryTransport).base.(*logTransport).base.(*http.Transport)
+	if tr.TLSClientConfig == nil || !tr.TLSClientConfig.InsecureSkipVerify {
+		t.Error("skip_verify = true in hosts.toml did not turn verification off")
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "reg.example") || !strings.Contains(warnings[0], "skip_verify") {
+		t.Errorf("warnings = %q, want one naming the host and skip_verify", warnings)
 	}
 }
 

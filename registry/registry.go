@@ -30,6 +30,18 @@ type Options struct {
 	// Insecure skips TLS certificate verification. Never implied, not even
 	// for loopback hosts.
 	Insecure bool
+	// PlainHTTPHosts are registry hosts spoken to in plain HTTP, each
+	// HOST:PORT (that port only) or HOST (every port of it); every other
+	// host keeps HTTPS. PlainHTTP makes it every host.
+	PlainHTTPHosts []string
+	// InsecureHosts are registry hosts whose TLS certificate is not
+	// verified, named as PlainHTTPHosts are. Insecure makes it every host.
+	InsecureHosts []string
+	// Warn, when set, hears what the user should know about how a host is
+	// spoken to and did not ask for by these options: a hosts.toml that
+	// turns certificate verification off (skip_verify = true), which is
+	// honoured. Nil means no reports.
+	Warn func(msg string)
 	// CertsDir is a certs.d directory (HOST[:PORT]/ca.crt, *.cert/*.key,
 	// hosts.toml). Empty means /etc/containerd/certs.d and /etc/docker/certs.d.
 	CertsDir string

@@ -25,6 +25,11 @@ type Args struct {
 	// Template is the source reference template with OS, ARCH, VARIANT and
 	// OSVERSION placeholders.
 	Template string
+	// Sources are source references given as arguments, instead of a
+	// Template: images or indexes, by tag or digest, whose platforms come
+	// from their configs (or an index's entries). Platforms, when given,
+	// then select among them (Spec.Select).
+	Sources []string
 	// Target is the target reference.
 	Target string
 	// Tags are the extra tags. Each element may hold several,
@@ -41,10 +46,12 @@ type Args struct {
 // whose message starts with the flag ("--platforms: ...") and which wrap
 // ErrInvalidSpec.
 //
-// Each platform gives one entry, in order, whose source is the template
-// expanded for it (see Expand). A template without a placeholder given more
-// than one platform, two platforms that expand to the same source, and the
-// same platform given twice are errors.
+// With a Template, each platform gives one entry, in order, whose source is
+// the template expanded for it (see Expand). A template without a
+// placeholder given more than one platform, two platforms that expand to
+// the same source, and the same platform given twice are errors. With
+// Sources instead, each source gives one entry without a platform, and the
+// platforms given become Spec.Select.
 func FromArgs(a Args) (*Spec, error) {
 	var errs []error
 	fail := func(flag string, err error, format string, args ...any) {
@@ -129,13 +136,25 @@ func FromArgs(a Args) (*Spec, error) {
 		seenPlats[platform.Key(p)] = ps
 		plats = append(plats, p)
 	}
-	if len(splitList(a.Platforms)) == 0 {
+	if len(splitList(a.Platforms)) == 0 && len(a.Sources) == 0 {
 		fail("--platforms", nil, "missing: give the platforms to assemble, e.g. --platforms linux/amd64,linux/arm64,linux/arm/v7")
 	}
 
 	switch {
+	case len(a.Sources) > 0 && strings.TrimSpace(a.Template) != "":
+		fail("--template", nil, "%s and source arguments (%s) both given: give the sources by template or as arguments, not both", suggest.Quote(a.Template), suggest.Quote(a.Sources[0]))
+	case len(a.Sources) > 0:
+		for _, src := range a.Sources {
+			ref, err := parseSource(src)
+			if err != nil {
+				fail("source "+suggest.Quote(src), nil, "%v", err)
+				continue
+			}
+			s.Manifests = append(s.Manifests, Entry{Image: ref})
+		}
+		s.Select = plats
 	case strings.TrimSpace(a.Template) == "":
-		fail("--template", nil, "missing: give the source reference with placeholders, e.g. --template registry.example.com/hello:1.0-OS-ARCH-VARIANT")
+		fail("--template", nil, "missing: give the source reference with placeholders, e.g. --template registry.example.com/hello:1.0-OS-ARCH-VARIANT, or the sources as arguments")
 	case !hasPlaceholder(a.Template) && len(plats) > 1:
 		fail("--template", nil, "%s has no placeholder (OS, ARCH, VARIANT, OSVERSION) but %d platforms are given: every platform would get the same image", suggest.Quote(a.Template), len(plats))
 	default:

@@ -166,7 +166,7 @@ func TestFromArgsErrors(t *testing.T) {
 			args: Args{},
 			want: "--target: missing: give the reference to push, e.g. --target registry.example.com/hello:1.0\n" +
 				"--platforms: missing: give the platforms to assemble, e.g. --platforms linux/amd64,linux/arm64,linux/arm/v7\n" +
-				"--template: missing: give the source reference with placeholders, e.g. --template registry.example.com/hello:1.0-OS-ARCH-VARIANT",
+				"--template: missing: give the source reference with placeholders, e.g. --template registry.example.com/hello:1.0-OS-ARCH-VARIANT, or the sources as arguments",
 		},
 		{
 			name:     "unknown architecture",

@@ -56,6 +56,11 @@ type Spec struct {
 	Annotations map[string]string
 	// Manifests are the entries, in spec order.
 	Manifests []Entry
+	// Select, when not empty, chooses among the platforms the sources give:
+	// only entries of these platforms go into the index, and a platform no
+	// source gives is an error (from-args with source arguments and
+	// --platforms). Each is normalised; fields left empty match any value.
+	Select []ocispec.Platform
 }
 
 // Entry is one source image of the index.

@@ -38,7 +38,9 @@ type streams struct {
 // run runs the command line and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	std := streams{in: stdin, out: stdout, err: stderr}
-	err := newApp(std).RunContext(ctx, args)
+	app := newApp(std)
+	args = reorder(app, args)
+	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK
 	}
@@ -47,7 +49,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return done.code
 	}
 	printError(stderr, err)
+	if wantsJSON(args) {
+		printJSONError(stdout, err)
+	}
 	return exitCode(err)
+}
+
+// wantsJSON reports whether a reordered command line asks for JSON output,
+// for errors found before its flags could be read.
+func wantsJSON(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--output=json" || a == "-o=json":
+			return true
+		case (a == "--output" || a == "-o") && i+1 < len(args) && args[i+1] == "json":
+			return true
+		}
+	}
+	return false
 }
 
 // reported is returned by actions that have printed their errors already.
@@ -89,7 +110,8 @@ func newApp(std streams) *cli.App {
 	fromArgs := func() *cli.Command {
 		return &cli.Command{
 			Name:         "from-args",
-			Usage:        "push an index described by flags",
+			Usage:        "push an index described by flags (and source references)",
+			ArgsUsage:    "[SRC...]",
 			Flags:        pushFlags(fromArgsFlags()...),
 			OnUsageError: onUsage,
 			Action:       func(c *cli.Context) error { return fromArgsAction(c, std) },
@@ -101,12 +123,12 @@ func newApp(std streams) *cli.App {
 		Description: "manifest-push assembles images that already sit in a registry into an OCI image index\n" +
 			"or a Docker manifest list and pushes it, with its extra tags, in one push that is safe to repeat.",
 		Version:                   version,
+		HideVersion:               true,
 		Reader:                    std.in,
 		Writer:                    std.out,
 		ErrWriter:                 std.err,
 		Flags:                     globalFlags(),
 		DisableSliceFlagSeparator: true,
-		HideHelpCommand:           true,
 		Suggest:                   true,
 		OnUsageError:              onUsage,
 		ExitErrHandler:            func(*cli.Context, error) {},
@@ -141,12 +163,19 @@ func newApp(std streams) *cli.App {
 				},
 			},
 			{
-				Name:  "version",
-				Usage: "print the version",
-				Action: func(c *cli.Context) error {
-					_, err := fmt.Fprintf(std.out, "manifest-push %s\n", version)
-					return err
-				},
+				Name:         "version",
+				Usage:        "print the version (--version says the same)",
+				Flags:        globalFlags(),
+				OnUsageError: onUsage,
+				Action:       func(c *cli.Context) error { return versionAction(c, std) },
+			},
+			{
+				Name:         "completion",
+				Usage:        "print a shell completion script",
+				ArgsUsage:    "bash|zsh|fish",
+				Flags:        globalFlags(),
+				OnUsageError: onUsage,
+				Action:       func(c *cli.Context) error { return completionAction(c, std) },
 			},
 		},
 	}
@@ -158,6 +187,8 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "plain-http", Usage: "speak plain HTTP to registries"},
 		&cli.BoolFlag{Name: "insecure", Usage: "skip TLS certificate verification (never implied)"},
+		&cli.StringSliceFlag{Name: "plain-http-host", Usage: "speak plain HTTP to this HOST[:PORT] only (repeatable; HOST alone: any port)"},
+		&cli.StringSliceFlag{Name: "insecure-host", Usage: "skip TLS certificate verification for this HOST[:PORT] only (repeatable)"},
 		&cli.StringFlag{Name: "certs-dir", Usage: "certs.d directory (HOST:PORT/ca.crt, client *.cert/*.key, hosts.toml)", DefaultText: "/etc/containerd/certs.d, /etc/docker/certs.d"},
 		&cli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "user name for the target's registry host"},
 		&cli.StringFlag{Name: "password", Aliases: []string{"p"}, Usage: "password for the target's registry host (prefer --password-stdin)"},
@@ -230,10 +261,12 @@ type globals struct {
 func readGlobals(c *cli.Context, std streams) (*globals, error) {
 	g := &globals{
 		hosts: registry.Options{
-			PlainHTTP:    boolean(c, "plain-http"),
-			Insecure:     boolean(c, "insecure"),
-			CertsDir:     str(c, "certs-dir"),
-			DockerConfig: str(c, "docker-cfg"),
+			PlainHTTP:      boolean(c, "plain-http"),
+			Insecure:       boolean(c, "insecure"),
+			PlainHTTPHosts: hostList(c, "plain-http-host"),
+			InsecureHosts:  hostList(c, "insecure-host"),
+			CertsDir:       str(c, "certs-dir"),
+			DockerConfig:   str(c, "docker-cfg"),
 		},
 		username: str(c, "username"),
 		password: str(c, "password"),
@@ -242,12 +275,9 @@ func readGlobals(c *cli.Context, std streams) (*globals, error) {
 		debug:    boolean(c, "debug"),
 		quiet:    boolean(c, "quiet"),
 	}
-	switch out := str(c, "output"); out {
-	case "text":
-	case "json":
-		g.json = true
-	default:
-		return nil, usagef("--output %q: use text or json", out)
+	var err error
+	if g.json, err = readOutput(c); err != nil {
+		return nil, err
 	}
 	if g.jobs < 1 {
 		return nil, usagef("--jobs %d: give 1 or more", g.jobs)
@@ -272,10 +302,34 @@ func readGlobals(c *cli.Context, std streams) (*globals, error) {
 	if g.username != "" && g.password == "" {
 		return nil, usagef("--username %s needs --password-stdin or --password", g.username)
 	}
+	for _, f := range []string{"plain-http-host", "insecure-host"} {
+		for _, h := range hostList(c, f) {
+			if h == "" || strings.ContainsAny(h, "/ ") || strings.Contains(h, "://") {
+				return nil, usagef("--%s %q: give a registry host as HOST or HOST:PORT, such as localhost:5000", f, h)
+			}
+		}
+	}
+	if err := registry.CheckDockerConfig(g.hosts.DockerConfig); err != nil {
+		return nil, usagef("%v: give --docker-cfg a Docker config directory or config.json that exists and parses (without --docker-cfg: $DOCKER_CONFIG, or ~/.docker)", err)
+	}
 	if isSet(c, "password") {
 		fmt.Fprintln(std.err, "warning: --password on the command line may be seen by other users; use --password-stdin")
 	}
+	if !g.quiet {
+		g.hosts.Warn = func(msg string) { fmt.Fprintf(std.err, "warning: %s\n", escape(msg)) }
+	}
 	return g, nil
+}
+
+// hostList reads a repeated host flag, each value also split at commas.
+func hostList(c *cli.Context, name string) []string {
+	var out []string
+	for _, v := range owner(c, name).StringSlice(name) {
+		for _, h := range strings.Split(v, ",") {
+			out = append(out, strings.TrimSpace(h))
+		}
+	}
+	return out
 }
 
 // client builds the one registry client of the run. Credentials given by
@@ -288,6 +342,18 @@ func (g *globals) client(targets []string) *registry.Client {
 		opts.Credentials = registry.HostCredentials(g.username, g.password, registry.DockerCredentials(opts.DockerConfig), targets...)
 	}
 	return registry.NewClient(opts)
+}
+
+// readOutput reads --output: true for json.
+func readOutput(c *cli.Context) (bool, error) {
+	switch out := str(c, "output"); out {
+	case "text":
+		return false, nil
+	case "json":
+		return true, nil
+	default:
+		return false, usagef("--output %q: use text or json", out)
+	}
 }
 
 func readAllLimited(r io.Reader, limit int64) ([]byte, error) {

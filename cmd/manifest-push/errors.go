@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -21,6 +23,7 @@ func exitCode(err error) int {
 	case errors.As(err, &usage),
 		errors.Is(err, spec.ErrInvalidSpec),
 		errors.Is(err, registry.ErrInvalidReference),
+		errors.Is(err, registry.ErrDockerConfig),
 		errors.Is(err, platform.ErrInvalid),
 		errors.Is(err, platform.ErrUnknownOS),
 		errors.Is(err, platform.ErrUnknownArch):
@@ -34,41 +37,179 @@ func exitCode(err error) int {
 	}
 }
 
-// printError writes err to w: "error: " and one line per line of the
-// message, which errors.Join makes one per joined error; then, once each,
-// the fix for every cause the registry errors in it name.
+// maxErrorLines caps the error lines one failure prints; the rest are
+// counted.
+const maxErrorLines = 20
+
+// printError writes err to stderr: "error: " and one line per line of the
+// message, which errors.Join makes one per joined error, escaped (escape).
+// Joined failures with the same cause (the same registry answer from the
+// same host, such as a plain-HTTP registry answering every source) are
+// printed once, with how many more it hit; at most maxErrorLines lines are
+// printed, then a count. Last, once each, the fix for every cause the
+// registry errors in it name.
 func printError(w io.Writer, err error) {
-	for _, line := range strings.Split(strings.TrimSpace(err.Error()), "\n") {
-		fmt.Fprintf(w, "error: %s\n", line)
+	var lines []string
+	for _, g := range groupErrors(err) {
+		lines = append(lines, strings.Split(strings.TrimSpace(g.first.Error()), "\n")...)
+		if n := len(g.others); n > 0 {
+			shown := g.others[:min(n, 3)]
+			line := fmt.Sprintf("the same failure for %d more: %s", n, strings.Join(shown, "; "))
+			if n > len(shown) {
+				line += fmt.Sprintf("; and %d more", n-len(shown))
+			}
+			lines = append(lines, line)
+		}
+	}
+	for i, line := range lines {
+		if i == maxErrorLines {
+			fmt.Fprintf(w, "error: ... and %d more lines\n", len(lines)-maxErrorLines)
+			break
+		}
+		fmt.Fprintf(w, "error: %s\n", escape(line))
 	}
 	for _, h := range hints(err) {
 		if fix := hintFix(h); fix != "" {
-			fmt.Fprintf(w, "hint: %s\n", fix)
+			fmt.Fprintf(w, "hint: %s\n", escape(fix))
 		}
 	}
 }
 
-// hintFix is what the user can do about a registry.Hint, in flags.
-func hintFix(h registry.Hint) string {
-	switch h {
+// jsonError is the JSON output of a command that failed as a whole.
+type jsonError struct {
+	Error    string   `json:"error"`
+	ExitCode int      `json:"exitCode"`
+	Hints    []string `json:"hints,omitempty"`
+}
+
+// printJSONError writes err to stdout as one JSON line (with --output json).
+func printJSONError(w io.Writer, err error) {
+	out := jsonError{Error: err.Error(), ExitCode: exitCode(err)}
+	for _, h := range hints(err) {
+		if fix := hintFix(h); fix != "" {
+			out.Hints = append(out.Hints, fix)
+		}
+	}
+	b, merr := json.Marshal(out)
+	if merr != nil {
+		return
+	}
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+// errorGroup is one cause: the first failure it was seen in, and what else
+// it hit (each named by the part of its message before the registry's
+// answer).
+type errorGroup struct {
+	key    string
+	first  error
+	others []string
+}
+
+// groupErrors splits the joined failures of err and puts together those
+// whose registry error is the same answer from the same host.
+func groupErrors(err error) []*errorGroup {
+	var groups []*errorGroup
+	byKey := map[string]*errorGroup{}
+	for _, e := range splitJoined(err) {
+		re, ok := errors.AsType[*registry.Error](e)
+		if !ok {
+			groups = append(groups, &errorGroup{first: e})
+			continue
+		}
+		key := cause(re)
+		if g := byKey[key]; g != nil {
+			msg := e.Error()
+			subject := msg
+			if i := strings.Index(msg, re.Error()); i > 0 {
+				subject = strings.TrimSuffix(msg[:i], ": ")
+			}
+			g.others = append(g.others, subject)
+			continue
+		}
+		g := &errorGroup{key: key, first: e}
+		byKey[key] = g
+		groups = append(groups, g)
+	}
+	return groups
+}
+
+// cause is what makes two registry errors the same failure: the host, the
+// status, the registry's codes and messages, and the transport error.
+func cause(e *registry.Error) string {
+	host := e.URL
+	if u, err := url.Parse(e.URL); err == nil {
+		host = u.Host
+	}
+	transport := ""
+	if e.Err != nil {
+		transport = e.Err.Error()
+		// A transport error names the URL it failed for: the same failure
+		// on another path is the same cause.
+		if u, err := url.Parse(e.URL); err == nil {
+			transport = strings.ReplaceAll(transport, u.Path, "")
+		}
+	}
+	return fmt.Sprintf("%s\x00%d\x00%q\x00%q\x00%s\x00%d", host, e.StatusCode, e.Codes, e.Messages, transport, e.Hint)
+}
+
+// splitJoined lists the errors an errors.Join made err of (recursively), or
+// err itself.
+func splitJoined(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	parts := j.Unwrap()
+	msgs := make([]string, len(parts))
+	for i, p := range parts {
+		msgs[i] = p.Error()
+	}
+	if err.Error() != strings.Join(msgs, "\n") {
+		return []error{err} // a type that unwraps to several, not a join
+	}
+	var out []error
+	for _, p := range parts {
+		out = append(out, splitJoined(p)...)
+	}
+	return out
+}
+
+// hint is a registry.Hint and the host it came from.
+type hint struct {
+	registry.Hint
+	host string
+}
+
+// hintFix is what the user can do about a hint, in flags.
+func hintFix(h hint) string {
+	switch h.Hint {
 	case registry.HintPlainHTTP:
-		return "the registry speaks plain HTTP: try --plain-http"
+		return fmt.Sprintf("%s speaks plain HTTP: try --plain-http-host %s (or --plain-http for every registry)", h.host, h.host)
 	case registry.HintTLS:
-		return "give the registry's CA with --certs-dir, or skip verification with --insecure"
+		return fmt.Sprintf("give the CA of %s with --certs-dir, or skip verification for it with --insecure-host %s", h.host, h.host)
 	case registry.HintIndexType:
 		return "the registry does not take OCI indexes: try --type docker"
+	case registry.HintNoCredentials:
+		return fmt.Sprintf("%s wants credentials: log in with docker login %s, or give --username with --password-stdin (flags are for the target's registry)", h.host, h.host)
 	}
 	return ""
 }
 
 // hints lists the distinct hints of the registry errors in err's tree, in
 // the order first met.
-func hints(err error) []registry.Hint {
-	var out []registry.Hint
+func hints(err error) []hint {
+	var out []hint
 	var walk func(error)
 	walk = func(err error) {
-		if e, ok := err.(*registry.Error); ok && e.Hint != registry.HintNone && !slices.Contains(out, e.Hint) {
-			out = append(out, e.Hint)
+		if e, ok := err.(*registry.Error); ok && e.Hint != registry.HintNone {
+			h := hint{Hint: e.Hint, host: e.URL}
+			if u, err := url.Parse(e.URL); err == nil {
+				h.host = u.Host
+			}
+			if !slices.Contains(out, h) {
+				out = append(out, h)
+			}
 		}
 		switch u := err.(type) {
 		case interface{ Unwrap() error }:

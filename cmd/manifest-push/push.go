@@ -71,13 +71,45 @@ func fromSpecAction(c *cli.Context, std streams) error {
 			jobs[i].spec, jobs[i].err = spec.LoadFile(f, spec.LoadOptions{})
 		}
 	}
+	if bad := invalidJobs(jobs); bad > 0 {
+		// Nothing is pushed unless every spec is valid: the valid ones say
+		// so in JSON, and one line says it in text.
+		summary := fmt.Sprintf("nothing pushed: %d of the %d spec files given %s invalid; fix %s and run again", bad, len(jobs), plural(bad, "is", "are"), plural(bad, "it", "them"))
+		outcomes := make([]outcome, len(jobs))
+		for i := range jobs {
+			outcomes[i].err = jobs[i].err
+			if outcomes[i].err == nil && g.json {
+				outcomes[i].err = usagef("%s", summary)
+			}
+		}
+		printOutcomes(std, g, jobs, outcomes)
+		if len(jobs) > 1 && !g.json {
+			printError(std.err, usagef("%s", summary))
+		}
+		return &reported{code: exitInvalid}
+	}
 	return pushAll(c.Context, g, opts, jobs, std)
 }
 
-func fromArgsAction(c *cli.Context, std streams) error {
-	if c.Args().Present() {
-		return usagef("from-args takes no arguments, got %q: describe the index with --platforms, --template and --target", c.Args().First())
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
 	}
+	return many
+}
+
+// invalidJobs counts the specs that did not load.
+func invalidJobs(jobs []job) int {
+	n := 0
+	for _, j := range jobs {
+		if j.err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func fromArgsAction(c *cli.Context, std streams) error {
 	g, err := readGlobals(c, std)
 	if err != nil {
 		return err
@@ -93,6 +125,7 @@ func fromArgsAction(c *cli.Context, std streams) error {
 	s, err := spec.FromArgs(spec.Args{
 		Platforms:   c.StringSlice("platforms"),
 		Template:    c.String("template"),
+		Sources:     c.Args().Slice(),
 		Target:      c.String("target"),
 		Tags:        tags,
 		Annotations: c.StringSlice("annotations"),
@@ -141,12 +174,20 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 	}
 	wg.Wait()
 	progress.close()
+	if code := printOutcomes(std, g, jobs, outcomes); code != exitOK {
+		return &reported{code: code}
+	}
+	return nil
+}
 
+// printOutcomes prints each job's warnings, result and error, in the order
+// given, and returns the worst exit code.
+func printOutcomes(std streams, g *globals, jobs []job, outcomes []outcome) int {
 	code := exitOK
 	for i, o := range outcomes {
 		if o.res != nil && !g.quiet {
 			for _, w := range o.res.Warnings {
-				fmt.Fprintf(std.err, "warning: %s\n", w)
+				fmt.Fprintf(std.err, "warning: %s\n", escape(w))
 			}
 		}
 		if g.json {
@@ -159,10 +200,7 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 			code = max(code, exitCode(o.err))
 		}
 	}
-	if code != exitOK {
-		return &reported{code: code}
-	}
-	return nil
+	return code
 }
 
 // annotateTimeout says what the run was waiting for when --timeout ended it.
@@ -182,6 +220,16 @@ func printText(std streams, g *globals, o outcome) {
 		fmt.Fprintf(std.out, "%s\n", r.Index)
 	}
 	if !g.quiet {
+		for _, c := range r.Changes {
+			switch c.Change {
+			case publish.ChangeAdded:
+				fmt.Fprintf(std.out, "+ %s\n", escape(c.Platform))
+			case publish.ChangeUpdated:
+				fmt.Fprintf(std.out, "~ %s %s -> %s\n", escape(c.Platform), c.From, c.To)
+			case publish.ChangeRemoved:
+				fmt.Fprintf(std.out, "- %s\n", escape(c.Platform))
+			}
+		}
 		repo := r.Target
 		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
 			repo = repo[:i]
@@ -194,7 +242,7 @@ func printText(std streams, g *globals, o outcome) {
 			case t.Previous == "" && t.Status != publish.TagUnchanged:
 				line += " (new)"
 			}
-			fmt.Fprintln(std.out, line)
+			fmt.Fprintln(std.out, escape(line))
 		}
 	}
 	if r.Digest != "" && o.err == nil {
@@ -202,11 +250,13 @@ func printText(std streams, g *globals, o outcome) {
 	}
 }
 
-// jsonLine is one spec's JSON output: the result, plus the error if any.
+// jsonLine is one spec's JSON output: the result, plus the index document
+// with --dry-run, and the error if any.
 type jsonLine struct {
 	*publish.Result
-	Spec  string `json:"spec"`
-	Error string `json:"error,omitempty"`
+	Index json.RawMessage `json:"index,omitempty"`
+	Spec  string          `json:"spec"`
+	Error string          `json:"error,omitempty"`
 }
 
 func printJSON(std streams, j job, o outcome) {
@@ -226,7 +276,13 @@ func printJSON(std streams, j job, o outcome) {
 	if res.Warnings == nil {
 		res.Warnings = []string{}
 	}
+	if res.Changes == nil {
+		res.Changes = []publish.Change{}
+	}
 	line := jsonLine{Result: res, Spec: j.name}
+	if res.DryRun && json.Valid(res.Index) {
+		line.Index = res.Index
+	}
 	if o.err != nil {
 		line.Error = o.err.Error()
 	}

@@ -53,7 +53,9 @@ func TestTLS(t *testing.T) {
 				"server = \"https://"+host+"\"\nca = \""+ca+"\"\n")
 			return []string{"--certs-dir", dir}
 		}},
-		{name: "hosts.toml skip_verify does not turn verification off", code: 1, stderr: []string{"--insecure"}, setup: func(t *testing.T, _ *env, host string) []string {
+		// skip_verify = true is the user's own choice for that host:
+		// honoured, and said.
+		{name: "hosts.toml skip_verify is honoured with a warning", stderr: []string{"warning: TLS certificates of 127.0.0.1:", "are not verified: its hosts.toml says skip_verify = true"}, setup: func(t *testing.T, _ *env, host string) []string {
 			dir := t.TempDir()
 			clitest.WriteFile(t, filepath.Join(dir, host, "hosts.toml"),
 				"server = \"https://"+host+"\"\nskip_verify = true\n")

@@ -301,9 +301,19 @@ type jsonResult struct {
 	DryRun    bool          `json:"dryRun"`
 	Tags      []jsonTag     `json:"tags"`
 	Manifests []jsonEntry   `json:"manifests"`
+	Changes   []jsonChange  `json:"changes"`
 	Warnings  []string      `json:"warnings"`
-	Spec      string        `json:"spec"`
-	Error     string        `json:"error"`
+	// Index is the index document, with --dry-run only.
+	Index json.RawMessage `json:"index"`
+	Spec  string          `json:"spec"`
+	Error string          `json:"error"`
+}
+
+type jsonChange struct {
+	Platform string        `json:"platform"`
+	Change   string        `json:"change"`
+	From     digest.Digest `json:"from"`
+	To       digest.Digest `json:"to"`
 }
 
 type jsonTag struct {
@@ -331,7 +341,7 @@ func jsonLines(t *testing.T, r clitest.Result) []jsonResult {
 		if err := json.Unmarshal([]byte(line), &raw); err != nil {
 			t.Fatalf("stdout line is not a JSON object: %v\n%q\n%s", err, line, r)
 		}
-		for _, k := range []string{"target", "digest", "size", "mediaType", "changed", "dryRun", "tags", "manifests", "warnings", "spec"} {
+		for _, k := range []string{"target", "digest", "size", "mediaType", "changed", "dryRun", "tags", "manifests", "changes", "warnings", "spec"} {
 			if _, ok := raw[k]; !ok {
 				t.Errorf("JSON line has no %q\n%s", k, line)
 			}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -46,13 +47,26 @@ func TestJSONOutput(t *testing.T) {
 	r := e.run("--plain-http", "--output", "json", "from-spec", "--dry-run", path)
 	clitest.WantCode(t, r, 0)
 	dry := one(r)
+	added := []jsonChange{
+		{Platform: "linux/amd64", Change: "added", To: amd64.Digest},
+		{Platform: "linux/arm64", Change: "added", To: arm64.Digest},
+		{Platform: "linux/arm/v7", Change: "added", To: armv7.Digest},
+	}
 	want := jsonResult{
 		Target: e.ref("target/hello:1.0"), Digest: dry.Digest, Size: dry.Size,
 		MediaType: imagetest.MediaTypeDockerManifestList, Changed: true, DryRun: true,
-		Tags: tags("would update", ""), Manifests: manifests(false, amd64), Warnings: []string{}, Spec: path,
+		Tags: tags("would update", ""), Manifests: manifests(false, amd64), Changes: added, Warnings: []string{}, Spec: path,
 	}
+	// With --dry-run the index document itself is in the line: the bytes
+	// the push then writes.
+	dryIndex := dry.Index
+	dry.Index = nil
 	if diff := cmp.Diff(want, dry); diff != "" {
 		t.Errorf("dry-run JSON (-want +got):\n%s\n%s", diff, r)
+	}
+	var dryIdx ocispec.Index
+	if err := json.Unmarshal(dryIndex, &dryIdx); err != nil || len(dryIdx.Manifests) != 3 || dryIdx.Manifests[2].Digest != armv7.Digest {
+		t.Errorf("the dry run's index is not the index: %v\n%s", err, dryIndex)
 	}
 
 	// The push, with --debug: the logs go to stderr, stdout stays one line.
@@ -71,12 +85,17 @@ func TestJSONOutput(t *testing.T) {
 	if dry.Digest != first.Digest || dry.Size != first.Size {
 		t.Errorf("dry run said %s %d, the push %s %d", dry.Digest, dry.Size, first.Digest, first.Size)
 	}
+	// The JSON line holds the document compacted; the same document.
+	var pushedCompact bytes.Buffer
+	if err := json.Compact(&pushedCompact, p.body); err != nil || pushedCompact.String() != string(dryIndex) {
+		t.Errorf("the dry run's index is not the document pushed (%v)\n%s\n%s", err, dryIndex, p.body)
+	}
 
 	// The rerun: nothing changed, nothing copied; previous is where each
 	// tag pointed before the run, which is where it points now.
 	r = e.run("--plain-http", "--output", "json", "from-spec", path)
 	clitest.WantCode(t, r, 0)
-	want.Changed, want.Tags, want.Manifests = false, tags("unchanged", first.Digest), manifests(false, amd64)
+	want.Changed, want.Tags, want.Manifests, want.Changes = false, tags("unchanged", first.Digest), manifests(false, amd64), []jsonChange{}
 	if diff := cmp.Diff(want, one(r)); diff != "" {
 		t.Errorf("rerun JSON (-want +got):\n%s\n%s", diff, r)
 	}
@@ -102,6 +121,7 @@ func TestJSONOutput(t *testing.T) {
 	// yet in the target repository are copied").
 	want.Manifests = manifests(false, amd64v2)
 	want.Manifests[0].Copied = true
+	want.Changes = []jsonChange{{Platform: "linux/amd64", Change: "updated", From: amd64.Digest, To: amd64v2.Digest}}
 	if diff := cmp.Diff(want, second); diff != "" {
 		t.Errorf("update JSON (-want +got):\n%s\n%s", diff, r)
 	}

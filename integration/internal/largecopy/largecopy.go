@@ -132,6 +132,9 @@ func RunWith(ctx context.Context, opts Options) (rep Report, err error) {
 	}
 	rep.BlobSize = layer.Size
 
+	if err := os.MkdirAll(filepath.Join(tmp, "docker"), 0o700); err != nil {
+		return rep, err
+	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin,
 		"--plain-http", "--docker-cfg", filepath.Join(tmp, "docker"), "--timeout", "10m",
