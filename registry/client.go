@@ -246,6 +246,9 @@ func (c *Client) newRequest(ctx context.Context, h docker.RegistryHost, r reques
 func (c *Client) authError(req *http.Request, err error) *Error {
 	e := transportError(req, err)
 	e.User = c.hosts.creds.user(hostDomain(req))
+	if e.User == "" && e.Hint == HintNone && e.isUnauthorized() {
+		e.Hint = HintNoCredentials // the token server refused an anonymous token
+	}
 	return e
 }
 

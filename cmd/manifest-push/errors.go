@@ -134,12 +134,18 @@ func groupErrors(err error) []*errorGroup {
 	return groups
 }
 
-// cause is what makes two registry errors the same failure: the host, the
-// status, the registry's codes and messages, and the transport error.
+// cause is what makes two registry errors the same failure: the host and
+// the hint when there is one (a HEAD and a GET refused for want of
+// credentials are one cause, though only the GET has a body to say so);
+// else the host, the status, the registry's codes and messages, and the
+// transport error.
 func cause(e *registry.Error) string {
 	host := e.URL
 	if u, err := url.Parse(e.URL); err == nil {
 		host = u.Host
+	}
+	if e.Hint != registry.HintNone {
+		return fmt.Sprintf("%s\x00hint %d", host, e.Hint)
 	}
 	transport := ""
 	if e.Err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -48,10 +49,13 @@ func inspectAction(c *cli.Context, std streams) error {
 	return err
 }
 
+// printInspection prints an inspection as two aligned tables, every value
+// from the registry escaped, and no line ending in spaces.
 func printInspection(std streams, in *publish.Inspection) error {
-	w := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "Name:\t%s\n", in.Ref)
-	fmt.Fprintf(w, "MediaType:\t%s\n", in.MediaType)
+	var buf bytes.Buffer
+	w := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "Name:\t%s\n", escape(in.Ref))
+	fmt.Fprintf(w, "MediaType:\t%s\n", escape(in.MediaType))
 	fmt.Fprintf(w, "Digest:\t%s\n", in.Digest)
 	fmt.Fprintf(w, "Size:\t%d\n", in.Size)
 	for _, kv := range sortedPairs(in.Annotations) {
@@ -60,23 +64,34 @@ func printInspection(std streams, in *publish.Inspection) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(std.out)
-	w = tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(&buf)
+	w = tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PLATFORM\tDIGEST\tSIZE\tMEDIA TYPE\tANNOTATIONS")
 	for _, m := range in.Manifests {
 		p := m.Platform
 		if p == "" {
 			p = "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", p, m.Digest, m.Size, m.MediaType, strings.Join(sortedPairs(m.Annotations), ","))
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", escape(p), escape(m.Digest.String()), m.Size, escape(m.MediaType), strings.Join(sortedPairs(m.Annotations), ","))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := fmt.Fprintln(std.out, strings.TrimRight(line, " \n")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sortedPairs(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k, v := range m {
-		out = append(out, k+"="+v)
+		out = append(out, escape(k)+"="+escape(v))
 	}
 	sort.Strings(out)
 	return out

@@ -2,6 +2,7 @@ package authtest
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -309,4 +310,32 @@ func triesPerRequest(e *env) map[string]int {
 		m[r.Method+" "+r.Path]++
 	}
 	return m
+}
+
+// No credentials for a registry that wants them: exit 3, said once, with
+// how to give them.
+func TestNoCredentialsHint(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		opts   registrytest.Options
+		tokens *tokenauth.TokenOptions
+	}{
+		{name: "basic", opts: registrytest.Options{Username: user, Password: password}},
+		{name: "token", tokens: &tokenauth.TokenOptions{Username: user, Password: password}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tc.opts, tc.tokens)
+			r := e.Run(bin, clitest.RunOptions{}, append(e.TwoPlatforms(), "--plain-http")...)
+			clitest.WantCode(t, r, 3)
+			hint := fmt.Sprintf("hint: %s wants credentials: log in with docker login %s, or give --username with --password-stdin (flags are for the target's registry)\n", e.Host(), e.Host())
+			if strings.Count(r.Stderr, "hint:") != 1 || !strings.HasSuffix(r.Stderr, hint) {
+				t.Errorf("stderr does not end with the one hint %q\n%s", hint, r)
+			}
+			if strings.Count(r.Stderr, "error: ") > 2 {
+				t.Errorf("the same refusal printed more than once, with its count\n%s", r)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package authtest
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/manifest-push/manifest-push/integration/internal/clitest"
@@ -114,4 +115,35 @@ func clientCertsDir(t *testing.T, e *env, host string) string {
 	clitest.WriteFile(t, filepath.Join(dir, host, "client.cert"), string(certPEM))
 	clitest.WriteFile(t, filepath.Join(dir, host, "client.key"), string(keyPEM))
 	return dir
+}
+
+// From an HTTPS registry into a local plain-HTTP one, with no hosts.toml:
+// --plain-http-host names the plain one, the other stays verified HTTPS.
+func TestPlainHTTPHostBesideHTTPS(t *testing.T) {
+	t.Parallel()
+	src := newEnv(t, registrytest.Options{TLS: true}, nil)
+	dst := clitest.NewEnv(t, registrytest.Options{})
+	src.LinuxImage("src/amd64", "v1", "amd64")
+	certs := t.TempDir()
+	if _, err := src.Registry.CA().WriteCertsDir(certs, src.Host()); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"from-args", "--platforms", "linux/amd64", "--template", src.Host() + "/src/ARCH:v1", "--target", dst.Host() + "/dst/img:1", "--certs-dir", certs}
+
+	r := src.Run(bin, clitest.RunOptions{}, append(args, "--plain-http-host", dst.Host())...)
+	clitest.WantCode(t, r, 0)
+	if dst.TagDigest("dst/img", "1") == "" {
+		t.Errorf("dst/img:1 was not pushed\n%s", r)
+	}
+	if src.Proxy.Writes() != 0 {
+		t.Errorf("%d writes to the source registry", src.Proxy.Writes())
+	}
+
+	// Without it, the plain-HTTP target fails, and the hint names it alone.
+	r = src.Run(bin, clitest.RunOptions{}, append(args, "--tags", "2")...)
+	clitest.WantCode(t, r, 1)
+	clitest.WantStderr(t, r, "hint: "+dst.Host()+" speaks plain HTTP: try --plain-http-host "+dst.Host())
+	if strings.Contains(r.Stderr, "hint: "+src.Host()) {
+		t.Errorf("a hint names the HTTPS source\n%s", r)
+	}
 }
