@@ -179,6 +179,7 @@ func TestEveryFlagInEveryPosition(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d command lines parsed", tested)
 	if tested < 200 {
 		t.Errorf("only %d cases ran", tested)
 	}
