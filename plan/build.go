@@ -69,10 +69,26 @@ func Build(in Input, opts Options) (*Plan, error) {
 	if len(in.Select) > 0 && len(b.errs) == 0 {
 		b.selectPlatforms(in.Select)
 	}
+	if in.Current != nil && len(b.errs) == 0 {
+		b.merge(in.Current)
+	}
+	if len(in.Remove) > 0 && len(b.errs) == 0 {
+		b.remove(in.Remove)
+	}
 	if len(b.images) == 0 && len(b.errs) == 0 {
-		b.errs = append(b.errs, &Error{Msg: "no entries left: every source is missing", Err: ErrEmpty})
+		msg := "no entries left: every source is missing"
+		if len(in.Remove) > 0 {
+			msg = "no entries left: --remove takes out every platform; an index needs at least one"
+		}
+		b.errs = append(b.errs, &Error{Msg: msg, Err: ErrEmpty})
 	}
 	b.checkDuplicates()
+	if typ == spec.TypeAuto && in.Current != nil && in.Current.Descriptor.MediaType == ocispec.MediaTypeImageIndex {
+		typ = spec.TypeOCI // an update keeps an OCI index an OCI index
+	}
+	if in.Current != nil && len(in.Annotations) == 0 {
+		in.Annotations = in.Current.IndexAnnotations
+	}
 
 	annotated := len(in.Annotations) > 0
 	hasOCI := false
@@ -391,6 +407,109 @@ func (b *builder) checkDuplicates() {
 		}
 	}
 	b.attestations = attestations
+}
+
+// merge makes the entries an update of cur, what the target tag holds
+// (Input.Current): cur's image entries stay unless a source gives their
+// platform, in which case the source's entry takes the place; the sources'
+// other entries follow; then cur's attestations of the entries kept, then
+// the sources' attestations.
+func (b *builder) merge(cur *Source) {
+	var current []ocispec.Descriptor
+	var attestations []ocispec.Descriptor
+	if IsIndex(cur.Descriptor.MediaType) {
+		for _, c := range cur.Children {
+			switch {
+			case IsAttestation(c):
+				attestations = append(attestations, c)
+			case IsManifest(c.MediaType) && c.Platform != nil:
+				p := b.fromRegistry(cur, "entry "+c.Digest.String(), *c.Platform)
+				c.Platform = &p
+				current = append(current, c)
+			default:
+				b.warnings = append(b.warnings, fmt.Sprintf("%s: %s entry %s has no platform and is not an attestation; left out",
+					cur.Ref, c.MediaType, c.Digest))
+			}
+		}
+	} else {
+		d := cur.Descriptor
+		p := ocispec.Platform{}
+		if cur.Config != nil {
+			p = b.fromRegistry(cur, "image config", *cur.Config)
+		}
+		if p.OS == "" || p.Architecture == "" {
+			b.fail(cur, ErrMissingPlatform, "%s is an image whose config gives no os and architecture: it cannot be kept as an entry; push without --append", cur.Ref)
+			return
+		}
+		d.Platform = &p
+		current = append(current, d)
+	}
+
+	byPlatform := map[string]int{} // platform key → index into b.images
+	for i, e := range b.images {
+		if _, ok := byPlatform[platform.Key(*e.Descriptor.Platform)]; !ok {
+			byPlatform[platform.Key(*e.Descriptor.Platform)] = i
+		}
+	}
+	used := make([]bool, len(b.images))
+	merged := make([]Entry, 0, len(current)+len(b.images))
+	kept := map[digest.Digest]bool{}
+	for _, c := range current {
+		if i, ok := byPlatform[platform.Key(*c.Platform)]; ok {
+			if !used[i] {
+				used[i] = true
+				merged = append(merged, b.images[i])
+			}
+			continue
+		}
+		kept[c.Digest] = true
+		merged = append(merged, Entry{Source: cur, Descriptor: c, Kept: true})
+	}
+	for i, e := range b.images {
+		if !used[i] {
+			merged = append(merged, e)
+		}
+	}
+	var atts []Entry
+	for _, a := range attestations {
+		if kept[digest.Digest(a.Annotations[AnnotationReferenceDigest])] {
+			atts = append(atts, Entry{Source: cur, Descriptor: a, Attestation: true, Kept: true})
+		}
+	}
+	b.images, b.attestations = merged, append(atts, b.attestations...)
+}
+
+// remove leaves out the entries of the platforms given, and their
+// attestations; a platform no entry has is a warning.
+func (b *builder) remove(ps []ocispec.Platform) {
+	var images []Entry
+	removed := map[digest.Digest]bool{}
+	hit := make([]bool, len(ps))
+	for _, e := range b.images {
+		drop := false
+		for i, p := range ps {
+			if matchesSpec(p, *e.Descriptor.Platform) {
+				hit[i], drop = true, true
+			}
+		}
+		if drop {
+			removed[e.Descriptor.Digest] = true
+			continue
+		}
+		images = append(images, e)
+	}
+	for i, p := range ps {
+		if !hit[i] {
+			b.warnings = append(b.warnings, fmt.Sprintf("--remove %s: the index has no entry of that platform; nothing removed for it", platform.Format(p)))
+		}
+	}
+	var attestations []Entry
+	for _, a := range b.attestations {
+		if !removed[digest.Digest(a.Descriptor.Annotations[AnnotationReferenceDigest])] {
+			attestations = append(attestations, a)
+		}
+	}
+	b.images, b.attestations = images, attestations
 }
 
 // selectPlatforms keeps the image entries whose platform one of want

@@ -504,3 +504,92 @@ func TestBuildOSVersionMismatch(t *testing.T) {
 		t.Errorf("strict: err = %v, want ErrPlatformMismatch", err)
 	}
 }
+
+func TestBuildUpdate(t *testing.T) {
+	t.Parallel()
+	img := func(name string, p *ocispec.Platform) ocispec.Descriptor {
+		return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst(name), Size: 10, Platform: p}
+	}
+	amd, arm, s390 := img("amd", pf("linux", "amd64", "")), img("arm", pf("linux", "arm64", "")), img("s390", pf("linux", "s390x", ""))
+	att := ocispec.Descriptor{
+		MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("att-arm"), Size: 12, Platform: pf("unknown", "unknown", ""),
+		Annotations: map[string]string{AnnotationReferenceType: "attestation-manifest", AnnotationReferenceDigest: arm.Digest.String()},
+	}
+	current := &Source{
+		Ref: named(t, "reg.test/app:1").String(), Repository: "reg.test/app",
+		Descriptor:       ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("cur"), Size: 700},
+		Children:         []ocispec.Descriptor{amd, arm, s390, att},
+		IndexAnnotations: map[string]string{"org.opencontainers.image.source": "https://example.com"},
+	}
+	digests := func(p *Plan) []string {
+		var out []string
+		for _, e := range p.Entries {
+			out = append(out, string(e.Descriptor.Digest))
+		}
+		return out
+	}
+	armV2 := image(t, "reg.test/build:arm64", ocispec.MediaTypeImageManifest, nil, pf("linux", "arm64", ""), 3)
+	win := image(t, "reg.test/build:win", ocispec.MediaTypeImageManifest, nil, &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.20348.1"}, 5)
+
+	t.Run("replace in place, new platforms after, attestations of kept entries", func(t *testing.T) {
+		p, err := Build(Input{Sources: []Source{win, armV2}, Current: current}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{string(amd.Digest), string(armV2.Descriptor.Digest), string(s390.Digest), string(win.Descriptor.Digest)}
+		if diff := cmp.Diff(want, digests(p)); diff != "" {
+			t.Errorf("entries (-want +got):\n%s", diff)
+		}
+		if p.MediaType != ocispec.MediaTypeImageIndex || !strings.Contains(string(p.Bytes), "org.opencontainers.image.source") {
+			t.Errorf("the update lost the index's media type or annotations:\n%s", p.Bytes)
+		}
+		if !p.Entries[0].Kept || p.Entries[1].Kept {
+			t.Errorf("kept flags wrong")
+		}
+	})
+	t.Run("remove takes the attestation with it", func(t *testing.T) {
+		p, err := Build(Input{Current: current, Remove: []ocispec.Platform{*pf("linux", "arm64", ""), *pf("linux", "mips64le", "")}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{string(amd.Digest), string(s390.Digest)}, digests(p)); diff != "" {
+			t.Errorf("entries (-want +got):\n%s", diff)
+		}
+		if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "linux/mips64le") {
+			t.Errorf("warnings %q", p.Warnings)
+		}
+	})
+	t.Run("an attestation stays with its kept image", func(t *testing.T) {
+		p, err := Build(Input{Current: current, Sources: []Source{win}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := digests(p); got[len(got)-1] != string(att.Digest) {
+			t.Errorf("entries %v, want the attestation last", got)
+		}
+	})
+	t.Run("the same update again is the same index", func(t *testing.T) {
+		a, err := Build(Input{Sources: []Source{win}, Current: current}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := &Source{Ref: current.Ref, Repository: current.Repository, IndexAnnotations: current.IndexAnnotations,
+			Descriptor: a.Descriptor}
+		for _, e := range a.Entries {
+			again.Children = append(again.Children, e.Descriptor)
+		}
+		b, err := Build(Input{Sources: []Source{win}, Current: again}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Descriptor.Digest != b.Descriptor.Digest {
+			t.Errorf("merging into its own result changed the index:\n%s\n%s", a.Bytes, b.Bytes)
+		}
+	})
+	t.Run("removing every entry", func(t *testing.T) {
+		_, err := Build(Input{Current: current, Remove: []ocispec.Platform{{OS: "linux"}}}, Options{})
+		if !errors.Is(err, ErrEmpty) {
+			t.Errorf("err = %v", err)
+		}
+	})
+}

@@ -23,6 +23,16 @@ type Input struct {
 	// Select, when not empty, keeps only the entries of these platforms
 	// (spec.Spec.Select); one that no source gives is an error.
 	Select []ocispec.Platform
+	// Current, when set, is what the target tag holds now, to be updated
+	// (spec.Spec.Append): an index (Children) or a single image (Config).
+	// Its entries stay for every platform the sources do not give, in its
+	// order; the sources' entries replace those of the same platform, in
+	// place, and the others come after; attestations follow their image.
+	Current *Source
+	// Remove are platforms whose entries, and their attestations, are left
+	// out (fields left empty match any value). One that no entry has is a
+	// warning; removing every entry is an error.
+	Remove []ocispec.Platform
 }
 
 // Source is one source after resolution: what was asked of it, and what the
@@ -53,6 +63,10 @@ type Source struct {
 	// Children are an index source's entries in its order, nested indexes
 	// already flattened, attestation manifests included; nil for a manifest.
 	Children []ocispec.Descriptor
+	// IndexAnnotations are an index's own annotations; used for
+	// Input.Current only, whose annotations an update keeps unless the
+	// spec gives its own.
+	IndexAnnotations map[string]string
 }
 
 // Options controls Build. The zero value is useful.
@@ -86,4 +100,7 @@ type Entry struct {
 	Descriptor ocispec.Descriptor
 	// Attestation is set for an attestation manifest carried along (P4).
 	Attestation bool
+	// Kept is set for an entry kept from Input.Current: it is in the
+	// target repository already.
+	Kept bool
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/distribution/reference"
+
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
@@ -30,26 +32,25 @@ type Change struct {
 	To       digest.Digest `json:"to,omitempty"`
 }
 
-// current is what the target tag holds before the push, as platform
-// entries: an index's image entries (attestations and entries without a
-// platform left out), or a single image as one entry with its config's
-// platform. Platforms are normalised as a source's are (P3).
-func (rd *reader) current(ctx context.Context, r registry.Repo, doc registry.Document) ([]ocispec.Descriptor, error) {
+// currentSource is what the target tag holds now, as a plan source for an
+// update (plan.Input.Current): an index with its entries (nested indexes
+// flattened) and its annotations, or a single image with its config's
+// platform.
+func (rd *reader) currentSource(ctx context.Context, target reference.Named, doc registry.Document) (*plan.Source, error) {
+	r := registry.RepoOf(target)
+	src := &plan.Source{Ref: target.String(), Repository: target.Name(), Descriptor: doc.Desc}
 	if plan.IsIndex(doc.Desc.MediaType) {
 		var idx ocispec.Index
 		if err := json.Unmarshal(doc.Data, &idx); err != nil {
 			return nil, fmt.Errorf("%s@%s: reading the index: %w", r, doc.Desc.Digest, err)
 		}
-		var out []ocispec.Descriptor
-		for _, d := range idx.Manifests {
-			if d.Platform == nil || plan.IsAttestation(d) || !plan.IsManifest(d.MediaType) {
-				continue
-			}
-			p, _ := platform.NormalizeConfig(*d.Platform) // a refused field is left out, as for a source
-			d.Platform = &p
-			out = append(out, d)
+		src.IndexAnnotations = idx.Annotations
+		children, err := rd.children(ctx, r, doc, 0)
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
+		src.Children = children
+		return src, nil
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(doc.Data, &m); err != nil {
@@ -59,16 +60,43 @@ func (rd *reader) current(ctx context.Context, r registry.Repo, doc registry.Doc
 	if err != nil {
 		return nil, err
 	}
-	p, _ := platform.NormalizeConfig(*cfg)
-	d := doc.Desc
-	d.Platform = &p
-	return []ocispec.Descriptor{d}, nil
+	src.Config = cfg
+	return src, nil
 }
 
-// changes compares the platform entries before (current) with the index's
+// platforms lists cur's platform entries: an index's image entries
+// (attestations and entries without a platform left out), or the single
+// image with its config's platform; each normalised as a source's is (P3).
+func platforms(cur *plan.Source) []ocispec.Descriptor {
+	if cur == nil {
+		return nil
+	}
+	if plan.IsIndex(cur.Descriptor.MediaType) {
+		var out []ocispec.Descriptor
+		for _, d := range cur.Children {
+			if d.Platform == nil || plan.IsAttestation(d) || !plan.IsManifest(d.MediaType) {
+				continue
+			}
+			p, _ := platform.NormalizeConfig(*d.Platform) // a refused field is left out, as for a source
+			d.Platform = &p
+			out = append(out, d)
+		}
+		return out
+	}
+	if cur.Config == nil {
+		return nil
+	}
+	p, _ := platform.NormalizeConfig(*cur.Config)
+	d := cur.Descriptor
+	d.Platform = &p
+	return []ocispec.Descriptor{d}
+}
+
+// changes compares the platform entries of cur (what the tag held) with the index's
 // image entries: first the platforms of the index in its order (added or
 // updated), then those it no longer has (removed), in their old order.
-func changes(before []ocispec.Descriptor, after []plan.Entry) []Change {
+func changes(cur *plan.Source, after []plan.Entry) []Change {
+	before := platforms(cur)
 	old := make(map[string]ocispec.Descriptor, len(before))
 	for _, d := range before {
 		key := platform.Key(*d.Platform)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/log"
 	"github.com/manifest-push/manifest-push/plan"
@@ -49,19 +50,29 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if typ == "" {
 		typ = s.Type
 	}
-	p, err := plan.Build(plan.Input{Type: typ, Annotations: s.Annotations, Sources: sources, Select: s.Select}, plan.Options{StrictPlatform: opts.StrictPlatform})
+	build := func(current *plan.Source) (*plan.Plan, error) {
+		return plan.Build(plan.Input{
+			Type: typ, Annotations: s.Annotations, Sources: sources, Select: s.Select,
+			Current: current, Remove: s.Remove,
+		}, plan.Options{StrictPlatform: opts.StrictPlatform})
+	}
+	var current *plan.Source
+	if before.Desc.Digest != "" {
+		if current, err = rd.currentSource(ctx, s.Target, before); err != nil {
+			return nil, fmt.Errorf("reading what %s holds now: %w", s.Target, err)
+		}
+	}
+	var p *plan.Plan
+	if s.Append {
+		p, err = build(current)
+	} else {
+		p, err = build(nil)
+	}
 	if err != nil {
 		return nil, err
 	}
 	res := newResult(s, p, opts.DryRun)
 	if previous[0] != p.Descriptor.Digest {
-		current, err := rd.current(ctx, target, before)
-		if before.Desc.Digest == "" {
-			current, err = nil, nil // the target tag is new: every platform is added
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading what %s holds now: %w", s.Target, err)
-		}
 		res.Changes = changes(current, p.Entries)
 	}
 	toWrite := res.setTags(tags, previous, p.Descriptor.Digest, opts.Force)
@@ -73,8 +84,12 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 
 	res.Changed = true
 	cp := &copier{rd: rd, target: target, progress: newProgress(opts.Progress)}
+	started := time.Now()
 	if err := write(ctx, cp, p, s, res, toWrite, opts.Force); err != nil {
 		return res, err
+	}
+	if s.Append {
+		return res, converge(ctx, cp, s, res, p, build, time.Since(started), opts.Settle)
 	}
 	return res, nil
 }
@@ -167,8 +182,14 @@ func newResult(s *spec.Spec, p *plan.Plan, dryRun bool) *Result {
 		DryRun:    dryRun,
 		Warnings:  append([]string{}, p.Warnings...),
 		Index:     p.Bytes,
-		Manifests: make([]ManifestResult, len(p.Entries)),
+		Manifests: manifestResults(p),
 	}
+	return res
+}
+
+// manifestResults describes the entries of p (none copied yet).
+func manifestResults(p *plan.Plan) []ManifestResult {
+	out := make([]ManifestResult, len(p.Entries))
 	for i, e := range p.Entries {
 		m := ManifestResult{Digest: e.Descriptor.Digest, MediaType: e.Descriptor.MediaType, Size: e.Descriptor.Size}
 		if e.Source != nil {
@@ -177,9 +198,9 @@ func newResult(s *spec.Spec, p *plan.Plan, dryRun bool) *Result {
 		if e.Descriptor.Platform != nil {
 			m.Platform = platform.Format(*e.Descriptor.Platform)
 		}
-		res.Manifests[i] = m
+		out[i] = m
 	}
-	return res
+	return out
 }
 
 // setTags records each tag's previous digest and status, and returns the
@@ -206,6 +227,9 @@ func (res *Result) setTags(tags []string, previous []digest.Digest, d digest.Dig
 // allMissing is the error for a push whose every source the registry says
 // does not exist (with IgnoreMissing): there is nothing to publish.
 func allMissing(sources []plan.Source) error {
+	if len(sources) == 0 {
+		return nil // an update that only removes platforms
+	}
 	names := make([]string, 0, len(sources))
 	for _, src := range sources {
 		if !src.Missing {

@@ -3,6 +3,7 @@ package publish
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -19,6 +20,11 @@ type Options struct {
 	Force bool
 	// StrictPlatform turns platform warnings into errors.
 	StrictPlatform bool
+	// Settle is how long an update (spec.Spec.Append) waits after writing
+	// the target tag before it reads the tag back to see whether another
+	// writer replaced it (see converge). Zero means DefaultSettle, raised to
+	// twice the time the write took when that is longer.
+	Settle time.Duration
 	// Progress, when set, hears how far the blobs of each source are in
 	// being brought into the target repository (see Progress). It is
 	// called from the push's goroutines, one call at a time, and should
@@ -51,6 +57,10 @@ type Result struct {
 	// tag is new, none when it held the index already.
 	Changes  []Change `json:"changes"`
 	Warnings []string `json:"warnings"`
+	// Rounds is, for an update (spec.Spec.Append) that wrote, how many
+	// times the target tag was written before it held an index with this
+	// update's entries: 1 unless another writer replaced it meanwhile.
+	Rounds int `json:"rounds,omitempty"`
 	// Index is the index document that was (or, with DryRun, would be)
 	// pushed.
 	Index []byte `json:"-"`

@@ -168,7 +168,7 @@ func uniqueChildren(p *plan.Plan, s *spec.Spec) []child {
 	var out []child
 	for _, e := range p.Entries {
 		d := e.Descriptor
-		if seen[d.Digest] || e.Source == nil {
+		if seen[d.Digest] || e.Source == nil || e.Kept {
 			continue
 		}
 		seen[d.Digest] = true

@@ -39,6 +39,12 @@ type Args struct {
 	Annotations []string
 	// Type is TypeAuto, TypeOCI, TypeDocker or empty.
 	Type string
+	// Append is --append (Spec.Append): with it, no source at all is valid
+	// when Remove is given.
+	Append bool
+	// Remove are --remove platforms (Spec.Remove), each element possibly a
+	// comma-separated list.
+	Remove []string
 }
 
 // FromArgs builds and validates a spec from from-args flags. The spec's
@@ -136,7 +142,20 @@ func FromArgs(a Args) (*Spec, error) {
 		seenPlats[platform.Key(p)] = ps
 		plats = append(plats, p)
 	}
-	if len(splitList(a.Platforms)) == 0 && len(a.Sources) == 0 {
+	s.Append = a.Append
+	for _, ps := range splitList(a.Remove) {
+		p, err := platform.Parse(ps)
+		if err != nil {
+			fail("--remove", err, "%v", err)
+			continue
+		}
+		s.Remove = append(s.Remove, p)
+	}
+	onlyRemove := a.Append && len(a.Remove) > 0 && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == ""
+	if len(a.Remove) > 0 && !a.Append && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == "" {
+		fail("--remove", nil, "with no sources, --remove needs --append: it takes platforms out of what the target holds")
+	}
+	if len(splitList(a.Platforms)) == 0 && len(a.Sources) == 0 && !onlyRemove {
 		fail("--platforms", nil, "missing: give the platforms to assemble, e.g. --platforms linux/amd64,linux/arm64,linux/arm/v7")
 	}
 
@@ -153,6 +172,10 @@ func FromArgs(a Args) (*Spec, error) {
 			s.Manifests = append(s.Manifests, Entry{Image: ref})
 		}
 		s.Select = plats
+	case onlyRemove:
+		if len(plats) > 0 {
+			fail("--platforms", nil, "given with no sources to choose from: give sources, or leave --platforms out")
+		}
 	case strings.TrimSpace(a.Template) == "":
 		fail("--template", nil, "missing: give the source reference with placeholders, e.g. --template registry.example.com/hello:1.0-OS-ARCH-VARIANT, or the sources as arguments")
 	case !hasPlaceholder(a.Template) && len(plats) > 1:

@@ -61,6 +61,16 @@ type Spec struct {
 	// source gives is an error (from-args with source arguments and
 	// --platforms). Each is normalised; fields left empty match any value.
 	Select []ocispec.Platform
+	// Append makes the index an update of what the target tag holds now:
+	// its entries stay for every platform the spec's entries do not give,
+	// and the spec's entries replace those of the same platform (see
+	// docs/rules.md, "Updating an index"). With no target tag yet it is a
+	// normal push. Manifests may then be empty if Remove is not.
+	Append bool
+	// Remove are platforms whose entries (and their attestations) are left
+	// out of the index, normalised; fields left empty match any value
+	// (linux/arm removes every arm variant).
+	Remove []ocispec.Platform
 }
 
 // Entry is one source image of the index.

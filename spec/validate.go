@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/internal/suggest"
@@ -40,8 +41,13 @@ func Validate(s *Spec) error {
 	if len(s.Annotations) > 0 && s.Type == TypeDocker {
 		fail(file, nil, "annotations need an OCI index, but type is docker: use type: oci (or auto), or remove the annotations")
 	}
-	if len(s.Manifests) == 0 {
+	if len(s.Manifests) == 0 && !(s.Append && len(s.Remove) > 0) {
 		fail(file, nil, `"manifests" is empty: list at least one source image, %s`, examples["manifests"])
+	}
+	for _, p := range append(slices.Clone(s.Select), s.Remove...) {
+		if _, err := platform.Normalize(p); err != nil {
+			fail(file, err, "%v", err)
+		}
 	}
 	seen := map[string]Entry{}
 	for _, e := range s.Manifests {

@@ -209,6 +209,8 @@ func commonPushFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "dry-run", Usage: "resolve and print the index and its digest; write nothing"},
 		&cli.BoolFlag{Name: "force", Usage: "push even when every tag already points at the index"},
 		&cli.BoolFlag{Name: "strict-platform", Usage: "make platform warnings errors"},
+		&cli.BoolFlag{Name: "append", Usage: "update what the target tag holds: its entries stay for the platforms not given here"},
+		&cli.StringSliceFlag{Name: "remove", Usage: "leave this platform's entries out (repeatable; with --append and no sources: take it out of the target)"},
 	}
 }
 

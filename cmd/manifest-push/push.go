@@ -9,8 +9,10 @@ import (
 	"sync"
 
 	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/spec"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 )
 
@@ -62,6 +64,10 @@ func fromSpecAction(c *cli.Context, std streams) error {
 	if stdinSpecs > 1 || (stdinSpecs == 1 && g.stdinUsed) {
 		return usagef("standard input can be read once: give - as one spec, or use --password-stdin")
 	}
+	remove, err := removePlatforms(c)
+	if err != nil {
+		return err
+	}
 	jobs := make([]job, len(files))
 	for i, f := range files {
 		jobs[i].name = f
@@ -69,6 +75,10 @@ func fromSpecAction(c *cli.Context, std streams) error {
 			jobs[i].spec, jobs[i].err = spec.Load("-", std.in, spec.LoadOptions{})
 		} else {
 			jobs[i].spec, jobs[i].err = spec.LoadFile(f, spec.LoadOptions{})
+		}
+		if jobs[i].spec != nil {
+			jobs[i].spec.Append = c.Bool("append")
+			jobs[i].spec.Remove = remove
 		}
 	}
 	if bad := invalidJobs(jobs); bad > 0 {
@@ -96,6 +106,22 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// removePlatforms reads --remove for from-spec: each platform parsed and
+// normalised, as from-args does.
+func removePlatforms(c *cli.Context) ([]ocispec.Platform, error) {
+	var out []ocispec.Platform
+	for _, v := range c.StringSlice("remove") {
+		for _, ps := range strings.Split(v, ",") {
+			p, err := platform.Parse(ps)
+			if err != nil {
+				return nil, usagef("--remove: %v", err)
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // invalidJobs counts the specs that did not load.
@@ -130,6 +156,8 @@ func fromArgsAction(c *cli.Context, std streams) error {
 		Tags:        tags,
 		Annotations: c.StringSlice("annotations"),
 		Type:        opts.Type,
+		Append:      c.Bool("append"),
+		Remove:      c.StringSlice("remove"),
 	})
 	return pushAll(c.Context, g, opts, []job{{name: "from-args", spec: s, err: err}}, std)
 }
@@ -244,6 +272,9 @@ func printText(std streams, g *globals, o outcome) {
 			}
 			fmt.Fprintln(std.out, escape(line))
 		}
+	}
+	if r.Rounds > 0 && !g.quiet {
+		fmt.Fprintf(std.out, "Rounds: %d\n", r.Rounds)
 	}
 	if r.Digest != "" && o.err == nil {
 		fmt.Fprintf(std.out, "Digest: %s %d\n", r.Digest, r.Size)

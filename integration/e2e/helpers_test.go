@@ -303,6 +303,7 @@ type jsonResult struct {
 	Manifests []jsonEntry   `json:"manifests"`
 	Changes   []jsonChange  `json:"changes"`
 	Warnings  []string      `json:"warnings"`
+	Rounds    int           `json:"rounds"`
 	// Index is the index document, with --dry-run only.
 	Index json.RawMessage `json:"index"`
 	Spec  string          `json:"spec"`
