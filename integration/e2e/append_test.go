@@ -37,6 +37,7 @@ func TestAppendWindowsLater(t *testing.T) {
 
 	r := e.run("--plain-http", "from-spec", "--append", path)
 	clitest.WantCode(t, r, 0)
+	t.Logf("%s", r)
 	d, n := digestLine(t, r)
 	want := []string{
 		"+ windows/amd64:10.0.20348.2700",
@@ -61,6 +62,7 @@ func TestAppendWindowsLater(t *testing.T) {
 	e.Proxy.Reset()
 	r = e.run("--plain-http", "from-spec", "--append", path)
 	clitest.WantCode(t, r, 0)
+	t.Logf("%s\n%d requests, %d writes", r, e.Proxy.Count(), e.Proxy.Writes())
 	e.wantNoWrites(r)
 	if !slices.Contains(stdoutLines(r), e.ref("app")+":1.0 unchanged") || strings.Contains(r.Stdout, "Rounds") {
 		t.Errorf("the rerun\n%s", r)
