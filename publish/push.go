@@ -71,6 +71,9 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
+	if err := verifyEntries(ctx, rd, p); err != nil {
+		return nil, err
+	}
 	res := newResult(s, p, opts.DryRun)
 	if previous[0] != p.Descriptor.Digest {
 		res.Changes = changes(current, p.Entries)

@@ -152,7 +152,8 @@ func (h *hosts) updateClient(name string, insecure bool, c *http.Client) error {
 		tr.ResponseHeaderTimeout = uploadAnswerTimeout
 		base = tr
 	}
-	c.Transport = &retryTransport{base: &logTransport{base: base}, policy: h.policy}
+	c.Transport = &retryTransport{base: &logTransport{base: &capTransport{base: base}}, policy: h.policy}
+	c.CheckRedirect = h.checkRedirect
 	return nil
 }
 
@@ -175,11 +176,11 @@ type lockedAuthorizer struct {
 func (l *lockedAuthorizer) Authorize(ctx context.Context, req *http.Request) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.a.Authorize(ctx, req)
+	return l.a.Authorize(withTokenFetch(ctx), req)
 }
 
 func (l *lockedAuthorizer) AddResponses(ctx context.Context, responses []*http.Response) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.a.AddResponses(ctx, responses)
+	return l.a.AddResponses(withTokenFetch(ctx), responses)
 }

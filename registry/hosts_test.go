@@ -100,7 +100,7 @@ func TestUpdateClientWrapsOnce(t *testing.T) {
 	if !ok {
 		t.Fatalf("transport is %T", first)
 	}
-	inner := rt.base.(*logTransport).base.(*http.Transport)
+	inner := rt.base.(*logTransport).base.(*capTransport).base.(*http.Transport)
 	if inner == base {
 		t.Error("the transport was changed in place, not cloned")
 	}
@@ -143,7 +143,7 @@ func TestHostsSchemeAndVerification(t *testing.T) {
 			if h.Scheme != tc.wantScheme {
 				t.Errorf("scheme %s, want %s", h.Scheme, tc.wantScheme)
 			}
-			tr := h.Client.Transport.(*retryTransport).base.(*logTransport).base.(*http.Transport)
+			tr := h.Client.Transport.(*retryTransport).base.(*logTransport).base.(*capTransport).base.(*http.Transport)
 			skip := tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify
 			if skip != tc.wantSkip {
 				t.Errorf("InsecureSkipVerify = %v, want %v", skip, tc.wantSkip)
@@ -167,7 +167,7 @@ func TestHostsTomlSkipVerifyIsHonouredWithAWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := hs[len(hs)-1].Client.Transport.(*retryTransport).base.(*logTransport).base.(*http.Transport)
+	tr := hs[len(hs)-1].Client.Transport.(*retryTransport).base.(*logTransport).base.(*capTransport).base.(*http.Transport)
 	if tr.TLSClientConfig == nil || !tr.TLSClientConfig.InsecureSkipVerify {
 		t.Error("skip_verify = true in hosts.toml did not turn verification off")
 	}

@@ -134,12 +134,12 @@ func (d *progressDisplay) flush(final bool) {
 		p := d.state[s]
 		switch {
 		case final && p.BlobsDone < p.Blobs:
-			fmt.Fprintf(d.w, "stopped copying %s: %s of %s, %d of %d blobs\n", s, size(p.BytesDone), size(p.BytesTotal), p.BlobsDone, p.Blobs)
+			fmt.Fprintf(d.w, "stopped copying %s: %s of %s, %d of %d blobs\n", escape(s), size(p.BytesDone), size(p.BytesTotal), p.BlobsDone, p.Blobs)
 		case final && p.Streamed > 0: // mounts alone are not worth a line
 			fmt.Fprintf(d.w, "copied %s: %s in %d blobs (%s streamed in %s)\n",
-				s, size(p.BytesDone), p.BlobsDone, size(p.Streamed), elapsed.Round(100*time.Millisecond))
+				escape(s), size(p.BytesDone), p.BlobsDone, size(p.Streamed), elapsed.Round(100*time.Millisecond))
 		case !final && d.changed[s]:
-			fmt.Fprintf(d.w, "copying %s: %s of %s, %d of %d blobs\n", s, size(p.BytesDone), size(p.BytesTotal), p.BlobsDone, p.Blobs)
+			fmt.Fprintf(d.w, "copying %s: %s of %s, %d of %d blobs\n", escape(s), size(p.BytesDone), size(p.BytesTotal), p.BlobsDone, p.Blobs)
 		}
 	}
 	clear(d.changed)
@@ -154,7 +154,7 @@ func ttyLine(p publish.Progress, elapsed time.Duration) string {
 		filled = int(int64(width) * min(p.BytesDone, p.BytesTotal) / p.BytesTotal)
 	}
 	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-	line := fmt.Sprintf("%s [%s] %s / %s, %d/%d blobs", shorten(p.Source, 48), bar, size(p.BytesDone), size(p.BytesTotal), p.BlobsDone, p.Blobs)
+	line := fmt.Sprintf("%s [%s] %s / %s, %d/%d blobs", shorten(escape(p.Source), 48), bar, size(p.BytesDone), size(p.BytesTotal), p.BlobsDone, p.Blobs)
 	if secs := elapsed.Seconds(); p.Streamed > 0 && secs > 0 {
 		line += fmt.Sprintf(", %s/s", size(int64(float64(p.Streamed)/secs)))
 	}
