@@ -6,7 +6,7 @@ BIN      := bin/manifest-push
 FUZZTIME ?= 30s
 BENCHFLAGS ?=
 
-.PHONY: all build test test-unit test-integration vet fmt-check tidy-check demo bench fuzz image clean
+.PHONY: all build test test-unit test-integration vet fmt-check tidy-check demo bench fuzz image release clean
 
 all: build
 
@@ -54,9 +54,18 @@ fuzz:
 # image builds manifest-push for five linux platforms, packs one image each
 # and publishes them as one index with manifest-push itself (REGISTRY=host:port,
 # plain HTTP, anonymous; without REGISTRY it rehearses on an embedded registry).
-# The version stamped and tagged is $(VERSION), as for make build.
+# The version stamped is $(VERSION), as for make build; a release v1.2.3 is
+# tagged 1.2.3, 1.2, 1 and latest, anything else only as itself.
 image:
 	cd integration && $(GO) run ./cmd/selfimage -registry '$(REGISTRY)' -version '$(VERSION)'
 
+# release builds the static release binaries for every supported platform
+# into $(DIST), named manifest-push_<version>_<os>_<arch>[.exe], with
+# SHA256SUMS: VERSION=vMAJOR.MINOR.PATCH[-PRERELEASE] is required. The same
+# source and Go toolchain give the same bytes (see scripts/release.sh).
+DIST ?= dist
+release:
+	./scripts/release.sh '$(VERSION)' '$(DIST)'
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

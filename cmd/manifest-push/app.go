@@ -33,11 +33,25 @@ const defaultTimeout = 5 * time.Minute
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
+	// lookupEnv resolves a spec's ${VAR}; nil means os.LookupEnv.
+	lookupEnv func(string) (string, bool)
+	// getenv reads the environment (the GitHub Action's inputs); nil means
+	// os.Getenv.
+	getenv func(string) string
 }
 
 // run runs the command line and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	std := streams{in: stdin, out: stdout, err: stderr}
+	return runWith(ctx, streams{in: stdin, out: stdout, err: stderr}, args)
+}
+
+// runWith is run with the streams (and environment) of std.
+func runWith(ctx context.Context, std streams, args []string) int {
+	stdout, stderr := std.out, std.err
+	args, answered := asPlugin(args, stdout)
+	if answered {
+		return exitOK
+	}
 	app := newApp(std)
 	args = reorder(app, args)
 	err := app.RunContext(ctx, args)
@@ -169,6 +183,7 @@ func newApp(std streams) *cli.App {
 				OnUsageError: onUsage,
 				Action:       func(c *cli.Context) error { return versionAction(c, std) },
 			},
+			actionCommand(std),
 			{
 				Name:         "completion",
 				Usage:        "print a shell completion script",

@@ -72,9 +72,9 @@ func fromSpecAction(c *cli.Context, std streams) error {
 	for i, f := range files {
 		jobs[i].name = f
 		if f == "-" {
-			jobs[i].spec, jobs[i].err = spec.Load("-", std.in, spec.LoadOptions{})
+			jobs[i].spec, jobs[i].err = spec.Load("-", std.in, spec.LoadOptions{LookupEnv: std.lookupEnv})
 		} else {
-			jobs[i].spec, jobs[i].err = spec.LoadFile(f, spec.LoadOptions{})
+			jobs[i].spec, jobs[i].err = spec.LoadFile(f, spec.LoadOptions{LookupEnv: std.lookupEnv})
 		}
 		if jobs[i].spec != nil {
 			jobs[i].spec.Append = c.Bool("append")

@@ -2,7 +2,10 @@
 // manifest-push (make image REGISTRY=host:port): five static linux builds,
 // one image each, assembled by the freshly built manifest-push.
 //
-//	cd integration && go run ./cmd/selfimage -registry HOST:PORT [-https] [-repo manifest-push] [-version V] [-tags latest]
+//	cd integration && go run ./cmd/selfimage -registry HOST:PORT [-https] [-repo manifest-push] [-version V] [-tags T,...]
+//
+// A release version v1.2.3 is published as :1.2.3, :1.2, :1 and :latest;
+// a pre-release or any other version only as itself.
 //
 // Without -registry (or $REGISTRY) it rehearses on a throw-away embedded
 // registry. The push is anonymous: for a registry that needs credentials,
@@ -27,7 +30,7 @@ func main() {
 	https := flag.Bool("https", false, "speak HTTPS to the registry (default: plain HTTP)")
 	repo := flag.String("repo", "manifest-push", "repository")
 	version := flag.String("version", "", "version to stamp and tag (default: git describe --tags --always --dirty)")
-	tags := flag.String("tags", "latest", "extra tags, comma-separated (empty: none)")
+	tags := flag.String("tags", "", "extra tags, comma-separated (default: MAJOR.MINOR, MAJOR and latest for a release version vMAJOR.MINOR.PATCH, none otherwise)")
 	plats := flag.String("platforms", "", "linux platforms, comma-separated (default: linux/amd64,linux/arm64,linux/arm/v7,linux/ppc64le,linux/s390x)")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -41,7 +44,9 @@ func main() {
 		HTTPS:    *https,
 		Repo:     *repo,
 		Version:  *version,
-		Tags:     split(*tags),
+	}
+	if *tags != "" {
+		opts.Tags = split(*tags)
 	}
 	if *plats != "" {
 		for _, s := range split(*plats) {

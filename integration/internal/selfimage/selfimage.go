@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -81,8 +82,9 @@ type Options struct {
 	// Empty means `git describe --tags --always --dirty` in the product
 	// module, or "dev".
 	Version string
-	// Tags are the extra tags. Nil means ["latest"]; empty and non-nil
-	// means none.
+	// Tags are the extra tags. Nil means those of ImageTags: 1.2, 1 and
+	// latest for a release version 1.2.3 (or v1.2.3), none otherwise;
+	// empty and non-nil means none.
 	Tags []string
 	// Platforms are the linux platforms to build. Nil means
 	// DefaultPlatforms.
@@ -136,9 +138,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if res.Version == "" {
 		res.Version = gitVersion(ctx, root)
 	}
-	tags := opts.Tags
-	if tags == nil {
-		tags = []string{"latest"}
+	target, tags := ImageTags(res.Version)
+	if opts.Tags != nil {
+		tags = opts.Tags
 	}
 	plats := opts.Platforms
 	if plats == nil {
@@ -175,7 +177,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 		say("%s", baseURL)
 	}
-	res.Target = host + "/" + repo + ":" + res.Version
+	res.Target = host + "/" + repo + ":" + target
 
 	heading("Build manifest-push %s (CGO_ENABLED=0, -trimpath)", res.Version)
 	builds := make([]crossimage.Build, len(plats))
@@ -219,7 +221,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("selfimage: %w", err)
 		}
-		tag := res.Version + "-" + crossimage.Suffix(b.Platform)
+		tag := target + "-" + crossimage.Suffix(b.Platform)
 		desc, err := crossimage.Push(ctx, client, baseURL, repo, tag, crossimage.Image{
 			Platform:   b.Platform,
 			Format:     imagetest.OCI,
@@ -239,7 +241,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 
 	heading("Assemble them with manifest-push itself")
-	res.Spec = specYAML(host+"/"+repo, res.Version, tags, plats)
+	res.Spec = specYAML(host+"/"+repo, target, res.Version, tags, plats)
 	specFile := filepath.Join(work, "manifest-push.yaml")
 	if err := os.WriteFile(specFile, []byte(res.Spec), 0o644); err != nil {
 		return res, fmt.Errorf("selfimage: %w", err)
@@ -277,10 +279,10 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 
 // specYAML is the spec of the image: target NAME:VERSION with tags, one
 // entry per platform, and the version and source annotations.
-func specYAML(name, version string, tags []string, plats []ocispec.Platform) string {
+func specYAML(name, target, version string, tags []string, plats []ocispec.Platform) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# manifest-push's own image, written by integration/selfimage\n")
-	fmt.Fprintf(&b, "image: %s\n", strconv.Quote(name+":"+version))
+	fmt.Fprintf(&b, "image: %s\n", strconv.Quote(name+":"+target))
 	quoted := make([]string, len(tags))
 	for i, t := range tags {
 		quoted[i] = strconv.Quote(t)
@@ -291,7 +293,7 @@ func specYAML(name, version string, tags []string, plats []ocispec.Platform) str
 	fmt.Fprintf(&b, "  org.opencontainers.image.version: %s\n", strconv.Quote(version))
 	fmt.Fprintf(&b, "manifests:\n")
 	for _, p := range plats {
-		fmt.Fprintf(&b, "  - image: %s\n", strconv.Quote(name+":"+version+"-"+crossimage.Suffix(p)))
+		fmt.Fprintf(&b, "  - image: %s\n", strconv.Quote(name+":"+target+"-"+crossimage.Suffix(p)))
 		fmt.Fprintf(&b, "    platform: {os: %s, architecture: %s", p.OS, p.Architecture)
 		if p.Variant != "" {
 			fmt.Fprintf(&b, ", variant: %s", p.Variant)
@@ -354,6 +356,26 @@ func caBundle(path string) ([]byte, string, error) {
 		}
 	}
 	return nil, "", nil
+}
+
+// release matches a release version: MAJOR.MINOR.PATCH, with a "v" or not,
+// and a pre-release suffix (-rc.1) or not.
+var release = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$`)
+
+// ImageTags gives the image's target tag and extra tags for a version: a
+// release v1.2.3 is tagged 1.2.3, with 1.2, 1 and latest, so that a pipeline
+// may follow a minor or a major version; a pre-release (1.2.3-rc.1) and
+// anything else (a git describe) is tagged only as itself, without the "v".
+func ImageTags(version string) (tag string, extra []string) {
+	m := release.FindStringSubmatch(version)
+	if m == nil {
+		return version, []string{}
+	}
+	tag = strings.TrimPrefix(version, "v")
+	if m[4] != "" {
+		return tag, []string{}
+	}
+	return tag, []string{m[1] + "." + m[2], m[1], "latest"}
 }
 
 // gitVersion is `git describe --tags --always --dirty` in dir, as the

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,25 +39,27 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		plats = []ocispec.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}
 	}
-	const version = "1.2.3-test"
+	// A release version: tagged 1.2.3, 1.2, 1 and latest (ImageTags), as
+	// the CI examples expect to pull :1.
+	const version = "v1.2.3"
+	const tag = "1.2.3"
 	var out bytes.Buffer
 	opts := selfimage.Options{
 		Out:       &out,
 		Registry:  reg.Host(),
 		Version:   version,
-		Tags:      []string{"1", "latest"},
 		Platforms: plats,
 	}
 	res, err := selfimage.Run(ctx, opts)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	if got, want := res.Target, reg.Host()+"/manifest-push:"+version; got != want {
+	if got, want := res.Target, reg.Host()+"/manifest-push:"+tag; got != want {
 		t.Errorf("Target = %q, want %q", got, want)
 	}
 
 	client, base := reg.Client(), reg.URL()
-	for _, tag := range []string{version, "1", "latest"} {
+	for _, tag := range []string{tag, "1.2", "1", "latest"} {
 		desc, err := imagetest.HeadManifest(ctx, client, base, "manifest-push", tag)
 		if err != nil {
 			t.Fatalf("tag %s: %v", tag, err)
@@ -65,7 +68,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("tag %s points at %s, want %s", tag, desc.Digest, res.Digest)
 		}
 	}
-	mediaType, body, _, err := imagetest.GetManifest(ctx, client, base, "manifest-push", version)
+	mediaType, body, _, err := imagetest.GetManifest(ctx, client, base, "manifest-push", tag)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +162,28 @@ func TestRun(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "updated") {
 		t.Errorf("rerun updated a tag:\n%s", out.String())
+	}
+}
+
+func TestImageTags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		version, tag string
+		extra        []string
+	}{
+		{"v1.2.3", "1.2.3", []string{"1.2", "1", "latest"}},
+		{"1.2.3", "1.2.3", []string{"1.2", "1", "latest"}},
+		{"v0.10.0", "0.10.0", []string{"0.10", "0", "latest"}},
+		{"v1.2.3-rc.1", "1.2.3-rc.1", []string{}},
+		{"v1.2.3-4-gabcdef0-dirty", "1.2.3-4-gabcdef0-dirty", []string{}},
+		{"abcdef0", "abcdef0", []string{}},
+		{"dev", "dev", []string{}},
+		{"v01.2.3", "v01.2.3", []string{}},
+	} {
+		tag, extra := selfimage.ImageTags(tc.version)
+		if tag != tc.tag || !slices.Equal(extra, tc.extra) {
+			t.Errorf("ImageTags(%q) = %q %q, want %q %q", tc.version, tag, extra, tc.tag, tc.extra)
+		}
 	}
 }
 
