@@ -3,9 +3,11 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strings"
@@ -23,7 +25,7 @@ const defaultUserAgent = "manifest-push"
 // with NewClient and share it; it is safe for concurrent use.
 type Client struct {
 	hosts     *hosts
-	sem       chan struct{}
+	limits    *limits
 	policy    RetryPolicy
 	userAgent string
 }
@@ -31,9 +33,9 @@ type Client struct {
 // NewClient builds a client. Nothing is read or dialled until the first
 // request.
 func NewClient(opts Options) *Client {
-	jobs := opts.Jobs
+	jobs, perHost := opts.Jobs, opts.Jobs
 	if jobs <= 0 {
-		jobs = DefaultJobs
+		jobs, perHost = DefaultJobs, MaxHTTP1Requests
 	}
 	ua := opts.UserAgent
 	if ua == "" {
@@ -42,7 +44,7 @@ func NewClient(opts Options) *Client {
 	policy := policyOf(opts.Retry)
 	return &Client{
 		hosts:     newHosts(opts, jobs, policy),
-		sem:       make(chan struct{}, jobs),
+		limits:    newLimits(jobs, min(perHost, jobs)),
 		policy:    policy,
 		userAgent: ua,
 	}
@@ -94,14 +96,25 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if r.caps.Has(docker.HostCapabilityPush) || r.location != nil {
 		hs = hs[len(hs)-1:] // writes go to the registry itself, the last host
 	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+	release, err := c.limits.acquire(ctx, r.repo.Domain)
+	if err != nil {
+		return nil, err
 	}
-	release := func() { <-c.sem }
+	// A TLS handshake that chooses HTTP/2 lifts the host's HTTP/1.1 limit
+	// at once, before any answer.
+	domain := r.repo.Domain
+	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		TLSHandshakeDone: func(st tls.ConnectionState, err error) {
+			if err == nil && st.NegotiatedProtocol == "h2" {
+				c.limits.spokeHTTP2(domain)
+			}
+		},
+	})
 	for i, h := range hs {
-		resp, err := c.sendTo(ctx, h, r)
+		resp, err := c.sendTo(tctx, h, r)
+		if err == nil && resp.ProtoMajor == 2 {
+			c.limits.spokeHTTP2(domain)
+		}
 		last := i == len(hs)-1
 		if last || (err == nil && resp.StatusCode != http.StatusNotFound) {
 			if err != nil || r.streamed {

@@ -64,7 +64,9 @@ type Options struct {
 	// takes its default (see RetryPolicy).
 	Retry RetryPolicy
 	// Jobs bounds the requests waiting for an answer, across every
-	// operation of the client. Zero means DefaultJobs.
+	// operation of the client and every host. Zero means DefaultJobs, with
+	// at most MaxHTTP1Requests to each host until it answers over HTTP/2;
+	// a Jobs given bounds each host by itself too.
 	Jobs int
 }
 
@@ -88,12 +90,14 @@ type RetryPolicy struct {
 	MaxRetryAfter time.Duration
 }
 
-// DefaultJobs is the concurrency used when Options.Jobs is zero. A push is a
-// few waves of small requests, each costing one round trip when it fits in
-// the limit: 64 serves a typical index in one wave per step (32 entries'
-// manifests, their configs, the two blob mounts of each, their manifests),
-// while staying a polite number of connections to one registry.
-const DefaultJobs = 64
+// DefaultJobs is the number of requests in flight when Options.Jobs is
+// zero: a push is a few waves of small requests, each costing one round
+// trip when it fits. Over HTTP/2 (every large registry speaks it over TLS)
+// requests share a few connections, and 512 lets an index of 256 entries
+// take one wave per step (its configs, its two blob mounts each, its
+// manifests); over HTTP/1.1 each request is a connection, and a host gets
+// at most MaxHTTP1Requests of them.
+const DefaultJobs = 512
 
 // Repo is a repository: its registry name (a reference's domain, such as
 // docker.io or localhost:5000) and its path on that registry.

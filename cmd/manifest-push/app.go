@@ -209,7 +209,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "password", Aliases: []string{"p"}, Usage: "password for the target's registry host (prefer --password-stdin)"},
 		&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
 		&cli.StringFlag{Name: "docker-cfg", Usage: "Docker config directory or config.json", DefaultText: "$DOCKER_CONFIG or ~/.docker"},
-		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: registry.DefaultJobs, Usage: "requests in flight, across the whole run"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "requests in flight, across the whole run", DefaultText: fmt.Sprintf("%d, and %d per host until it speaks HTTP/2", registry.DefaultJobs, registry.MaxHTTP1Requests)},
 		&cli.DurationFlag{Name: "timeout", Value: defaultTimeout, Usage: "bound on the whole run"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
 		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log every request to standard error (secrets redacted)"},
@@ -296,7 +296,7 @@ func readGlobals(c *cli.Context, std streams) (*globals, error) {
 	if g.json, err = readOutput(c); err != nil {
 		return nil, err
 	}
-	if g.jobs < 1 {
+	if isSet(c, "jobs") && g.jobs < 1 {
 		return nil, usagef("--jobs %d: give 1 or more", g.jobs)
 	}
 	if g.timeout <= 0 {

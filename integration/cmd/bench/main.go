@@ -43,6 +43,8 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&cfg.Trace, "trace", false, "also print every request of each last run, with its start time")
 	check := flag.Bool("check", false, "exit 1 when a goal fails")
 	largeMiB := flag.Int64("large", 64, "also copy one layer of this many MiB from one registry to another (0: skip)")
+	protos := flag.String("proto", "http1,http2", "protocols to measure, comma-separated: http1 (plain HTTP/1.1), http2 (TLS with HTTP/2)")
+	crossMiB := flag.Int64("cross", 32, "also copy 8 images of 2 layers of this many MiB each from another registry, with and without the delay (0: skip)")
 	flag.Parse()
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -64,29 +66,84 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	start := time.Now()
-	rep, err := bench.Run(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "setup (packing images, not measured) %v, total %v\n\n", rep.Setup.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	if err := rep.WriteMarkdown(os.Stdout); err != nil {
-		return err
-	}
-	if cfg.Trace {
-		if err := rep.WriteTrace(os.Stdout); err != nil {
+	passed := true
+	for _, proto := range strings.Split(*protos, ",") {
+		c := cfg
+		switch strings.TrimSpace(proto) {
+		case "http1":
+		case "http2":
+			c.TLS = true
+		default:
+			return fmt.Errorf("-proto: %q: give http1 or http2", proto)
+		}
+		start := time.Now()
+		rep, err := bench.Run(ctx, c)
+		if err != nil {
 			return err
 		}
+		fmt.Fprintf(os.Stderr, "setup (packing images, not measured) %v, total %v\n\n", rep.Setup.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+		if err := rep.WriteMarkdown(os.Stdout); err != nil {
+			return err
+		}
+		fmt.Println()
+		if cfg.Trace {
+			if err := rep.WriteTrace(os.Stdout); err != nil {
+				return err
+			}
+		}
+		passed = passed && rep.Passed()
+	}
+	if *crossMiB > 0 {
+		ok, err := runCross(ctx, *crossMiB<<20, cfg.Delay, cfg.Binary)
+		if err != nil {
+			return err
+		}
+		passed = passed && ok
 	}
 	if *largeMiB > 0 {
 		if err := runLarge(ctx, *largeMiB<<20, cfg.Binary); err != nil {
 			return err
 		}
 	}
-	if *check && !rep.Passed() {
+	if *check && !passed {
 		return fmt.Errorf("a goal failed")
 	}
 	return nil
+}
+
+// crossRoundTrips is the critical path of a cross-registry push in round
+// trips beyond the copying itself: resolving the sources and the target
+// tag, the configs, the blob checks, the child manifests, the index, the
+// target tag, one more for the upload sessions.
+const crossRoundTrips = 7
+
+// runCross copies 8 images of 2 layers of size bytes each from one
+// registry to another, with no delay and then with the delay, and prints
+// the wall time with the delay beside its floor: the copy with no delay
+// plus crossRoundTrips round trips (issue 15: within 10% of the floor).
+func runCross(ctx context.Context, size int64, delay time.Duration, bin string) (bool, error) {
+	fmt.Fprintf(os.Stderr, "copying 8 images x 2 layers x %d MiB across registries, no delay...\n", size>>20)
+	fast, err := largecopy.RunWith(ctx, largecopy.Options{Size: size, Binary: bin, Images: 8, Layers: 2})
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(os.Stderr, "... and with %v per request\n", delay)
+	slow, err := largecopy.RunWith(ctx, largecopy.Options{Size: size, Binary: bin, Images: 8, Layers: 2, Delay: delay})
+	if err != nil {
+		return false, err
+	}
+	floor := fast.Wall + crossRoundTrips*delay
+	ratio := float64(slow.Wall) / float64(floor)
+	ok := ratio <= 1.10
+	verdict := "pass"
+	if !ok {
+		verdict = "**FAIL**"
+	}
+	fmt.Printf("### Cross-registry: 8 images x 2 layers x %d MiB (%.0f MiB) from another registry\n\n", size>>20, float64(slow.BlobSize)/(1<<20))
+	fmt.Printf("| delay | wall | floor (no-delay wall + %d RT) | wall / floor | peak RSS | writes to the source | goal ≤ 1.10 |\n|---:|---:|---:|---:|---:|---:|---|\n", crossRoundTrips)
+	fmt.Printf("| 0 | %v | – | – | %.1f MiB | %d | |\n", fast.Wall.Round(time.Millisecond), float64(fast.PeakRSSKiB)/1024, fast.SourceWrites)
+	fmt.Printf("| %v | %v | %v | %.2f | %.1f MiB | %d | %s |\n\n", delay, slow.Wall.Round(time.Millisecond), floor.Round(time.Millisecond), ratio, float64(slow.PeakRSSKiB)/1024, slow.SourceWrites, verdict)
+	return ok, nil
 }
 
 // runLarge copies one large layer from one embedded registry to another

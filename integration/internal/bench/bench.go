@@ -15,6 +15,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ import (
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
 	"github.com/manifest-push/manifest-push/integration/internal/proxy"
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
+	"github.com/manifest-push/manifest-push/integration/internal/testca"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -60,6 +62,10 @@ type Config struct {
 	// MaxRSS is the maxrss helper (./maxrss) that runs the binary and
 	// reports its wall time and peak memory. Empty means build it.
 	MaxRSS string
+	// TLS serves the registry and the proxy over HTTPS, the proxy offering
+	// HTTP/2 (ALPN h2) as registries on the internet do; the binary trusts
+	// their CA through --certs-dir. False means plain HTTP/1.1.
+	TLS bool
 }
 
 // Phases measured for each size.
@@ -91,6 +97,9 @@ type Row struct {
 
 // Report is the outcome of Run.
 type Report struct {
+	// Proto is the protocol the binary spoke to the proxy (HTTP/1.1,
+	// HTTP/2.0), as the proxy saw it.
+	Proto string
 	Delay time.Duration
 	Tags  int
 	Runs  int
@@ -128,12 +137,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
+	// With TLS, the proxy is the TLS front (as a registry's load balancer
+	// is) and speaks plain HTTP to the registry behind it, on this machine.
 	reg, err := registrytest.Start(registrytest.Options{})
 	if err != nil {
 		return nil, err
 	}
 	defer reg.Close()
-	px, err := proxy.Start(reg.URL(), proxy.Options{})
+	var pxOpts proxy.Options
+	var ca *testca.CA
+	if cfg.TLS {
+		if ca, err = testca.New(); err != nil {
+			return nil, err
+		}
+		cert, err := ca.ServerCertificate()
+		if err != nil {
+			return nil, err
+		}
+		pxOpts = proxy.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, HTTP2: true}
+	}
+	px, err := proxy.Start(reg.URL(), pxOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +166,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	transport := []string{"--plain-http"}
+	if cfg.TLS {
+		certs := filepath.Join(dir, "certs.d")
+		if _, err := ca.WriteCertsDir(certs, px.Host()); err != nil {
+			return nil, err
+		}
+		transport = []string{"--certs-dir", certs}
+	}
 	dockerCfg := filepath.Join(dir, "docker")
 	if err := os.Mkdir(dockerCfg, 0o700); err != nil {
 		return nil, err
@@ -165,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Setup = time.Since(start)
 
 	px.SetDelay(cfg.Delay)
-	r := runner{cfg: cfg, px: px, dir: dir, dockerCfg: dockerCfg, log: logw}
+	r := runner{cfg: cfg, px: px, dir: dir, dockerCfg: dockerCfg, transport: transport, log: logw}
 	for _, n := range cfg.Sizes {
 		rows, err := r.measure(ctx, n)
 		if err != nil {
@@ -173,6 +204,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Rows = append(rep.Rows, rows...)
 	}
+	rep.Proto = r.proto
 	return rep, nil
 }
 
@@ -234,7 +266,9 @@ type runner struct {
 	px        *proxy.Proxy
 	dir       string
 	dockerCfg string
+	transport []string // --plain-http, or --certs-dir DIR
 	log       io.Writer
+	proto     string // what the last run spoke
 }
 
 // specFile writes the spec of an index of n entries into target.
@@ -333,7 +367,8 @@ func (r *runner) row(n int, phase string, samples []sample) Row {
 // samples what the proxy and the system saw.
 func (r *runner) push(ctx context.Context, file string) (sample, error) {
 	result := filepath.Join(r.dir, "maxrss.out")
-	args := []string{result, r.cfg.Binary, "--plain-http", "--docker-cfg", r.dockerCfg, "--output", "json"}
+	args := append([]string{result, r.cfg.Binary}, r.transport...)
+	args = append(args, "--docker-cfg", r.dockerCfg, "--output", "json")
 	if r.cfg.Jobs > 0 {
 		args = append(args, "--jobs", fmt.Sprint(r.cfg.Jobs))
 	}
@@ -367,6 +402,9 @@ func (r *runner) push(ctx context.Context, file string) (sample, error) {
 		peak:     r.px.PeakConcurrency(),
 		rss:      rss,
 		changed:  out.Changed,
+	}
+	if reqs := r.px.Requests(); len(reqs) > 0 {
+		r.proto = reqs[0].Proto
 	}
 	if r.cfg.Trace {
 		s.trace = r.px.Requests()

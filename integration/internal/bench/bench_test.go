@@ -67,3 +67,32 @@ func TestRunSmall(t *testing.T) {
 	}
 	t.Log("\n" + b.String())
 }
+
+// TestRunTLSSpeaksHTTP2: against a TLS registry that offers HTTP/2 (ALPN
+// h2), the binary speaks HTTP/2, and the push and its rerun behave as over
+// plain HTTP.
+func TestRunTLSSpeaksHTTP2(t *testing.T) {
+	ctx := context.Background()
+	bin, err := binary.Build(ctx, t.TempDir(), binary.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench.Run(ctx, bench.Config{Binary: bin, Sizes: []int{3}, Tags: 2, TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Proto != "HTTP/2.0" {
+		t.Errorf("the binary spoke %q to a registry offering HTTP/2", rep.Proto)
+	}
+	first, rerun := rep.Rows[0], rep.Rows[1]
+	if !first.Changed || first.Writes == 0 || rerun.Changed || rerun.Writes != 0 {
+		t.Errorf("first push %+v, rerun %+v", first, rerun)
+	}
+	var b strings.Builder
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "## manifest-push over HTTP/2.0 over TLS") {
+		t.Errorf("the report does not name the protocol:\n%s", b.String())
+	}
+}

@@ -41,6 +41,15 @@ type Options struct {
 	// Binary is the manifest-push executable to run. Empty means build one
 	// (binary.Build) into a temporary directory.
 	Binary string
+	// Images is the number of images copied, each of its own platform
+	// (the index's entries). Zero means 1.
+	Images int
+	// Layers is the number of layers of Size bytes in each image, all
+	// distinct. Zero means 1.
+	Layers int
+	// Delay is added by both proxies to every request (a remote
+	// registry's round trip). Zero means none.
+	Delay time.Duration
 }
 
 // Report is what one run measured.
@@ -48,7 +57,7 @@ type Report struct {
 	// Size is the layer's size in bytes (the layer blob is a stored, not
 	// compressed, tar.gz of that much random data, so a little larger).
 	Size int64
-	// BlobSize is the size of the layer blob copied.
+	// BlobSize is the size of the layer blobs copied, in all.
 	BlobSize int64
 	// Wall is the command's wall time, from start to exit: resolving,
 	// copying and pushing the index.
@@ -114,33 +123,54 @@ func RunWith(ctx context.Context, opts Options) (rep Report, err error) {
 	defer dst.Close()
 	defer dstProxy.Close()
 
-	img := imagetest.Image{
-		Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
-		Layers:   []imagetest.Layer{{Size: size, Seed: "largecopy"}},
+	images, layers := max(opts.Images, 1), max(opts.Layers, 1)
+	var sources []string
+	var layer ocispec.Descriptor
+	for i := range images {
+		img := imagetest.Image{Platform: platformOf(i)}
+		for l := range layers {
+			seed := "largecopy"
+			if i > 0 || l > 0 {
+				seed = fmt.Sprintf("largecopy-%d-%d", i, l)
+			}
+			img.Layers = append(img.Layers, imagetest.Layer{Size: size, Seed: seed})
+		}
+		tag := fmt.Sprintf("img%d", i)
+		if i == 0 {
+			tag = "amd64"
+		}
+		desc, err := imagetest.PushImage(ctx, src.Client(), src.URL(), "build/large", tag, img)
+		if err != nil {
+			return rep, fmt.Errorf("largecopy: pushing the source image: %w", err)
+		}
+		_, body, _, err := imagetest.GetManifest(ctx, src.Client(), src.URL(), "build/large", desc.Digest.String())
+		if err != nil {
+			return rep, fmt.Errorf("largecopy: %w", err)
+		}
+		var m ocispec.Manifest
+		if err := json.Unmarshal(body, &m); err != nil {
+			return rep, fmt.Errorf("largecopy: %w", err)
+		}
+		for _, d := range m.Layers {
+			rep.BlobSize += d.Size
+		}
+		if i == 0 {
+			if layer, err = largestLayer(body); err != nil {
+				return rep, err
+			}
+		}
+		sources = append(sources, srcProxy.Host()+"/build/large:"+tag)
 	}
-	desc, err := imagetest.PushImage(ctx, src.Client(), src.URL(), "build/large", "amd64", img)
-	if err != nil {
-		return rep, fmt.Errorf("largecopy: pushing the source image: %w", err)
-	}
-	_, body, _, err := imagetest.GetManifest(ctx, src.Client(), src.URL(), "build/large", desc.Digest.String())
-	if err != nil {
-		return rep, fmt.Errorf("largecopy: %w", err)
-	}
-	layer, err := largestLayer(body)
-	if err != nil {
-		return rep, err
-	}
-	rep.BlobSize = layer.Size
+	srcProxy.SetDelay(opts.Delay)
+	dstProxy.SetDelay(opts.Delay)
 
 	if err := os.MkdirAll(filepath.Join(tmp, "docker"), 0o700); err != nil {
 		return rep, err
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin,
+	cmd := exec.CommandContext(ctx, bin, append([]string{
 		"--plain-http", "--docker-cfg", filepath.Join(tmp, "docker"), "--timeout", "10m",
-		"from-args", "--platforms", "linux/amd64",
-		"--template", srcProxy.Host()+"/build/large:amd64",
-		"--target", dstProxy.Host()+"/release/large:1")
+		"from-args", "--target", dstProxy.Host() + "/release/large:1"}, sources...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	if err = cmd.Start(); err != nil {
@@ -160,7 +190,7 @@ func RunWith(ctx context.Context, opts Options) (rep Report, err error) {
 	if rep.PeakRSSKiB == 0 {
 		rep.PeakRSSKiB = rep.RusageMaxRSSKiB
 	}
-	rep.BytesPerSec = float64(layer.Size) / rep.Wall.Seconds()
+	rep.BytesPerSec = float64(rep.BlobSize) / rep.Wall.Seconds()
 	rep.SourceWrites, rep.TargetWrites = srcProxy.Writes(), dstProxy.Writes()
 
 	ok, err := imagetest.BlobExists(ctx, dst.Client(), dst.URL(), "release/large", layer.Digest)
@@ -171,6 +201,20 @@ func RunWith(ctx context.Context, opts Options) (rep Report, err error) {
 		return rep, fmt.Errorf("largecopy: layer %s is not in the target repository after the push", layer.Digest)
 	}
 	return rep, nil
+}
+
+// platformOf is image i's platform: distinct for each.
+func platformOf(i int) ocispec.Platform {
+	linux := []ocispec.Platform{
+		{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"},
+		{OS: "linux", Architecture: "arm", Variant: "v7"}, {OS: "linux", Architecture: "s390x"},
+		{OS: "linux", Architecture: "ppc64le"}, {OS: "linux", Architecture: "386"},
+		{OS: "linux", Architecture: "riscv64"}, {OS: "linux", Architecture: "arm", Variant: "v6"},
+	}
+	if i < len(linux) {
+		return linux[i]
+	}
+	return ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: fmt.Sprintf("10.0.20348.%d", i)}
 }
 
 // watchHWM polls the VmHWM of process pid every few milliseconds until the

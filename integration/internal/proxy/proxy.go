@@ -41,6 +41,9 @@ type Options struct {
 	// TLS, when set, makes the proxy serve HTTPS with this configuration
 	// (it must hold a certificate). Nil means plain HTTP.
 	TLS *tls.Config
+	// HTTP2, with TLS, offers HTTP/2 to clients (ALPN h2), as registries
+	// on the internet do; false means HTTP/1.1 only.
+	HTTP2 bool
 
 	// Transport carries requests to the upstream. Nil means a clone of
 	// http.DefaultTransport; pass the registry's transport for a TLS upstream
@@ -77,6 +80,8 @@ type Request struct {
 	// Upstream is the base URL the request was forwarded to; empty when the
 	// proxy answered by itself.
 	Upstream string
+	// Proto is the protocol the client spoke ("HTTP/1.1", "HTTP/2.0").
+	Proto    string
 	Start    time.Time
 	Duration time.Duration
 }
@@ -183,6 +188,7 @@ func Start(upstream string, opts Options) (*Proxy, error) {
 	}
 	if opts.TLS != nil {
 		p.server.TLS = opts.TLS
+		p.server.EnableHTTP2 = opts.HTTP2
 		p.server.StartTLS()
 	} else {
 		p.server.Start()
@@ -281,6 +287,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Path:     r.URL.Path,
 		RawQuery: r.URL.RawQuery,
 		Header:   r.Header.Clone(),
+		Proto:    r.Proto,
 		Start:    time.Now(),
 	}
 	cur := p.inflight.Add(1)
