@@ -27,6 +27,7 @@ require (
 	github.com/containerd/typeurl/v2 v2.3.0 // indirect
 	github.com/docker/cli v29.9.3+incompatible // indirect
 	github.com/fatih/color v1.19.0 // indirect
+	github.com/google/go-containerregistry v0.22.1 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/mattn/go-runewidth v0.0.21 // indirect

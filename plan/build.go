@@ -75,6 +75,9 @@ func Build(in Input, opts Options) (*Plan, error) {
 	if len(in.Remove) > 0 && len(b.errs) == 0 {
 		b.remove(in.Remove)
 	}
+	if opts.DropAttestations {
+		b.attestations = nil
+	}
 	if len(b.images) == 0 && len(b.errs) == 0 {
 		msg := "no entries left: every source is missing"
 		if len(in.Remove) > 0 {

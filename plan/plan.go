@@ -74,6 +74,9 @@ type Options struct {
 	// StrictPlatform turns the platform warnings of rules P2 and P5 into
 	// errors.
 	StrictPlatform bool
+	// DropAttestations leaves attestation manifests out, from the sources
+	// and from Input.Current alike.
+	DropAttestations bool
 }
 
 // Plan is the index to push.

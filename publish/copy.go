@@ -78,6 +78,12 @@ func (cp *copier) ensureOne(ctx context.Context, ch child) (bool, error) {
 // copyManifest copies a manifest known to be missing: the blobs of an image
 // manifest, or the children of an index, then the manifest itself.
 func (cp *copier) copyManifest(ctx context.Context, ch child) error {
+	return cp.copyAs(ctx, ch, ch.desc.Digest.String())
+}
+
+// copyAs is copyManifest writing the manifest under ref (its digest, or a
+// tag).
+func (cp *copier) copyAs(ctx context.Context, ch child, ref string) error {
 	doc, err := cp.rd.byDigest(ctx, ch.from, ch.desc.Digest)
 	if err != nil {
 		return err
@@ -103,7 +109,7 @@ func (cp *copier) copyManifest(ctx context.Context, ch child) error {
 			return err
 		}
 	}
-	return cp.rd.reg.PutManifest(ctx, cp.target, doc.Desc.Digest.String(), doc)
+	return cp.rd.reg.PutManifest(ctx, cp.target, ref, doc)
 }
 
 // blobs brings the blobs of ch into the target repository, concurrently.

@@ -34,6 +34,11 @@ type Registry interface {
 	CopyBlob(ctx context.Context, from, to registry.Repo, d ocispec.Descriptor, newMeter func() registry.Meter) (int64, error)
 	// PutManifest writes a manifest or index under a digest or tag.
 	PutManifest(ctx context.Context, r registry.Repo, ref string, doc registry.Document) error
+	// ReferrersAPI lists the referrers of a digest through the referrers
+	// API; ok is false when the registry lacks it.
+	ReferrersAPI(ctx context.Context, r registry.Repo, d digest.Digest) (descs []ocispec.Descriptor, ok bool, err error)
+	// ListTags lists a repository's tags.
+	ListTags(ctx context.Context, r registry.Repo) ([]string, error)
 }
 
 var _ Registry = (*registry.Client)(nil)

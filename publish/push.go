@@ -39,6 +39,14 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	ctx = withScopes(ctx, s, !opts.DryRun)
 
 	tags := uniqueTags(s)
+	sc := newScans(rd)
+	if !opts.SkipReferrers {
+		// Each source repository's tags and referrers API, looked at while
+		// the sources are resolved: no round trip of its own.
+		for _, e := range s.Manifests {
+			sc.start(ctx, registry.RepoOf(e.Image))
+		}
+	}
 	sources, previous, before, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing)
 	if err != nil {
 		return nil, err
@@ -54,7 +62,7 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 		return plan.Build(plan.Input{
 			Type: typ, Annotations: s.Annotations, Sources: sources, Select: s.Select,
 			Current: current, Remove: s.Remove,
-		}, plan.Options{StrictPlatform: opts.StrictPlatform})
+		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations})
 	}
 	var current *plan.Source
 	if before.Desc.Digest != "" {
@@ -74,27 +82,61 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if err := verifyEntries(ctx, rd, p); err != nil {
 		return nil, err
 	}
+	var found []referrer
+	if !opts.SkipReferrers {
+		if found, err = discover(ctx, rd, sc, uniqueChildren(p, s)); err != nil {
+			return nil, fmt.Errorf("finding what refers to the entries: %w", err)
+		}
+	}
 	res := newResult(s, p, opts.DryRun)
+	res.Warnings = append(res.Warnings, sc.failures()...)
 	if previous[0] != p.Descriptor.Digest {
 		res.Changes = changes(current, p.Entries)
 	}
 	toWrite := res.setTags(tags, previous, p.Descriptor.Digest, opts.Force)
 	log.G(ctx).WithField("digest", p.Descriptor.Digest).WithField("tags", toWrite).Debug("index built")
+	cp := &copier{rd: rd, target: target, progress: newProgress(opts.Progress)}
 	if opts.DryRun || len(toWrite) == 0 {
 		res.Changed = len(toWrite) > 0
-		return res, nil
+		// The index is there (or nothing is written): its entries'
+		// referrers may still be missing from the target.
+		copied, err := res.referrers(ctx, cp, found, opts.DryRun)
+		res.Changed = res.Changed || copied
+		return res, err
 	}
 
 	res.Changed = true
-	cp := &copier{rd: rd, target: target, progress: newProgress(opts.Progress)}
 	started := time.Now()
 	if err := write(ctx, cp, p, s, res, toWrite, opts.Force); err != nil {
+		return res, err
+	}
+	if _, err := res.referrers(ctx, cp, found, false); err != nil {
 		return res, err
 	}
 	if s.Append {
 		return res, converge(ctx, cp, s, res, p, build, time.Since(started), opts.Settle)
 	}
 	return res, nil
+}
+
+// referrers brings the referrers found into the target repository (or,
+// with dryRun, says which it would bring), records them on res's entries
+// and reports whether any was written.
+func (res *Result) referrers(ctx context.Context, cp *copier, found []referrer, dryRun bool) (bool, error) {
+	results, warnings, err := syncReferrers(ctx, cp, found, dryRun)
+	res.Warnings = append(res.Warnings, warnings...)
+	copied := false
+	for i := range res.Manifests {
+		m := &res.Manifests[i]
+		m.Referrers = results[m.Digest]
+		for _, r := range m.Referrers {
+			copied = copied || r.Copied
+		}
+	}
+	if err != nil {
+		return copied, fmt.Errorf("bringing the referrers into %s: %w", cp.target, err)
+	}
+	return copied, nil
 }
 
 // uniqueTags are the target tag, then the extra tags, each once.

@@ -114,6 +114,22 @@ func short(d digest.Digest) string { return d.Encoded()[:8] }
 
 // image stores an image of platform p in repo (tagged tag) and returns its
 // manifest digest.
+func (f *fakeRegistry) ReferrersAPI(context.Context, registry.Repo, digest.Digest) ([]ocispec.Descriptor, bool, error) {
+	return nil, false, nil
+}
+
+func (f *fakeRegistry) ListTags(_ context.Context, r registry.Repo) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var tags []string
+	for key := range f.tags {
+		if tag, ok := strings.CutPrefix(key, r.String()+":"); ok {
+			tags = append(tags, tag)
+		}
+	}
+	return tags, nil
+}
+
 func (f *fakeRegistry) image(repo, tag string, p ocispec.Platform) digest.Digest {
 	cfg, _ := json.Marshal(p)
 	layer := []byte("layer of " + repo + ":" + tag)

@@ -20,6 +20,13 @@ type Options struct {
 	Force bool
 	// StrictPlatform turns platform warnings into errors.
 	StrictPlatform bool
+	// SkipReferrers leaves behind what refers to the entries (signatures,
+	// SBOMs, attestations as OCI referrers or cosign tags). Zero means they
+	// are brought along (see docs/rules.md, "Referrers").
+	SkipReferrers bool
+	// DropAttestations leaves Docker attestation manifests out of the index
+	// (an OCI index carries them otherwise, rule P4).
+	DropAttestations bool
 	// Settle is how long an update (spec.Spec.Append) waits after writing
 	// the target tag before it reads the tag back to see whether another
 	// writer replaced it (see converge). Zero means DefaultSettle, raised to
@@ -89,6 +96,9 @@ type ManifestResult struct {
 	// ones are copied; into a target none of whose tags exists, every child
 	// is copied without looking (see write).
 	Copied bool `json:"copied"`
+	// Referrers are what refers to this entry (and to its referrers) in
+	// its source repository, brought along into the target.
+	Referrers []ReferrerResult `json:"referrers"`
 }
 
 // Inspection describes a manifest or an index in a registry.

@@ -101,14 +101,17 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 func (res *Result) adopt(p *plan.Plan) {
 	res.Digest, res.Size, res.MediaType, res.Index = p.Descriptor.Digest, p.Descriptor.Size, p.MediaType, p.Bytes
 	copied := map[string]bool{}
+	referrers := map[string][]ReferrerResult{}
 	for _, m := range res.Manifests {
 		if m.Copied {
 			copied[m.Digest.String()] = true
 		}
+		referrers[m.Digest.String()] = m.Referrers
 	}
 	res.Manifests = manifestResults(p)
 	for i := range res.Manifests {
 		res.Manifests[i].Copied = copied[res.Manifests[i].Digest.String()]
+		res.Manifests[i].Referrers = referrers[res.Manifests[i].Digest.String()]
 	}
 }
 

@@ -224,6 +224,8 @@ func commonPushFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "dry-run", Usage: "resolve and print the index and its digest; write nothing"},
 		&cli.BoolFlag{Name: "force", Usage: "push even when every tag already points at the index"},
 		&cli.BoolFlag{Name: "strict-platform", Usage: "make platform warnings errors"},
+		&cli.BoolFlag{Name: "referrers", Value: true, Usage: "bring along what refers to the entries (signatures, SBOMs, attestations); --referrers=false leaves them"},
+		&cli.StringFlag{Name: "attestations", Value: "keep", Usage: "keep or drop the Docker attestation manifests of index sources"},
 		&cli.BoolFlag{Name: "append", Usage: "update what the target tag holds: its entries stay for the platforms not given here"},
 		&cli.StringSliceFlag{Name: "remove", Usage: "leave this platform's entries out (repeatable; with --append and no sources: take it out of the target)"},
 	}

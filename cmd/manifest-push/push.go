@@ -23,6 +23,14 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 		DryRun:         boolean(c, "dry-run"),
 		Force:          boolean(c, "force"),
 		StrictPlatform: boolean(c, "strict-platform"),
+		SkipReferrers:  !boolean(c, "referrers"),
+	}
+	switch a := str(c, "attestations"); a {
+	case "keep":
+	case "drop":
+		opts.DropAttestations = true
+	default:
+		return opts, usagef("--attestations %q: use keep or drop", a)
 	}
 	if isSet(c, "type") {
 		switch t := str(c, "type"); t {
@@ -273,12 +281,32 @@ func printText(std streams, g *globals, o outcome) {
 			fmt.Fprintln(std.out, escape(line))
 		}
 	}
+	if n, copied := referrerCounts(r); n > 0 && !g.quiet {
+		verb := "copied"
+		if r.DryRun {
+			verb = "to copy"
+		}
+		fmt.Fprintf(std.out, "Referrers: %d found, %d %s\n", n, copied, verb)
+	}
 	if r.Rounds > 0 && !g.quiet {
 		fmt.Fprintf(std.out, "Rounds: %d\n", r.Rounds)
 	}
 	if r.Digest != "" && o.err == nil {
 		fmt.Fprintf(std.out, "Digest: %s %d\n", r.Digest, r.Size)
 	}
+}
+
+// referrerCounts counts the referrers of r's entries, and those copied.
+func referrerCounts(r *publish.Result) (n, copied int) {
+	for _, m := range r.Manifests {
+		for _, ref := range m.Referrers {
+			n++
+			if ref.Copied {
+				copied++
+			}
+		}
+	}
+	return n, copied
 }
 
 // jsonLine is one spec's JSON output: the result, plus the index document
@@ -303,6 +331,11 @@ func printJSON(std streams, j job, o outcome) {
 	}
 	if res.Manifests == nil {
 		res.Manifests = []publish.ManifestResult{}
+	}
+	for i := range res.Manifests {
+		if res.Manifests[i].Referrers == nil {
+			res.Manifests[i].Referrers = []publish.ReferrerResult{}
+		}
 	}
 	if res.Warnings == nil {
 		res.Warnings = []string{}

@@ -324,12 +324,22 @@ type jsonTag struct {
 }
 
 type jsonEntry struct {
-	Source    string        `json:"source"`
-	Digest    digest.Digest `json:"digest"`
-	MediaType string        `json:"mediaType"`
-	Size      int64         `json:"size"`
-	Platform  string        `json:"platform"`
-	Copied    bool          `json:"copied"`
+	Source    string         `json:"source"`
+	Digest    digest.Digest  `json:"digest"`
+	MediaType string         `json:"mediaType"`
+	Size      int64          `json:"size"`
+	Platform  string         `json:"platform"`
+	Copied    bool           `json:"copied"`
+	Referrers []jsonReferrer `json:"referrers"`
+}
+
+type jsonReferrer struct {
+	Digest       digest.Digest `json:"digest"`
+	MediaType    string        `json:"mediaType"`
+	ArtifactType string        `json:"artifactType"`
+	Subject      digest.Digest `json:"subject"`
+	Tag          string        `json:"tag"`
+	Copied       bool          `json:"copied"`
 }
 
 // jsonLines parses stdout as JSON lines, strictly: every line one object

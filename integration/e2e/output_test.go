@@ -23,9 +23,9 @@ func TestJSONOutput(t *testing.T) {
 	path := e.WriteFile("hello.yaml", threeRepoSpec)
 	manifests := func(copied bool, amd64 ocispec.Descriptor) []jsonEntry {
 		return []jsonEntry{
-			{Source: e.ref("a/img:amd64"), Digest: amd64.Digest, MediaType: amd64.MediaType, Size: amd64.Size, Platform: "linux/amd64", Copied: copied},
-			{Source: e.ref("b/img:arm64"), Digest: arm64.Digest, MediaType: arm64.MediaType, Size: arm64.Size, Platform: "linux/arm64", Copied: copied},
-			{Source: e.ref("c/img:armv7"), Digest: armv7.Digest, MediaType: armv7.MediaType, Size: armv7.Size, Platform: "linux/arm/v7", Copied: copied},
+			{Source: e.ref("a/img:amd64"), Digest: amd64.Digest, MediaType: amd64.MediaType, Size: amd64.Size, Platform: "linux/amd64", Copied: copied, Referrers: []jsonReferrer{}},
+			{Source: e.ref("b/img:arm64"), Digest: arm64.Digest, MediaType: arm64.MediaType, Size: arm64.Size, Platform: "linux/arm64", Copied: copied, Referrers: []jsonReferrer{}},
+			{Source: e.ref("c/img:armv7"), Digest: armv7.Digest, MediaType: armv7.MediaType, Size: armv7.Size, Platform: "linux/arm/v7", Copied: copied, Referrers: []jsonReferrer{}},
 		}
 	}
 	one := func(r clitest.Result) jsonResult {
