@@ -12,10 +12,22 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// InspectOptions controls Inspect. The zero value lists the entries only.
+type InspectOptions struct {
+	// Platform, when set, also describes the entry of that platform (every
+	// field it gives must agree): its manifest, config platform and layers
+	// (Inspection.Child). No such entry is an error.
+	Platform *ocispec.Platform
+	// Referrers lists what refers to each entry in the repository (OCI
+	// referrers, through the API or the tag schema, and cosign tags),
+	// recursively.
+	Referrers bool
+}
+
 // Inspect reads a manifest or an index, verified against its digest. For an
 // index it lists the entries; for a single manifest it reads the image
 // config and reports its platform as the one entry.
-func Inspect(ctx context.Context, reg Registry, ref string) (*Inspection, error) {
+func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions) (*Inspection, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", ref, registry.ErrInvalidReference, err)
@@ -50,7 +62,22 @@ func Inspect(ctx context.Context, reg Registry, ref string) (*Inspection, error)
 			}
 			in.Manifests = append(in.Manifests, e)
 		}
-		return in, nil
+		if opts.Platform != nil {
+			var match *ocispec.Descriptor
+			for i, d := range idx.Manifests {
+				if d.Platform != nil && !plan.IsAttestation(d) && platformMatches(*opts.Platform, *d.Platform) {
+					match = &idx.Manifests[i]
+					break
+				}
+			}
+			if match == nil {
+				return nil, fmt.Errorf("%s has no entry for %s: %w", named, platform.Format(*opts.Platform), registry.ErrNotFound)
+			}
+			if in.Child, err = describeChild(ctx, rd, r, *match); err != nil {
+				return nil, fmt.Errorf("%s: %w", named, err)
+			}
+		}
+		return in, in.addReferrers(ctx, rd, r, opts)
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(doc.Data, &m); err != nil {
@@ -66,5 +93,80 @@ func Inspect(ctx context.Context, reg Registry, ref string) (*Inspection, error)
 		e.Platform = platform.Format(*p)
 	}
 	in.Manifests = append(in.Manifests, e)
-	return in, nil
+	if opts.Platform != nil {
+		if !platformMatches(*opts.Platform, *p) {
+			return nil, fmt.Errorf("%s is one image of %s, not %s: %w", named, e.Platform, platform.Format(*opts.Platform), registry.ErrNotFound)
+		}
+		d := doc.Desc
+		d.Platform = p
+		if in.Child, err = describeChild(ctx, rd, r, d); err != nil {
+			return nil, fmt.Errorf("%s: %w", named, err)
+		}
+	}
+	return in, in.addReferrers(ctx, rd, r, opts)
+}
+
+// platformMatches reports whether have is the platform want asks for:
+// every field want gives agrees, once both are normalised.
+func platformMatches(want, have ocispec.Platform) bool {
+	w, _ := platform.NormalizeConfig(want)
+	h, _ := platform.NormalizeConfig(have)
+	if w.OS != "" && w.OS != h.OS || w.Architecture != "" && w.Architecture != h.Architecture {
+		return false
+	}
+	if w.Variant != "" && platform.Key(ocispec.Platform{OS: h.OS, Architecture: h.Architecture, Variant: w.Variant}) != platform.Key(ocispec.Platform{OS: h.OS, Architecture: h.Architecture, Variant: h.Variant}) {
+		return false
+	}
+	return w.OSVersion == "" || w.OSVersion == h.OSVersion
+}
+
+// describeChild reads an entry's manifest and config.
+func describeChild(ctx context.Context, rd *reader, r registry.Repo, d ocispec.Descriptor) (*ChildInspection, error) {
+	doc, err := rd.byDigest(ctx, r, d.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("entry %s: %w", d.Digest, err)
+	}
+	c := &ChildInspection{Digest: doc.Desc.Digest, MediaType: doc.Desc.MediaType, Size: doc.Desc.Size, Layers: []ocispec.Descriptor{}}
+	if d.Platform != nil {
+		c.Platform = platform.Format(*d.Platform)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(doc.Data, &m); err != nil {
+		return nil, fmt.Errorf("entry %s: %w", d.Digest, err)
+	}
+	c.Config, c.Layers, c.Annotations = m.Config, append(c.Layers, m.Layers...), m.Annotations
+	cfg, err := rd.platform(ctx, r, m.Config)
+	if err != nil {
+		return nil, fmt.Errorf("entry %s: %w", d.Digest, err)
+	}
+	c.ConfigPlatform = platform.Format(*cfg)
+	return c, nil
+}
+
+// addReferrers lists what refers to each entry (opts.Referrers).
+func (in *Inspection) addReferrers(ctx context.Context, rd *reader, r registry.Repo, opts InspectOptions) error {
+	if !opts.Referrers {
+		return nil
+	}
+	children := make([]child, len(in.Manifests))
+	for i, m := range in.Manifests {
+		children[i] = child{desc: ocispec.Descriptor{Digest: m.Digest}, from: r}
+	}
+	found, err := discover(ctx, rd, newScans(rd), children)
+	if err != nil {
+		return fmt.Errorf("%s: listing referrers: %w", in.Ref, err)
+	}
+	for i := range in.Manifests {
+		in.Manifests[i].Referrers = []ReferrerResult{}
+	}
+	for _, f := range found {
+		for i := range in.Manifests {
+			if in.Manifests[i].Digest == f.entry {
+				in.Manifests[i].Referrers = append(in.Manifests[i].Referrers, ReferrerResult{
+					Digest: f.desc.Digest, MediaType: f.desc.MediaType, ArtifactType: f.desc.ArtifactType, Subject: f.subject, Tag: f.tag,
+				})
+			}
+		}
+	}
+	return nil
 }

@@ -4,7 +4,7 @@
 // write, and writes through the Registry, in the order docs/rules.md gives.
 //
 // A Go program embeds manifest-push by building one registry.Client for its
-// run and calling these functions with it:
+// run and calling these functions with it (Push, Inspect, Verify):
 //
 //	c := registry.NewClient(registry.Options{})
 //	res, err := publish.Push(ctx, c, s, publish.Options{})
@@ -29,6 +29,8 @@ type Registry interface {
 	TagDigest(ctx context.Context, r registry.Repo, tag string) (digest.Digest, error)
 	// HasManifest reports whether a manifest is in a repository.
 	HasManifest(ctx context.Context, r registry.Repo, d digest.Digest) (bool, error)
+	// HasBlob reports whether a blob is in a repository.
+	HasBlob(ctx context.Context, r registry.Repo, d digest.Digest) (bool, error)
 	// CopyBlob brings a blob from one repository into another (mount or
 	// stream) and returns the bytes streamed.
 	CopyBlob(ctx context.Context, from, to registry.Repo, d ocispec.Descriptor, newMeter func() registry.Meter) (int64, error)

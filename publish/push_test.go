@@ -114,6 +114,13 @@ func short(d digest.Digest) string { return d.Encoded()[:8] }
 
 // image stores an image of platform p in repo (tagged tag) and returns its
 // manifest digest.
+func (f *fakeRegistry) HasBlob(_ context.Context, r registry.Repo, d digest.Digest) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.blobs[r.String()+"@"+d.String()]
+	return ok, nil
+}
+
 func (f *fakeRegistry) ReferrersAPI(context.Context, registry.Repo, digest.Digest) ([]ocispec.Descriptor, bool, error) {
 	return nil, false, nil
 }

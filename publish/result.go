@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Options controls Push. The zero value is useful.
@@ -111,8 +112,23 @@ type Inspection struct {
 	// Manifests are an index's entries; for a single manifest, one entry
 	// describing it, with the platform read from its config.
 	Manifests []InspectEntry `json:"manifests"`
+	// Child is the entry InspectOptions.Platform asked for, nil otherwise.
+	Child *ChildInspection `json:"child,omitempty"`
 	// Raw is the manifest or index document.
 	Raw []byte `json:"-"`
+}
+
+// ChildInspection describes one entry: its manifest, the platform its
+// descriptor and its config give, its config and layers.
+type ChildInspection struct {
+	Digest         digest.Digest        `json:"digest"`
+	MediaType      string               `json:"mediaType"`
+	Size           int64                `json:"size"`
+	Platform       string               `json:"platform,omitempty"`
+	ConfigPlatform string               `json:"configPlatform"`
+	Config         ocispec.Descriptor   `json:"config"`
+	Layers         []ocispec.Descriptor `json:"layers"`
+	Annotations    map[string]string    `json:"annotations,omitempty"`
 }
 
 // InspectEntry is one entry of an inspected index.
@@ -122,6 +138,8 @@ type InspectEntry struct {
 	Size        int64             `json:"size"`
 	Platform    string            `json:"platform,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Referrers are what refers to the entry, with InspectOptions.Referrers.
+	Referrers []ReferrerResult `json:"referrers,omitempty"`
 }
 
 // TagsError is a push that failed while writing: it says which tags were

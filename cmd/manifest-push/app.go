@@ -23,6 +23,7 @@ const (
 	exitInvalid      = 2
 	exitUnauthorized = 3
 	exitNotFound     = 4
+	exitDamaged      = 5
 )
 
 // defaultTimeout bounds a whole run unless --timeout says otherwise.
@@ -159,12 +160,25 @@ func newApp(std streams) *cli.App {
 			fromSpec(),
 			fromArgs(),
 			{
-				Name:         "inspect",
-				Usage:        "show a manifest or index (platforms, digests, sizes, annotations)",
-				ArgsUsage:    "REF",
-				Flags:        append(globalFlags(), &cli.BoolFlag{Name: "raw", Usage: "print the document as the registry holds it"}),
+				Name:      "inspect",
+				Usage:     "show a manifest or index (platforms, digests, sizes, annotations, referrers)",
+				ArgsUsage: "REF",
+				Flags: append(globalFlags(),
+					&cli.BoolFlag{Name: "raw", Usage: "print the document as the registry holds it"},
+					&cli.StringFlag{Name: "platform", Usage: "also show the entry of this platform: its manifest, config platform and layers"},
+					&cli.StringFlag{Name: "format", Usage: "print with a Go template over the JSON fields, e.g. '{{.digest}}' or '{{range .manifests}}{{.platform}} {{end}}'"},
+					&cli.BoolFlag{Name: "referrers", Value: true, Usage: "list what refers to each entry (--referrers=false: do not look)"},
+				),
 				OnUsageError: onUsage,
 				Action:       func(c *cli.Context) error { return inspectAction(c, std) },
+			},
+			{
+				Name:         "verify",
+				Usage:        "check that an index is whole: every child, blob and attestation present",
+				ArgsUsage:    "REF",
+				Flags:        append(globalFlags(), &cli.BoolFlag{Name: "blobs", Usage: "check every config and layer blob too"}),
+				OnUsageError: onUsage,
+				Action:       func(c *cli.Context) error { return verifyAction(c, std) },
 			},
 			{
 				Name:         "push",

@@ -125,6 +125,7 @@ func TestEveryFlagInEveryPosition(t *testing.T) {
 		{[]string{"push", "from-spec"}, []string{"a.yaml"}},
 		{[]string{"push", "from-args"}, nil},
 		{[]string{"inspect"}, []string{"reg.example/a:1"}},
+		{[]string{"verify"}, []string{"reg.example/a:1"}},
 		{[]string{"version"}, nil},
 		{[]string{"completion"}, []string{"bash"}},
 	}

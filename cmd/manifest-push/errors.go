@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/manifest-push/manifest-push/platform"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 )
@@ -28,6 +29,8 @@ func exitCode(err error) int {
 		errors.Is(err, platform.ErrUnknownOS),
 		errors.Is(err, platform.ErrUnknownArch):
 		return exitInvalid
+	case errors.Is(err, publish.ErrDamaged):
+		return exitDamaged
 	case errors.Is(err, registry.ErrUnauthorized):
 		return exitUnauthorized
 	case errors.Is(err, registry.ErrNotFound):

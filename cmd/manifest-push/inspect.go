@@ -8,8 +8,10 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"text/template"
 
 	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/publish"
 	"github.com/urfave/cli/v2"
 )
@@ -30,13 +32,29 @@ func inspectAction(c *cli.Context, std streams) error {
 	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
 		targets = append(targets, reference.Domain(named))
 	}
-	in, err := publish.Inspect(ctx, g.client(targets), ref)
+	opts := publish.InspectOptions{Referrers: c.Bool("referrers") && !c.Bool("raw")}
+	if p := c.String("platform"); p != "" {
+		pl, err := platform.Parse(p)
+		if err != nil {
+			return usagef("--platform: %v", err)
+		}
+		opts.Platform = &pl
+	}
+	var tmpl *template.Template
+	if f := c.String("format"); f != "" {
+		if tmpl, err = template.New("format").Funcs(template.FuncMap{"json": toJSON}).Parse(f); err != nil {
+			return usagef("--format: %v", err)
+		}
+	}
+	in, err := publish.Inspect(ctx, g.client(targets), ref, opts)
 	if err != nil {
 		return annotateTimeout(ctx, err, g)
 	}
 	switch {
 	case c.Bool("raw"):
 		_, err = fmt.Fprintf(std.out, "%s\n", in.Raw)
+	case tmpl != nil:
+		err = formatInspection(std, tmpl, in)
 	case g.json:
 		var b []byte
 		b, err = json.Marshal(in)
@@ -47,6 +65,44 @@ func inspectAction(c *cli.Context, std streams) error {
 		err = printInspection(std, in)
 	}
 	return err
+}
+
+// formatInspection runs the --format template over the inspection's JSON
+// fields (decoded: {{.digest}}, {{range .manifests}}{{.platform}}{{end}}),
+// as docker's and regctl's --format do over theirs. What it prints is
+// escaped like any text output.
+func formatInspection(std streams, tmpl *template.Template, in *publish.Inspection) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	var data map[string]any
+	if err := json.Unmarshal(b, &data); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := tmpl.Execute(&out, data); err != nil {
+		return usagef("--format: %v", err)
+	}
+	text := out.String()
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := fmt.Fprintln(std.out, escape(strings.TrimSuffix(line, "\n"))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// toJSON is the template function json: v as compact JSON.
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
 }
 
 // printInspection prints an inspection as two aligned tables, every value
@@ -73,9 +129,31 @@ func printInspection(std streams, in *publish.Inspection) error {
 			p = "-"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", escape(p), escape(m.Digest.String()), m.Size, escape(m.MediaType), strings.Join(sortedPairs(m.Annotations), ","))
+		for _, r := range m.Referrers {
+			kind := r.ArtifactType
+			if r.Tag != "" {
+				kind = "tag " + r.Tag
+			}
+			fmt.Fprintf(w, "  referrer\t%s\t\t%s\t%s\n", escape(r.Digest.String()), escape(r.MediaType), escape(kind))
+		}
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if c := in.Child; c != nil {
+		fmt.Fprintln(&buf)
+		w = tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(w, "Entry:\t%s\n", escape(c.Digest.String()))
+		fmt.Fprintf(w, "MediaType:\t%s\n", escape(c.MediaType))
+		fmt.Fprintf(w, "Platform:\t%s\n", escape(c.Platform))
+		fmt.Fprintf(w, "Config platform:\t%s\n", escape(c.ConfigPlatform))
+		fmt.Fprintf(w, "Config:\t%s\t%d\n", escape(c.Config.Digest.String()), c.Config.Size)
+		for _, l := range c.Layers {
+			fmt.Fprintf(w, "Layer:\t%s\t%d\t%s\n", escape(l.Digest.String()), l.Size, escape(l.MediaType))
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
 	for _, line := range strings.SplitAfter(buf.String(), "\n") {
 		if line == "" {

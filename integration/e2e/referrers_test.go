@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -220,6 +221,27 @@ func TestReferrersTravel(t *testing.T) {
 				t.Errorf("the source's referrers changed: %v", got)
 			}
 
+			// inspect lists each entry's referrers, shows one entry with
+			// --platform, and formats with a template.
+			ir := clitest.Run(t, bin, clitest.RunOptions{}, "--plain-http", "inspect", host+"/dst/app:1", "--platform", "linux/amd64")
+			clitest.WantCode(t, ir, 0)
+			for _, d := range []digest.Digest{sbom.Digest, sbomSig.Digest, sig.Digest} {
+				if !regexp.MustCompile(`(?m)^  referrer +` + d.String()).MatchString(ir.Stdout) {
+					t.Errorf("inspect does not list the referrer %s:\n%s", d, ir.Stdout)
+				}
+			}
+			for _, want := range []string{"tag " + tagOf(img.Digest) + ".sig", "Entry:            " + img.Digest.String(), "Config platform:  linux/amd64", "Layer:"} {
+				if !strings.Contains(ir.Stdout, want) {
+					t.Errorf("inspect does not show %q:\n%s", want, ir.Stdout)
+				}
+			}
+			ir = clitest.Run(t, bin, clitest.RunOptions{}, "--plain-http", "inspect", host+"/dst/app:1", "--format", "{{.digest}} {{range .manifests}}{{.platform}} {{len .referrers}}{{end}}")
+			clitest.WantCode(t, ir, 0)
+			idxDigest := s.tagDigest(t, "dst/app", "1")
+			if want := idxDigest.String() + " linux/amd64 3\n"; ir.Stdout != want {
+				t.Errorf("inspect --format: %q, want %q", ir.Stdout, want)
+			}
+
 			// A rerun writes nothing.
 			s.proxy.Reset()
 			r = run("--target", host+"/dst/app:1", host+"/src/app:amd64")
@@ -242,4 +264,39 @@ func TestReferrersTravel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// --attestations drop leaves an index source's attestation manifests out of
+// an OCI index; keep (the default) carries them.
+func TestAttestationsDrop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	amd64 := e.Push("src", "amd64", imagetest.Image{Platform: plat(t, "linux/amd64"), Format: imagetest.OCI})
+	att, err := imagetest.PushAttestation(ctx, e.Client, e.Registry.URL(), "src", amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := imagetest.PushIndex(ctx, e.Client, e.Registry.URL(), "src", "buildx", []ocispec.Descriptor{amd64, att}, imagetest.IndexOptions{Format: imagetest.OCI}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flag string
+		want []digest.Digest
+	}{
+		{"--attestations=keep", []digest.Digest{amd64.Digest, att.Digest}},
+		{"--attestations=drop", []digest.Digest{amd64.Digest}},
+	} {
+		tag := strings.TrimPrefix(tc.flag, "--attestations=")
+		r := e.run("--plain-http", "from-args", tc.flag, "--target", e.ref("app:"+tag), e.ref("src:buildx"))
+		clitest.WantCode(t, r, 0)
+		if got := digests(e.index("app", tag).index.Manifests); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: entries %v, want %v", tc.flag, got, tc.want)
+		}
+	}
+	e.Proxy.Reset()
+	r := e.run("--plain-http", "from-args", "--attestations", "lose", "--target", e.ref("app:x"), e.ref("src:buildx"))
+	clitest.WantCode(t, r, 2)
+	clitest.WantStderr(t, r, `--attestations "lose": use keep or drop`)
+	e.wantNoRequests(r)
 }

@@ -48,5 +48,5 @@ func Push(ctx context.Context, s *spec.Spec, o Options) (*publish.Result, error)
 
 // Inspect inspects ref with a client of its own.
 func Inspect(ctx context.Context, ref string, o registry.Options) (*publish.Inspection, error) {
-	return publish.Inspect(ctx, registry.NewClient(o), ref)
+	return publish.Inspect(ctx, registry.NewClient(o), ref, publish.InspectOptions{})
 }
