@@ -182,6 +182,8 @@ func TestReferrersTravel(t *testing.T) {
 			s.proxy.Reset()
 			r := run("--target", host+"/dst/app:1", host+"/src/app:amd64")
 			clitest.WantCode(t, r, 0)
+			text := clitest.Run(t, bin, clitest.RunOptions{}, "--plain-http", "from-args", "--dry-run", "--target", host+"/dst/other:1", host+"/src/app:amd64")
+			t.Logf("%s", text)
 			for _, req := range s.proxy.Requests() {
 				if req.IsWrite() && !strings.HasPrefix(req.Path, "/v2/dst/app/") {
 					t.Errorf("a write outside the target repository: %s", req)
@@ -225,6 +227,7 @@ func TestReferrersTravel(t *testing.T) {
 			// --platform, and formats with a template.
 			ir := clitest.Run(t, bin, clitest.RunOptions{}, "--plain-http", "inspect", host+"/dst/app:1", "--platform", "linux/amd64")
 			clitest.WantCode(t, ir, 0)
+			t.Logf("%s", ir)
 			for _, d := range []digest.Digest{sbom.Digest, sbomSig.Digest, sig.Digest} {
 				if !regexp.MustCompile(`(?m)^  referrer +` + d.String()).MatchString(ir.Stdout) {
 					t.Errorf("inspect does not list the referrer %s:\n%s", d, ir.Stdout)
@@ -249,6 +252,7 @@ func TestReferrersTravel(t *testing.T) {
 			if n := s.proxy.Writes(); n != 0 {
 				t.Errorf("the rerun wrote %d times\n%s", n, clitest.Requests(s.proxy))
 			}
+			t.Logf("rerun: %d requests, %d writes", s.proxy.Count(), s.proxy.Writes())
 			if refs := jsonLines(t, r)[0].Manifests[0].Referrers; len(refs) != 3 || refs[0].Copied || refs[1].Copied || refs[2].Copied {
 				t.Errorf("rerun JSON referrers %+v, want 3 present", refs)
 			}

@@ -53,6 +53,7 @@ func TestVerify(t *testing.T) {
 
 	r := e.run("--plain-http", "verify", e.ref("app:1"), "--blobs")
 	clitest.WantCode(t, r, 0)
+	t.Logf("%s", r)
 	if want := fmt.Sprintf("%s@%s: whole (2 entries, 4 blobs checked)\n", e.ref("app:1"), index); r.Stdout != want {
 		t.Errorf("stdout %q, want %q", r.Stdout, want)
 	}
@@ -70,6 +71,7 @@ func TestVerify(t *testing.T) {
 	clitest.WantCode(t, e.run("--plain-http", "verify", e.ref("app:1")), 0)
 	r = e.run("--plain-http", "verify", "--blobs", e.ref("app:1"))
 	clitest.WantCode(t, r, 5)
+	t.Logf("%s", r)
 	if !strings.Contains(r.Stdout, "damaged: blob "+m.Layers[0].Digest.String()) || !strings.Contains(r.Stdout, "of "+arm64.Digest.String()) {
 		t.Errorf("stdout does not name the blob and its image:\n%s", r)
 	}
@@ -78,6 +80,7 @@ func TestVerify(t *testing.T) {
 	e.delete("/v2/app/manifests/" + amd64.Digest.String())
 	r = e.run("--plain-http", "verify", e.ref("app:1"))
 	clitest.WantCode(t, r, 5)
+	t.Logf("%s", r)
 	if !strings.Contains(r.Stdout, "damaged: entry "+amd64.Digest.String()+" (linux/amd64) is missing from "+e.ref("app")) || !strings.Contains(r.Stdout, "DAMAGED, 1 problem(s)") {
 		t.Errorf("stdout does not name the child:\n%s", r)
 	}
