@@ -41,11 +41,10 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	tags := uniqueTags(s)
 	sc := newScans(rd)
 	if !opts.SkipReferrers {
-		// Each source repository's tags and referrers API, looked at while
-		// the sources are resolved: no round trip of its own.
-		for _, e := range s.Manifests {
-			sc.start(ctx, registry.RepoOf(e.Image))
-		}
+		// Each source repository's tags and referrers API are looked at
+		// once a source of it has resolved, while its config is read: no
+		// round trip of their own, and none for a source that fails.
+		rd.resolved = func(r registry.Repo) { sc.start(ctx, r) }
 	}
 	sources, previous, before, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing)
 	if err != nil {

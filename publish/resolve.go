@@ -41,6 +41,9 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool) 
 	}
 	src.Descriptor = doc.Desc
 	r := registry.RepoOf(e.Image)
+	if rd.resolved != nil {
+		rd.resolved(r)
+	}
 	switch {
 	case plan.IsIndex(doc.Desc.MediaType):
 		src.Children, err = rd.children(ctx, r, doc, 0)
