@@ -249,9 +249,10 @@ func (b *builder) fromRegistry(src *Source, what string, p ocispec.Platform) oci
 	return norm
 }
 
-// addIndex applies P4 to an index source.
-func (b *builder) addIndex(src *Source) {
-	var images, attestations []ocispec.Descriptor
+// split sorts an index's children into image entries (platforms
+// normalised, P3) and attestation manifests; any other entry is left out
+// with a warning.
+func (b *builder) split(src *Source) (images, attestations []ocispec.Descriptor) {
 	for _, c := range src.Children {
 		switch {
 		case IsAttestation(c):
@@ -265,6 +266,12 @@ func (b *builder) addIndex(src *Source) {
 				src.Ref, c.MediaType, c.Digest))
 		}
 	}
+	return images, attestations
+}
+
+// addIndex applies P4 to an index source.
+func (b *builder) addIndex(src *Source) {
+	images, attestations := b.split(src)
 	want := src.Platform
 	var chosen []ocispec.Descriptor
 	if want == nil || (want.OS == "" && want.Architecture == "") {
@@ -421,19 +428,7 @@ func (b *builder) merge(cur *Source) {
 	var current []ocispec.Descriptor
 	var attestations []ocispec.Descriptor
 	if IsIndex(cur.Descriptor.MediaType) {
-		for _, c := range cur.Children {
-			switch {
-			case IsAttestation(c):
-				attestations = append(attestations, c)
-			case IsManifest(c.MediaType) && c.Platform != nil:
-				p := b.fromRegistry(cur, "entry "+c.Digest.String(), *c.Platform)
-				c.Platform = &p
-				current = append(current, c)
-			default:
-				b.warnings = append(b.warnings, fmt.Sprintf("%s: %s entry %s has no platform and is not an attestation; left out",
-					cur.Ref, c.MediaType, c.Digest))
-			}
-		}
+		current, attestations = b.split(cur)
 	} else {
 		d := cur.Descriptor
 		p := ocispec.Platform{}

@@ -28,18 +28,9 @@ type InspectOptions struct {
 // index it lists the entries; for a single manifest it reads the image
 // config and reports its platform as the one entry.
 func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions) (*Inspection, error) {
-	named, err := reference.ParseNormalizedNamed(ref)
+	ctx, named, r, rd, doc, err := open(ctx, reg, ref)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", ref, registry.ErrInvalidReference, err)
-	}
-	named = reference.TagNameOnly(named)
-	r := registry.RepoOf(named)
-	rd := &reader{reg: reg}
-	ctx = registry.WithScope(ctx, r, false)
-
-	doc, err := rd.document(ctx, named)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", named, err)
+		return nil, err
 	}
 	in := &Inspection{
 		Ref:       named.String(),
@@ -104,6 +95,24 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 		}
 	}
 	return in, in.addReferrers(ctx, rd, r, opts)
+}
+
+// open reads what ref names, for reading only: the reference parsed (a
+// missing tag is latest), its repository, a reader for it, the document.
+func open(ctx context.Context, reg Registry, ref string) (context.Context, reference.Named, registry.Repo, *reader, registry.Document, error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ctx, nil, registry.Repo{}, nil, registry.Document{}, fmt.Errorf("%s: %w: %w", ref, registry.ErrInvalidReference, err)
+	}
+	named = reference.TagNameOnly(named)
+	r := registry.RepoOf(named)
+	rd := &reader{reg: reg}
+	ctx = registry.WithScope(ctx, r, false)
+	doc, err := rd.document(ctx, named)
+	if err != nil {
+		return ctx, named, r, rd, doc, fmt.Errorf("%s: %w", named, err)
+	}
+	return ctx, named, r, rd, doc, nil
 }
 
 // platformMatches reports whether have is the platform want asks for:

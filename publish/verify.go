@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
@@ -55,17 +54,9 @@ func (v *Verification) Whole() bool { return len(v.Problems) == 0 }
 // Verification and, when something is damaged, an error wrapping
 // ErrDamaged; any other error means it could not check.
 func Verify(ctx context.Context, reg Registry, ref string, opts VerifyOptions) (*Verification, error) {
-	named, err := reference.ParseNormalizedNamed(ref)
+	ctx, named, r, rd, doc, err := open(ctx, reg, ref)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", ref, registry.ErrInvalidReference, err)
-	}
-	named = reference.TagNameOnly(named)
-	r := registry.RepoOf(named)
-	rd := &reader{reg: reg}
-	ctx = registry.WithScope(ctx, r, false)
-	doc, err := rd.document(ctx, named)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", named, err)
+		return nil, err
 	}
 	v := &Verification{Ref: named.String(), Digest: doc.Desc.Digest, MediaType: doc.Desc.MediaType, Problems: []string{}, Notes: []string{}}
 	ck := &checker{rd: rd, r: r, opts: opts, v: v}

@@ -13,25 +13,47 @@ import (
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/publish"
+	"github.com/manifest-push/manifest-push/registry"
 	"github.com/urfave/cli/v2"
 )
 
-func inspectAction(c *cli.Context, std streams) error {
+// refCommand is what inspect and verify start from: their one reference
+// argument, the globals, a context bounded by --timeout with the logger,
+// and the run's client (flag credentials for the reference's registry).
+type refCommand struct {
+	ref    string
+	g      *globals
+	ctx    context.Context
+	cancel context.CancelFunc
+	client *registry.Client
+}
+
+func newRefCommand(c *cli.Context, std streams, name string) (*refCommand, error) {
 	if c.NArg() != 1 {
-		return usagef("inspect needs one reference, such as registry.example.com/hello:1.0")
+		return nil, usagef("%s needs one reference, such as registry.example.com/hello:1.0", name)
 	}
 	g, err := readGlobals(c, std)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout)
-	defer cancel()
-	ctx = withLogger(ctx, g, std.err)
-	ref := c.Args().First()
+	rc := &refCommand{ref: c.Args().First(), g: g}
+	rc.ctx, rc.cancel = context.WithTimeout(c.Context, g.timeout)
+	rc.ctx = withLogger(rc.ctx, g, std.err)
 	var targets []string
-	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+	if named, err := reference.ParseNormalizedNamed(rc.ref); err == nil {
 		targets = append(targets, reference.Domain(named))
 	}
+	rc.client = g.client(targets)
+	return rc, nil
+}
+
+func inspectAction(c *cli.Context, std streams) error {
+	rc, err := newRefCommand(c, std, "inspect")
+	if err != nil {
+		return err
+	}
+	defer rc.cancel()
+	ctx, g, ref := rc.ctx, rc.g, rc.ref
 	opts := publish.InspectOptions{Referrers: c.Bool("referrers") && !c.Bool("raw")}
 	if p := c.String("platform"); p != "" {
 		pl, err := platform.Parse(p)
@@ -46,7 +68,7 @@ func inspectAction(c *cli.Context, std streams) error {
 			return usagef("--format: %v", err)
 		}
 	}
-	in, err := publish.Inspect(ctx, g.client(targets), ref, opts)
+	in, err := publish.Inspect(ctx, rc.client, ref, opts)
 	if err != nil {
 		return annotateTimeout(ctx, err, g)
 	}

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 
-	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/publish"
 	"github.com/urfave/cli/v2"
 )
@@ -14,22 +12,13 @@ import (
 // verifyAction checks an index (publish.Verify) and says what it found:
 // exit 0 whole, 5 damaged (each problem named), 1 when it could not check.
 func verifyAction(c *cli.Context, std streams) error {
-	if c.NArg() != 1 {
-		return usagef("verify needs one reference, such as registry.example.com/hello:1.0")
-	}
-	g, err := readGlobals(c, std)
+	rc, err := newRefCommand(c, std, "verify")
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout)
-	defer cancel()
-	ctx = withLogger(ctx, g, std.err)
-	ref := c.Args().First()
-	var targets []string
-	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
-		targets = append(targets, reference.Domain(named))
-	}
-	v, err := publish.Verify(ctx, g.client(targets), ref, publish.VerifyOptions{Blobs: c.Bool("blobs")})
+	defer rc.cancel()
+	ctx, g := rc.ctx, rc.g
+	v, err := publish.Verify(ctx, rc.client, rc.ref, publish.VerifyOptions{Blobs: c.Bool("blobs")})
 	if err != nil && !errors.Is(err, publish.ErrDamaged) {
 		return annotateTimeout(ctx, err, g)
 	}

@@ -109,19 +109,23 @@ func TestTokenRejectedNoLoop(t *testing.T) {
 	}
 }
 
+// protected are the two ways a registry asks for the user's credentials:
+// basic auth, and a token server.
+var protected = []struct {
+	name   string
+	opts   registrytest.Options
+	tokens *tokenauth.TokenOptions
+}{
+	{name: "basic", opts: registrytest.Options{Username: user, Password: password}},
+	{name: "token", tokens: &tokenauth.TokenOptions{Username: user, Password: password}},
+}
+
 // TestWrongCredentials: basic auth and token auth refuse the password:
 // exit 3 after a bounded number of requests, the message names the host
 // and the user.
 func TestWrongCredentials(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		opts   registrytest.Options
-		tokens *tokenauth.TokenOptions
-	}{
-		{name: "basic", opts: registrytest.Options{Username: user, Password: password}},
-		{name: "token", tokens: &tokenauth.TokenOptions{Username: user, Password: password}},
-	} {
+	for _, tc := range protected {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts, tc.tokens)
@@ -316,14 +320,7 @@ func triesPerRequest(e *env) map[string]int {
 // how to give them.
 func TestNoCredentialsHint(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		opts   registrytest.Options
-		tokens *tokenauth.TokenOptions
-	}{
-		{name: "basic", opts: registrytest.Options{Username: user, Password: password}},
-		{name: "token", tokens: &tokenauth.TokenOptions{Username: user, Password: password}},
-	} {
+	for _, tc := range protected {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts, tc.tokens)

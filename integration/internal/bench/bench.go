@@ -33,7 +33,6 @@ import (
 	"github.com/manifest-push/manifest-push/integration/internal/proxy"
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 	"github.com/manifest-push/manifest-push/integration/internal/testca"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Config configures Run. Binary is required; for the rest the zero value
@@ -211,21 +210,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // sourceRepo is where the images of an index of n entries are packed.
 func sourceRepo(n int) string { return fmt.Sprintf("src/n%d", n) }
 
-// platformOf is entry i's platform: eight Linux ones, then Windows
-// releases (distinct by os.version), as many as needed.
-func platformOf(i int) ocispec.Platform {
-	linux := []ocispec.Platform{
-		{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"},
-		{OS: "linux", Architecture: "arm", Variant: "v7"}, {OS: "linux", Architecture: "s390x"},
-		{OS: "linux", Architecture: "ppc64le"}, {OS: "linux", Architecture: "386"},
-		{OS: "linux", Architecture: "riscv64"}, {OS: "linux", Architecture: "arm", Variant: "v6"},
-	}
-	if i < len(linux) {
-		return linux[i]
-	}
-	return ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: fmt.Sprintf("10.0.20348.%d", i)}
-}
-
 // pack pushes n single-layer images, each with its own layer (it holds the
 // platform's name), straight to the registry: the proxy does not see them.
 func pack(ctx context.Context, reg *registrytest.Registry, n int) error {
@@ -238,7 +222,7 @@ func pack(ctx context.Context, reg *registrytest.Registry, n int) error {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range next {
-				img := imagetest.Image{Platform: platformOf(i), Format: imagetest.Docker}
+				img := imagetest.Image{Platform: imagetest.NthPlatform(i), Format: imagetest.Docker}
 				if _, err := imagetest.PushImage(ctx, reg.Client(), reg.URL(), sourceRepo(n), fmt.Sprintf("img-%d", i), img); err != nil {
 					errs[w] = fmt.Errorf("packing image %d of %d: %w", i, n, err)
 					cancel()
@@ -284,7 +268,7 @@ func (r *runner) specFile(n int, target string) (string, error) {
 	}
 	b.WriteString("manifests:\n")
 	for i := range n {
-		p := platformOf(i)
+		p := imagetest.NthPlatform(i)
 		fmt.Fprintf(&b, "  - image: %s/%s:img-%d\n    platform: {os: %s, architecture: %s", host, sourceRepo(n), i, p.OS, p.Architecture)
 		if p.Variant != "" {
 			fmt.Fprintf(&b, ", variant: %s", p.Variant)

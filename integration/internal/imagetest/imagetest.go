@@ -459,3 +459,19 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
 }
+
+// NthPlatform is the i-th of a list of distinct platforms, for tests that
+// need many images: eight Linux ones, then Windows releases (distinct by
+// os.version), as many as needed.
+func NthPlatform(i int) ocispec.Platform {
+	linux := []ocispec.Platform{
+		{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"},
+		{OS: "linux", Architecture: "arm", Variant: "v7"}, {OS: "linux", Architecture: "s390x"},
+		{OS: "linux", Architecture: "ppc64le"}, {OS: "linux", Architecture: "386"},
+		{OS: "linux", Architecture: "riscv64"}, {OS: "linux", Architecture: "arm", Variant: "v6"},
+	}
+	if i < len(linux) {
+		return linux[i]
+	}
+	return ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: fmt.Sprintf("10.0.20348.%d", i)}
+}

@@ -127,7 +127,7 @@ func RunWith(ctx context.Context, opts Options) (rep Report, err error) {
 	var sources []string
 	var layer ocispec.Descriptor
 	for i := range images {
-		img := imagetest.Image{Platform: platformOf(i)}
+		img := imagetest.Image{Platform: imagetest.NthPlatform(i)}
 		for l := range layers {
 			seed := "largecopy"
 			if i > 0 || l > 0 {
@@ -201,20 +201,6 @@ func RunWith(ctx context.Context, opts Options) (rep Report, err error) {
 		return rep, fmt.Errorf("largecopy: layer %s is not in the target repository after the push", layer.Digest)
 	}
 	return rep, nil
-}
-
-// platformOf is image i's platform: distinct for each.
-func platformOf(i int) ocispec.Platform {
-	linux := []ocispec.Platform{
-		{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"},
-		{OS: "linux", Architecture: "arm", Variant: "v7"}, {OS: "linux", Architecture: "s390x"},
-		{OS: "linux", Architecture: "ppc64le"}, {OS: "linux", Architecture: "386"},
-		{OS: "linux", Architecture: "riscv64"}, {OS: "linux", Architecture: "arm", Variant: "v6"},
-	}
-	if i < len(linux) {
-		return linux[i]
-	}
-	return ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: fmt.Sprintf("10.0.20348.%d", i)}
 }
 
 // watchHWM polls the VmHWM of process pid every few milliseconds until the
