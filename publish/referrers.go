@@ -332,49 +332,75 @@ func syncReferrers(ctx context.Context, cp *copier, found []referrer, dryRun boo
 		return nil, nil, err
 	}
 
+	// Decide, then copy what is missing, concurrently (a referrer does not
+	// need its subject written first), then merge the tag-schema indexes,
+	// one per subject.
 	var warnings []string
-	tagIndex := map[digest.Digest][]ocispec.Descriptor{} // tag-schema entries to add, per subject
-	var copyErrs []error
-	for _, f := range found {
-		res := ReferrerResult{Digest: f.desc.Digest, MediaType: f.desc.MediaType, ArtifactType: f.desc.ArtifactType, Subject: f.subject, Tag: f.tag}
+	res := make([]ReferrerResult, len(found))
+	var todo []int
+	for i, f := range found {
+		res[i] = ReferrerResult{Digest: f.desc.Digest, MediaType: f.desc.MediaType, ArtifactType: f.desc.ArtifactType, Subject: f.subject, Tag: f.tag}
 		switch {
 		case f.tag != "" && cosignPresent[f.tag] == f.desc.Digest:
 		case f.tag != "" && cosignPresent[f.tag] != "":
 			warnings = append(warnings, fmt.Sprintf("%s:%s holds %s, the source's is %s: left as it is", cp.target, f.tag, cosignPresent[f.tag], f.desc.Digest))
 		case f.tag == "" && present[f.subject][f.desc.Digest]:
 		case dryRun:
-			res.Copied = true
+			res[i].Copied = true
 		default:
+			todo = append(todo, i)
+		}
+	}
+	indexed := make([]*ocispec.Descriptor, len(found)) // tag-schema entries to add
+	copyErrs := make([]error, len(found))
+	for _, i := range todo {
+		wg.Go(func() {
+			f := found[i]
 			ref := f.desc.Digest.String()
 			if f.tag != "" {
 				ref = f.tag
 			}
 			ch := child{desc: f.desc, from: f.from, source: f.from.String() + "@" + f.desc.Digest.String()}
 			if err := cp.copyAs(ctx, ch, ref); err != nil {
-				copyErrs = append(copyErrs, fmt.Errorf("copying the referrer %s of %s: %w", f.desc.Digest, f.subject, err))
-				continue
+				copyErrs[i] = fmt.Errorf("copying the referrer %s of %s: %w", f.desc.Digest, f.subject, err)
+				return
 			}
-			res.Copied = true
+			res[i].Copied = true
 			if f.tag == "" && !tr.api {
 				d, err := trueDescriptor(ctx, cp.rd, f)
 				if err != nil {
-					copyErrs = append(copyErrs, err)
-					continue
+					copyErrs[i] = err
+					return
 				}
-				tagIndex[f.subject] = append(tagIndex[f.subject], d)
+				indexed[i] = &d
 			}
-		}
-		results[f.entry] = append(results[f.entry], res)
+		})
+	}
+	wg.Wait()
+	for i, f := range found {
+		results[f.entry] = append(results[f.entry], res[i])
 	}
 	if err := errors.Join(copyErrs...); err != nil {
 		return results, warnings, err
 	}
-	for s, add := range tagIndex {
-		if err := mergeTagIndex(ctx, cp, s, add); err != nil {
-			return results, warnings, err
+	tagIndex := map[digest.Digest][]ocispec.Descriptor{}
+	var subjectsInOrder []digest.Digest
+	for i, d := range indexed {
+		if d == nil {
+			continue
 		}
+		s := found[i].subject
+		if _, ok := tagIndex[s]; !ok {
+			subjectsInOrder = append(subjectsInOrder, s)
+		}
+		tagIndex[s] = append(tagIndex[s], *d)
 	}
-	return results, warnings, nil
+	mergeErrs := make([]error, len(subjectsInOrder))
+	for k, s := range subjectsInOrder {
+		wg.Go(func() { mergeErrs[k] = mergeTagIndex(ctx, cp, s, tagIndex[s]) })
+	}
+	wg.Wait()
+	return results, warnings, errors.Join(mergeErrs...)
 }
 
 // trueDescriptor is f's descriptor as its bytes say: media type and size of
