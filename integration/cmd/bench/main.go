@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +46,18 @@ func run(ctx context.Context) error {
 	largeMiB := flag.Int64("large", 64, "also copy one layer of this many MiB from one registry to another (0: skip)")
 	protos := flag.String("proto", "http1,http2", "protocols to measure, comma-separated: http1 (plain HTTP/1.1), http2 (TLS with HTTP/2)")
 	crossMiB := flag.Int64("cross", 32, "also copy 8 images of 2 layers of this many MiB each from another registry, with and without the delay (0: skip)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the registry and the proxy) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
