@@ -54,6 +54,9 @@ func runWith(ctx context.Context, std streams, args []string) int {
 		return exitOK
 	}
 	app := newApp(std)
+	if len(args) > 0 && args[0] == "docker "+pluginName {
+		app.HelpName = args[0] // help says docker manifestpush ...
+	}
 	args = reorder(app, args)
 	err := app.RunContext(ctx, args)
 	if err == nil {

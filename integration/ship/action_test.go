@@ -199,6 +199,10 @@ func TestDockerPlugin(t *testing.T) {
 	if err != nil || out != "manifest-push dev\n" {
 		t.Errorf("docker manifestpush version: %q (%v)", out, err)
 	}
+	out, err = docker("manifestpush", "--help")
+	if err != nil || !strings.Contains(out, "docker manifestpush [global options] command") {
+		t.Errorf("docker manifestpush --help does not name itself as docker runs it (%v):\n%s", err, out)
+	}
 	out, err = docker("--help")
 	if err != nil || !regexp.MustCompile(`manifestpush\*\s*Publish per-platform images`).MatchString(out) {
 		t.Errorf("docker --help does not list the plugin (%v):\n%s", err, out)
