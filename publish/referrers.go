@@ -63,22 +63,17 @@ func discover(ctx context.Context, rd *reader, scans *scans, children []child) (
 		}
 		byRepo[ch.from] = append(byRepo[ch.from], ch.desc.Digest)
 	}
-	var (
-		mu   sync.Mutex
-		out  []referrer
-		wg   sync.WaitGroup
-		errs = make([]error, len(repos))
-	)
+	var wg sync.WaitGroup
+	found := make([][]referrer, len(repos))
+	errs := make([]error, len(repos))
 	for i, r := range repos {
-		wg.Go(func() {
-			found, err := discoverIn(ctx, rd, scans, r, byRepo[r])
-			mu.Lock()
-			out = append(out, found...)
-			mu.Unlock()
-			errs[i] = err
-		})
+		wg.Go(func() { found[i], errs[i] = discoverIn(ctx, rd, scans, r, byRepo[r]) })
 	}
 	wg.Wait()
+	var out []referrer // in the order of the entries' repositories
+	for _, f := range found {
+		out = append(out, f...)
+	}
 	if len(out) > maxReferrers {
 		return nil, fmt.Errorf("more than %d referrers: refused", maxReferrers)
 	}
