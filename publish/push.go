@@ -26,7 +26,11 @@ import (
 // copied into it (blobs mounted or streamed), then the index is written by
 // digest, then the target tag and the extra tags that do not point at it
 // yet. When every tag points at the index already, nothing is written
-// (unless Force).
+// (unless Force). What refers to the entries (signatures, SBOMs,
+// attestations) is brought along unless SkipReferrers, reruns included
+// (docs/rules.md, "Referrers"). With s.Append the index is an update of
+// what the target tag holds, and concurrent updates converge
+// (docs/rules.md, "Updating an index").
 //
 // When a write fails, Push returns the Result, whose Tags say which tags
 // were updated and which were not, together with a *TagsError.
