@@ -95,6 +95,12 @@ func (c *Client) ListTags(ctx context.Context, r Repo) ([]string, error) {
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
+		if e, ok := errors.AsType[*Error](err); ok && e.StatusCode == http.StatusBadRequest && page == 0 && query.Has("n") {
+			// A registry that refuses a page size this large: its own.
+			query = url.Values{}
+			page--
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("listing the tags of %s: %w", r, err)
 		}

@@ -2,9 +2,12 @@ package library
 
 import (
 	"context"
+	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/proxy"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -39,5 +42,39 @@ func TestClientReferrers(t *testing.T) {
 	}
 	if e.Proxy.Writes() != 0 {
 		t.Errorf("%d writes", e.Proxy.Writes())
+	}
+}
+
+// TestClientListTags: every tag of a repository, none for one that does
+// not exist, and a registry that refuses the page size asked for (400) is
+// asked again with its own.
+func TestClientListTags(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	want := []string{"a", "b", "c", "v1"}
+	for _, tag := range want {
+		e.image("app/tags", tag, *linux("amd64", ""), imagetest.OCI)
+	}
+	c := registry.NewClient(registry.Options{PlainHTTP: true, DockerConfig: t.TempDir()})
+	repo := registry.Repo{Domain: e.Proxy.Host(), Path: "app/tags"}
+	got, err := c.ListTags(ctx, repo)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("tags %v (%v), want %v", got, err, want)
+	}
+	none, err := c.ListTags(ctx, registry.Repo{Domain: e.Proxy.Host(), Path: "app/none"})
+	if err != nil || len(none) != 0 {
+		t.Errorf("tags of a repository that does not exist: %v, %v", none, err)
+	}
+	e.Proxy.SetFault(func(r *http.Request, _ int) proxy.Action {
+		if r.URL.Query().Has("n") {
+			return proxy.Respond(http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}}, `{"errors":[{"code":"PAGINATION_NUMBER_INVALID","message":"n too large"}]}`)
+		}
+		return proxy.Pass()
+	})
+	got, err = c.ListTags(ctx, repo)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("with n refused: tags %v (%v), want %v", got, err, want)
 	}
 }
