@@ -280,7 +280,7 @@ func TestSpecFromStdin(t *testing.T) {
 func TestTwoSpecsOneBad(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	amd64 := e.image("src", "amd64", "linux/amd64")
+	e.image("src", "amd64", "linux/amd64")
 	good := e.WriteFile("good.yaml", `image: ${REG}/good/hello:1
 manifests:
   - image: ${REG}/src:amd64
@@ -330,7 +330,6 @@ manifests:
 		}
 		e.wantNoRequests(r)
 	})
-	_ = amd64
 }
 
 func TestForceAndQuiet(t *testing.T) {

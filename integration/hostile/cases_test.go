@@ -408,7 +408,7 @@ func TestControlCharactersAreEscaped(t *testing.T) {
 		t.Parallel()
 		e := clitest.NewEnv(t, registrytest.Options{})
 		ctx := context.Background()
-		win := e.Push("src/evil", "win", imagetest.Image{Platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0" + evil}, Format: imagetest.OCI})
+		e.Push("src/evil", "win", imagetest.Image{Platform: ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0" + evil}, Format: imagetest.OCI})
 		amd := e.Push("src/evil", "amd", imagetest.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}, Format: imagetest.OCI})
 		amd.Annotations = map[string]string{"org.example.note": evil}
 		if _, err := imagetest.PushIndex(ctx, e.Client, e.Registry.URL(), "src/evil", "1", []ocispec.Descriptor{amd}, imagetest.IndexOptions{Format: imagetest.OCI}); err != nil {
@@ -420,6 +420,5 @@ func TestControlCharactersAreEscaped(t *testing.T) {
 		r = run(t, clitest.RunOptions{}, "--plain-http", "inspect", e.Host()+"/dst/evil:1")
 		clitest.WantCode(t, r, 0)
 		clean(t, "inspect", r.Stdout)
-		_ = win
 	})
 }
