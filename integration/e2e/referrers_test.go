@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -220,6 +221,27 @@ func TestReferrersTravel(t *testing.T) {
 					if ok, err := imagetest.BlobExists(ctx, s.client, s.base, "dst/app", b.Digest); err != nil || !ok {
 						t.Errorf("blob %s of %s is not in the target (%v)", b.Digest, d.Digest, err)
 					}
+				}
+			}
+			// An independent client (skopeo, containers/image) reads the
+			// same: the signature under its cosign tag, and the SBOM in the
+			// referrers tag-schema index where there is no API.
+			sk := func(ref string) []byte {
+				t.Helper()
+				cmd := exec.Command(skopeo(t), "--tmpdir", t.TempDir(), "inspect", "--tls-verify=false", "--raw", "docker://"+host+"/dst/app:"+ref)
+				out, err := cmd.Output()
+				if err != nil {
+					t.Fatalf("skopeo inspect %s: %v", ref, err)
+				}
+				return out
+			}
+			if got := digest.FromBytes(sk(tagOf(img.Digest) + ".sig")); got != sig.Digest {
+				t.Errorf("skopeo reads the signature as %s, want %s", got, sig.Digest)
+			}
+			if !s.api {
+				var idx ocispec.Index
+				if err := json.Unmarshal(sk(tagOf(img.Digest)), &idx); err != nil || !slices.Equal(digests(idx.Manifests), []digest.Digest{sbom.Digest}) {
+					t.Errorf("skopeo reads the referrers index as %v (%v)", digests(idx.Manifests), err)
 				}
 			}
 			lines := jsonLines(t, r)
