@@ -143,14 +143,11 @@ func FromArgs(a Args) (*Spec, error) {
 		plats = append(plats, p)
 	}
 	s.Append = a.Append
-	for _, ps := range splitList(a.Remove) {
-		p, err := platform.Parse(ps)
-		if err != nil {
-			fail("--remove", err, "%v", err)
-			continue
-		}
-		s.Remove = append(s.Remove, p)
+	remove, err := ParseRemove(a.Remove)
+	if err != nil {
+		errs = append(errs, err)
 	}
+	s.Remove = remove
 	onlyRemove := a.Append && len(a.Remove) > 0 && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == ""
 	if len(a.Remove) > 0 && !a.Append && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == "" {
 		fail("--remove", nil, "with no sources, --remove needs --append: it takes platforms out of what the target holds")
@@ -204,6 +201,28 @@ func FromArgs(a Args) (*Spec, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// ParseRemove parses --remove values (each possibly a comma-separated list)
+// into normalised platforms; every value that does not parse is reported,
+// joined, as an *Error starting with "--remove: " and wrapping
+// ErrInvalidSpec. from-spec's --remove and FromArgs share it.
+func ParseRemove(values []string) ([]ocispec.Platform, error) {
+	var out []ocispec.Platform
+	var errs []error
+	for _, ps := range splitList(values) {
+		if ps == "" {
+			errs = append(errs, &Error{Msg: "--remove: empty platform in the list: remove the extra comma"})
+			continue
+		}
+		p, err := platform.Parse(ps)
+		if err != nil {
+			errs = append(errs, &Error{Msg: fmt.Sprintf("--remove: %v", err), Err: err})
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, errors.Join(errs...)
 }
 
 // splitList splits each element at commas and trims spaces. An empty list

@@ -9,10 +9,8 @@ import (
 	"sync"
 
 	"github.com/distribution/reference"
-	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/spec"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 )
 
@@ -72,7 +70,7 @@ func fromSpecAction(c *cli.Context, std streams) error {
 	if stdinSpecs > 1 || (stdinSpecs == 1 && g.stdinUsed) {
 		return usagef("standard input can be read once: give - as one spec, or use --password-stdin")
 	}
-	remove, err := removePlatforms(c)
+	remove, err := spec.ParseRemove(c.StringSlice("remove"))
 	if err != nil {
 		return err
 	}
@@ -114,22 +112,6 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// removePlatforms reads --remove for from-spec: each platform parsed and
-// normalised, as from-args does.
-func removePlatforms(c *cli.Context) ([]ocispec.Platform, error) {
-	var out []ocispec.Platform
-	for _, v := range c.StringSlice("remove") {
-		for _, ps := range strings.Split(v, ",") {
-			p, err := platform.Parse(ps)
-			if err != nil {
-				return nil, usagef("--remove: %v", err)
-			}
-			out = append(out, p)
-		}
-	}
-	return out, nil
 }
 
 // invalidJobs counts the specs that did not load.
