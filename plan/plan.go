@@ -7,6 +7,7 @@
 package plan
 
 import (
+	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -38,22 +39,23 @@ type Input struct {
 // Source is one source after resolution: what was asked of it, and what the
 // registry holds.
 type Source struct {
-	// Ref names the source in messages: its normalised reference.
-	Ref string
+	// Ref is the source's normalised reference (its registry, repository,
+	// and tag or digest); it names the source in messages.
+	Ref reference.Named
 	// Pos is where the source is given (a spec file position), for
 	// messages; zero when unknown.
 	Pos spec.Pos
 	// Platform is the platform asked for (normalised), nil when none; its
 	// os and architecture may be empty, to be filled from the config (P1).
 	Platform *ocispec.Platform
+	// Features is the platform's "features" asked for (spec.Entry.Features):
+	// part of the duplicate-platform key of rule P5.
+	Features []string
 	// Annotations are the descriptor annotations asked for (OCI only).
 	Annotations map[string]string
 	// Missing is set when the registry said the source does not exist and
 	// missing sources are ignored; the entry is then left out.
 	Missing bool
-	// Repository is the source repository's normalised name
-	// (host/path, as reference.Named.Name gives it).
-	Repository string
 	// Descriptor is what the source reference resolved to: media type,
 	// digest and size of a manifest or an index.
 	Descriptor ocispec.Descriptor
@@ -81,11 +83,10 @@ type Options struct {
 
 // Plan is the index to push.
 type Plan struct {
-	// MediaType is the index media type (OCI index or Docker manifest list).
-	MediaType string
 	// Bytes is the index document, deterministic for the same inputs.
 	Bytes []byte
-	// Descriptor describes Bytes (media type, digest, size).
+	// Descriptor describes Bytes: its media type (an OCI index or a Docker
+	// manifest list), digest and size.
 	Descriptor ocispec.Descriptor
 	// Entries are the index entries in order.
 	Entries []Entry
