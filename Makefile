@@ -6,7 +6,7 @@ BIN      := bin/manifest-push
 FUZZTIME ?= 30s
 BENCHFLAGS ?=
 
-.PHONY: all build test test-unit test-integration vet fmt-check tidy-check demo bench fuzz image release clean
+.PHONY: all build test test-unit test-integration vet staticcheck fmt-check tidy-check demo bench fuzz image release clean
 
 all: build
 
@@ -15,7 +15,7 @@ build:
 
 # test runs every test: the product's unit tests and the integration module's
 # tests against the embedded distribution registry, all with the race detector.
-test: fmt-check tidy-check vet test-unit test-integration
+test: fmt-check tidy-check vet staticcheck test-unit test-integration
 
 test-unit:
 	$(GO) test -race -count=1 ./...
@@ -26,6 +26,13 @@ test-integration:
 vet:
 	$(GO) vet ./...
 	cd integration && $(GO) vet ./...
+
+# staticcheck runs the pinned staticcheck on both modules (go run builds it
+# once into the Go build cache).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+	cd integration && $(GO) run $(STATICCHECK) ./...
 
 # tidy-check fails when go mod tidy would change either module's go.mod or go.sum.
 tidy-check:

@@ -32,6 +32,9 @@ type fakeRegistry struct {
 	failScan  map[string]error // by "repo"
 	api       bool
 	referrers map[string][]ocispec.Descriptor // "repo@subject", with api
+	// afterPut, when set, is called after each manifest write (outside
+	// the lock): another writer acting meanwhile.
+	afterPut func(r registry.Repo, ref string)
 }
 
 func newFake() *fakeRegistry {
@@ -99,7 +102,17 @@ func (f *fakeRegistry) CopyBlob(_ context.Context, from, to registry.Repo, d oci
 	return 0, nil
 }
 
-func (f *fakeRegistry) PutManifest(_ context.Context, r registry.Repo, ref string, doc registry.Document) error {
+func (f *fakeRegistry) PutManifest(ctx context.Context, r registry.Repo, ref string, doc registry.Document) error {
+	if err := f.put(r, ref, doc); err != nil {
+		return err
+	}
+	if f.afterPut != nil {
+		f.afterPut(r, ref)
+	}
+	return nil
+}
+
+func (f *fakeRegistry) put(r registry.Repo, ref string, doc registry.Document) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failPut[r.String()+":"+ref]; err != nil {

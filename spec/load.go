@@ -370,10 +370,7 @@ func (l *loader) fields(n *yaml.Node, known []string, aliases map[string]string,
 	suggested := map[string]bool{}
 	candidates := known
 	if aliases != nil {
-		candidates = slices.Clone(known)
-		for _, a := range slices.Sorted(maps.Keys(aliases)) {
-			candidates = append(candidates, a)
-		}
+		candidates = append(slices.Clone(known), slices.Sorted(maps.Keys(aliases))...)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]

@@ -313,12 +313,12 @@ func (r *runner) measure(ctx context.Context, n int) ([]Row, error) {
 		}
 		s, err := r.push(ctx, file)
 		if err != nil {
-			return nil, fmt.Errorf("N=%d first push: %w", n, err)
+			return nil, fmt.Errorf("first push at N=%d: %w", n, err)
 		}
 		first = append(first, s)
 		s, err = r.push(ctx, file)
 		if err != nil {
-			return nil, fmt.Errorf("N=%d rerun: %w", n, err)
+			return nil, fmt.Errorf("rerun at N=%d: %w", n, err)
 		}
 		rerun = append(rerun, s)
 		fmt.Fprintf(r.log, "N=%d run %d: first push %v, rerun %v\n", n, k+1, first[k].wall.Round(time.Millisecond), s.wall.Round(time.Millisecond))

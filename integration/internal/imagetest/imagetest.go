@@ -347,7 +347,8 @@ func pushLayer(ctx context.Context, client *http.Client, baseURL, repo string, f
 	mediaType := MediaTypeDockerLayer
 	switch {
 	case format == OCI && len(l.URLs) > 0:
-		mediaType = ocispec.MediaTypeImageLayerNonDistributableGzip //nolint:staticcheck // the deprecated type is what old images carry
+		//lint:ignore SA1019 the deprecated type is what old Windows images carry
+		mediaType = ocispec.MediaTypeImageLayerNonDistributableGzip
 	case format == OCI:
 		mediaType = ocispec.MediaTypeImageLayerGzip
 	case len(l.URLs) > 0:
