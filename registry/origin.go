@@ -152,6 +152,11 @@ type cappedBody struct {
 
 func (b *cappedBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
+		// At the cap: an answer that ends here is whole.
+		var one [1]byte
+		if n, err := b.ReadCloser.Read(one[:]); n == 0 && err != nil {
+			return 0, err
+		}
 		return 0, fmt.Errorf("%s answered more than %d bytes: refused", b.what, MaxTokenResponse)
 	}
 	if int64(len(p)) > b.left {
