@@ -3,7 +3,9 @@ package publish
 import (
 	"context"
 	"errors"
+
 	"fmt"
+	"github.com/distribution/reference"
 	"maps"
 	"slices"
 	"strings"
@@ -38,12 +40,15 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if err := spec.Validate(s); err != nil {
 		return nil, err
 	}
-	target := registry.RepoOf(s.Target)
+	if opts.ByDigest && s.StagingTag != "" {
+		return nil, &spec.Error{Msg: "--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them"}
+	}
 	rd := &reader{reg: reg}
 	ctx = withScopes(ctx, s, !opts.DryRun)
 	// Whatever Push starts ends before it returns: on an early return the
 	// referrer scans still running are cancelled, and waited for.
 	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var sc *scans
 	if !opts.SkipReferrers {
 		sc = newScans(reg)
@@ -52,13 +57,62 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 			sc.wait()
 		}()
 	}
-	defer cancel()
 
-	tags := uniqueTags(s)
-	sources, previous, before, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing, sc)
+	public := s
+	if s.StagingTag != "" {
+		// The completeness gate: the update goes into the staging tag.
+		staged := *s
+		t, err := reference.WithTag(s.Target, s.StagingTag)
+		if err != nil {
+			return nil, err
+		}
+		staged.Target, staged.Tags, staged.Mirrors = t, nil, nil
+		s = &staged
+	}
+	pr, err := prepare(ctx, rd, s, opts, sc)
 	if err != nil {
 		return nil, err
 	}
+	res, final, err := publish(ctx, pr, opts)
+	if err != nil || opts.DryRun {
+		return res, err
+	}
+	if public.StagingTag != "" {
+		if res, err = complete(ctx, rd, public, res, final, opts); err != nil || !res.Staging.Complete {
+			return res, err
+		}
+	}
+	res.Mirrors = mirror(ctx, rd, pr, public, final, opts)
+	return res, nil
+}
+
+// prepared is a push up to its first write: its sources resolved, its
+// index built and checked, what refers to its entries found, and where the
+// target's tags point.
+type prepared struct {
+	s        *spec.Spec
+	rd       *reader
+	tags     []string
+	previous []digest.Digest
+	current  *plan.Source
+	p        *plan.Plan
+	build    func(current *plan.Source) (*plan.Plan, error)
+	found    []referrer
+	warnings []string
+}
+
+// prepare does the read-only steps of a push: resolve every source and the
+// target's tags, build the index (an update of what the target tag holds
+// with s.Append), check the descriptors of index sources, find what refers
+// to the entries.
+func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *scans) (*prepared, error) {
+	target := registry.RepoOf(s.Target)
+	pr := &prepared{s: s, rd: rd, tags: uniqueTags(s)}
+	sources, previous, before, err := resolve(ctx, rd, s, target, pr.tags, opts.IgnoreMissing, sc)
+	if err != nil {
+		return nil, err
+	}
+	pr.previous = previous
 	if err := allMissing(sources); err != nil {
 		return nil, err
 	}
@@ -66,72 +120,105 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if typ == "" {
 		typ = s.Type
 	}
-	build := func(current *plan.Source) (*plan.Plan, error) {
+	pr.build = func(current *plan.Source) (*plan.Plan, error) {
 		return plan.Build(plan.Input{
 			Type: typ, Annotations: s.Annotations, Sources: sources, Select: s.Select,
 			Current: current, Remove: s.Remove,
 		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations})
 	}
-	var current *plan.Source
 	if before.Desc.Digest != "" {
-		if current, err = rd.currentSource(ctx, s.Target, before); err != nil {
+		if pr.current, err = rd.currentSource(ctx, s.Target, before); err != nil {
 			return nil, fmt.Errorf("reading what %s holds now: %w", s.Target, err)
 		}
 	}
-	var p *plan.Plan
 	if s.Append {
-		p, err = build(current)
+		pr.p, err = pr.build(pr.current)
 	} else {
-		p, err = build(nil)
+		pr.p, err = pr.build(nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := verifyEntries(ctx, rd, p); err != nil {
+	if err := verifyEntries(ctx, rd, pr.p); err != nil {
 		return nil, err
 	}
-	var found []referrer
 	if sc != nil {
-		if found, err = discover(ctx, rd, sc, uniqueChildren(p)); err != nil {
+		if pr.found, err = discover(ctx, rd, sc, uniqueChildren(pr.p)); err != nil {
 			return nil, fmt.Errorf("finding what refers to the entries: %w", err)
 		}
+		pr.warnings = sc.wait()
 	}
-	res := newResult(s, p, opts.DryRun)
-	if sc != nil {
-		res.Warnings = append(res.Warnings, sc.wait()...)
+	return pr, nil
+}
+
+// publish does the writes of a prepared push into its target: the children
+// and the index unless a tag points at it already, then the tags that do
+// not (none with ByDigest), then the referrers the target lacks; with
+// s.Append it converges with other writers. When nothing is to be written
+// it heals: children missing from the target (a clean-up job deleted them)
+// are copied back. It returns the result and the index the target holds
+// at the end (another writer's merge, after converging). Any failure after
+// the first write is a *TagsError.
+func publish(ctx context.Context, pr *prepared, opts Options) (*Result, *plan.Plan, error) {
+	s, p := pr.s, pr.p
+	target := registry.RepoOf(s.Target)
+	res := newResult(s.Target, p, opts.DryRun)
+	res.Warnings = append(res.Warnings, pr.warnings...)
+	if pr.previous[0] != p.Descriptor.Digest {
+		res.Changes = changes(pr.current, p.Entries)
 	}
-	if previous[0] != p.Descriptor.Digest {
-		res.Changes = changes(current, p.Entries)
+	tags, previous := pr.tags, pr.previous
+	if opts.ByDigest {
+		tags, previous = nil, nil
+		res.ByDigest = true
 	}
 	toWrite := res.setTags(tags, previous, p.Descriptor.Digest, opts.Force)
 	log.G(ctx).WithField("digest", p.Descriptor.Digest).WithField("tags", toWrite).Debug("index built")
-	cp := &copier{rd: rd, target: target, progress: newProgress(opts.Progress)}
-	if opts.DryRun || len(toWrite) == 0 {
-		res.Changed = len(toWrite) > 0
-		// The index is there (or nothing is written): its entries'
-		// referrers may still be missing from the target.
-		copied, err := res.referrers(ctx, cp, found, opts.DryRun)
-		res.Changed = res.Changed || copied
-		if err != nil && copied {
-			return res, tagsError(cp, res, err)
+	cp := &copier{rd: pr.rd, target: target, progress: newProgress(opts.Progress)}
+	present := len(tags) > 0 && len(toWrite) == 0
+	if opts.ByDigest && !opts.Force && !opts.DryRun {
+		var err error
+		if present, err = pr.rd.reg.HasManifest(ctx, target, p.Descriptor.Digest); err != nil {
+			return res, p, fmt.Errorf("looking for %s@%s: %w", target, p.Descriptor.Digest, err)
 		}
-		return res, err
+	}
+	if opts.DryRun || present {
+		res.Changed = !present
+		// The index is there (or nothing is written): its children may
+		// have been deleted since, and its entries' referrers may still be
+		// missing from the target.
+		var wg sync.WaitGroup
+		var healed, copied bool
+		var healErr, refErr error
+		if !opts.DryRun {
+			wg.Go(func() { healed, healErr = res.heal(ctx, cp, p) })
+		}
+		wg.Go(func() { copied, refErr = res.referrers(ctx, cp, pr.found, opts.DryRun) })
+		wg.Wait()
+		res.Changed = res.Changed || healed || copied
+		err := errors.Join(healErr, refErr)
+		if err != nil && (healed || copied) {
+			return res, p, tagsError(cp, res, err)
+		}
+		return res, p, err
 	}
 
 	res.Changed = true
 	started := time.Now()
 	if err := write(ctx, cp, p, res, toWrite, opts.Force); err != nil {
-		return res, tagsError(cp, res, err)
+		return res, p, tagsError(cp, res, err)
 	}
-	if _, err := res.referrers(ctx, cp, found, false); err != nil {
-		return res, tagsError(cp, res, err)
+	if _, err := res.referrers(ctx, cp, pr.found, false); err != nil {
+		return res, p, tagsError(cp, res, err)
 	}
-	if s.Append {
-		if err := converge(ctx, cp, s, res, p, build, time.Since(started), opts.Settle); err != nil {
-			return res, tagsError(cp, res, err)
+	if s.Append && !opts.ByDigest {
+		final, err := converge(ctx, cp, s, res, p, pr.build, time.Since(started), opts.Settle)
+		if err != nil {
+			return res, final, tagsError(cp, res, err)
 		}
+		p = final
 	}
-	return res, nil
+	return res, p, nil
 }
 
 // referrers brings the referrers found into the target repository (or,
@@ -181,6 +268,11 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 	for _, e := range s.Manifests {
 		if r := registry.RepoOf(e.Image); r.Domain == target.Domain && r != target {
 			repos[r] = false
+		}
+	}
+	for _, m := range s.Mirrors {
+		if r := registry.RepoOf(m); r.Domain == target.Domain {
+			repos[r] = push
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(repos), func(a, b registry.Repo) int { return strings.Compare(a.Path, b.Path) })
@@ -233,10 +325,10 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo
 	return sources, previous, before, nil
 }
 
-func newResult(s *spec.Spec, p *plan.Plan, dryRun bool) *Result {
+func newResult(target reference.NamedTagged, p *plan.Plan, dryRun bool) *Result {
 	res := &Result{
-		Ref:       s.Target,
-		Target:    s.Target.String(),
+		Ref:       target,
+		Target:    target.String(),
 		Digest:    p.Descriptor.Digest,
 		Size:      p.Descriptor.Size,
 		MediaType: p.Descriptor.MediaType,

@@ -34,6 +34,10 @@ type Options struct {
 	// writer replaced it (see converge). Zero means DefaultSettle, raised to
 	// twice the time the write took when that is longer.
 	Settle time.Duration
+	// ByDigest writes the children and the index by digest and moves no
+	// tag (sign first, tag later); a rerun writes nothing when the index
+	// is there already.
+	ByDigest bool
 	// Progress, when set, hears how far the blobs of each source are in
 	// being brought into the target repository (see Progress). It is
 	// called from the push's goroutines, one call at a time, and should
@@ -72,6 +76,15 @@ type Result struct {
 	// times the target tag was written before it held an index with this
 	// update's entries: 1 unless another writer replaced it meanwhile.
 	Rounds int `json:"rounds,omitempty"`
+	// ByDigest is set when the index was pushed by digest only
+	// (Options.ByDigest): Tags is empty.
+	ByDigest bool `json:"byDigest,omitempty"`
+	// Staging is what the completeness gate did (spec.Spec.Require); nil
+	// without it.
+	Staging *Staging `json:"staging,omitempty"`
+	// Mirrors are the outcomes of publishing the same index to each mirror
+	// (spec.Spec.Mirrors), in order.
+	Mirrors []*MirrorResult `json:"-"`
 	// Index is the index document that was (or, with DryRun, would be)
 	// pushed.
 	Index []byte `json:"-"`

@@ -35,7 +35,10 @@ const maxRounds = 12
 //
 // build makes the index from the sources and a current target (the plan
 // of the first write is p); wrote is how long the first write took.
-func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *plan.Plan, build func(*plan.Source) (*plan.Plan, error), wrote, settle time.Duration) error {
+//
+// It returns the index the tag holds at the end: p, or the merge it wrote
+// or found.
+func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *plan.Plan, build func(*plan.Source) (*plan.Plan, error), wrote, settle time.Duration) (*plan.Plan, error) {
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
@@ -46,31 +49,31 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 		wait := settle + rand.N(settle/2+1)
 		select {
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			return p, context.Cause(ctx)
 		case <-time.After(wait):
 		}
 		doc, err := cp.rd.reg.ReadManifest(ctx, cp.target, tag)
 		if err != nil {
-			return fmt.Errorf("reading %s back: %w", s.Target, err)
+			return p, fmt.Errorf("reading %s back: %w", s.Target, err)
 		}
 		if doc.Desc.Digest == p.Descriptor.Digest {
-			return nil
+			return p, nil
 		}
 		cur, err := cp.rd.currentSource(ctx, s.Target, doc)
 		if err != nil {
-			return fmt.Errorf("reading %s back: %w", s.Target, err)
+			return p, fmt.Errorf("reading %s back: %w", s.Target, err)
 		}
 		next, err := build(cur)
 		if err != nil {
-			return fmt.Errorf("merging again into what another writer put in %s: %w", s.Target, err)
+			return p, fmt.Errorf("merging again into what another writer put in %s: %w", s.Target, err)
 		}
 		if next.Descriptor.Digest == doc.Desc.Digest {
 			// Another writer's index holds this update already.
 			res.adopt(next)
-			return nil
+			return next, nil
 		}
 		if res.Rounds == maxRounds {
-			return fmt.Errorf("%s: other writers kept replacing it; gave up after %d writes (the tag may lack %s): %w",
+			return p, fmt.Errorf("%s: other writers kept replacing it; gave up after %d writes (the tag may lack %s): %w",
 				s.Target, maxRounds, describeEntries(p), ErrNotConverged)
 		}
 		log.G(ctx).WithField("tag", s.Target.String()).WithField("round", res.Rounds+1).
@@ -78,14 +81,14 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 		started := time.Now()
 		index := registry.Document{Desc: next.Descriptor, Data: next.Bytes}
 		if err := putIndex(ctx, func() error { return cp.rd.reg.PutManifest(ctx, cp.target, next.Descriptor.Digest.String(), index) }); err != nil {
-			return err
+			return p, err
 		}
 		for _, t := range res.Tags {
 			if t.Status != TagUpdated {
 				continue
 			}
 			if err := cp.rd.reg.PutManifest(ctx, cp.target, t.Tag, index); err != nil {
-				return err
+				return p, err
 			}
 		}
 		res.Rounds++

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/platform"
@@ -37,6 +38,10 @@ type Verification struct {
 	Blobs int `json:"blobs"`
 	// Problems are the damage found: each names what is missing or wrong.
 	Problems []string `json:"problems"`
+	// Repair says how to mend the damage found, when a push can: a rerun
+	// of the push that published the index copies missing entries (with
+	// their blobs) back from their sources (docs/rules.md, "Reruns heal").
+	Repair string `json:"repair,omitempty"`
 	// Notes are what is worth knowing and is no damage: an entry whose
 	// platform says other than its config (rule P2 lets the index win).
 	Notes []string `json:"notes"`
@@ -69,6 +74,9 @@ func Verify(ctx context.Context, reg Registry, ref string, opts VerifyOptions) (
 		return v, err
 	}
 	if !v.Whole() {
+		if ck.missing.Load() {
+			v.Repair = "run the push that published it again (the same from-spec or from-args command): a rerun copies the missing manifests back from their sources"
+		}
 		return v, fmt.Errorf("%s: %d problem(s) found: %w", named, len(v.Problems), ErrDamaged)
 	}
 	return v, nil
@@ -82,8 +90,11 @@ type checker struct {
 	opts  VerifyOptions
 	root  registry.Document
 	blobs memo[bool]
-	mu    sync.Mutex
-	v     *Verification
+	// missing is set when an entry is missing (a rerun of the push copies
+	// it back).
+	missing atomic.Bool
+	mu      sync.Mutex
+	v       *Verification
 }
 
 func (ck *checker) problem(format string, args ...any) {
@@ -118,6 +129,7 @@ func (ck *checker) visit(ctx context.Context, n node) ([]node, error) {
 		doc, err = ck.rd.byDigest(ctx, ck.r, d.Digest)
 		switch {
 		case errors.Is(err, registry.ErrNotFound):
+			ck.missing.Store(true)
 			ck.problem("entry %s is missing from %s", name, ck.r)
 			return nil, nil
 		case errors.Is(err, registry.ErrDigestMismatch):

@@ -21,25 +21,37 @@ import (
 // indexes into res.Tags, the target tag (0) first when it is among them.
 // It fills in res.Manifests[].Copied and res.Tags[].Status.
 func write(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite []int, force bool) error {
+	return writeChildren(ctx, cp, p, res, uniqueChildren(p), toWrite, force)
+}
+
+// writeChildren is write with the children to copy given.
+func writeChildren(ctx context.Context, cp *copier, p *plan.Plan, res *Result, children []child, toWrite []int, force bool) error {
 	index := registry.Document{Desc: p.Descriptor, Data: p.Bytes}
-	put := func(ref string) error { return cp.rd.reg.PutManifest(ctx, cp.target, ref, index) }
 	if force || !indexPresent(res) {
 		// Into a target none of whose tags exists yet, every child is
 		// copied without looking first; otherwise each is looked for and
 		// only the missing ones are copied (see copyMode).
-		copied, err := cp.copy(ctx, uniqueChildren(p), copyMode{look: force || !fresh(res)})
+		copied, err := cp.copy(ctx, children, copyMode{look: force || !fresh(res)})
 		for i, e := range p.Entries {
 			res.Manifests[i].Copied = copied[e.Descriptor.Digest]
 		}
 		if err != nil {
 			return err
 		}
-		if err := putIndex(ctx, func() error { return put(p.Descriptor.Digest.String()) }); err != nil {
+		if err := putIndex(ctx, func() error { return cp.rd.reg.PutManifest(ctx, cp.target, p.Descriptor.Digest.String(), index) }); err != nil {
 			return err
 		}
 	}
+	return putTags(ctx, cp, p, res, toWrite)
+}
+
+// putTags moves the tags res.Tags[toWrite] to the index p, which is in the
+// target repository: the target tag (0) first when it is among them, then
+// the others concurrently.
+func putTags(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite []int) error {
+	index := registry.Document{Desc: p.Descriptor, Data: p.Bytes}
 	putTag := func(i int) error {
-		if err := put(res.Tags[i].Tag); err != nil {
+		if err := cp.rd.reg.PutManifest(ctx, cp.target, res.Tags[i].Tag, index); err != nil {
 			return err
 		}
 		res.Tags[i].Status = TagUpdated

@@ -45,6 +45,12 @@ type Args struct {
 	// Remove are --remove platforms (Spec.Remove), each element possibly a
 	// comma-separated list.
 	Remove []string
+	// Require are --require platforms (Spec.Require), each element possibly
+	// a comma-separated list; StagingTag is --staging-tag.
+	Require    []string
+	StagingTag string
+	// Mirrors are --mirror targets (Spec.Mirrors).
+	Mirrors []string
 }
 
 // FromArgs builds and validates a spec from from-args flags. The spec's
@@ -146,6 +152,9 @@ func FromArgs(a Args) (*Spec, error) {
 		errs = append(errs, err)
 	}
 	s.Remove = remove
+	if err := ApplyWorkflow(s, a.Require, a.StagingTag, a.Mirrors); err != nil {
+		errs = append(errs, err)
+	}
 	onlyRemove := a.Append && len(a.Remove) > 0 && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == ""
 	if len(a.Remove) > 0 && !a.Append && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == "" {
 		fail("--remove", nil, "with no sources, --remove needs --append: it takes platforms out of what the target holds")
@@ -226,6 +235,36 @@ func ParseRemove(values []string) ([]ocispec.Platform, error) {
 		out = append(out, p)
 	}
 	return out, errors.Join(errs...)
+}
+
+// ApplyWorkflow sets the flags of the publishing workflows on s: --require
+// (parsed as --remove is), --staging-tag, and --mirror (added to the
+// spec's mirrors). Errors name the flag; the rules between them are
+// Validate's.
+func ApplyWorkflow(s *Spec, require []string, stagingTag string, mirrors []string) error {
+	var errs []error
+	for _, ps := range splitList(require) {
+		if ps == "" {
+			errs = append(errs, &Error{Msg: "--require: empty platform in the list: remove the extra comma"})
+			continue
+		}
+		p, err := platform.Parse(ps)
+		if err != nil {
+			errs = append(errs, &Error{Msg: fmt.Sprintf("--require: %v", err), Err: err})
+			continue
+		}
+		s.Require = append(s.Require, p)
+	}
+	s.StagingTag = strings.TrimSpace(stagingTag)
+	for _, m := range mirrors {
+		ref, err := ParseMirror(strings.TrimSpace(m), s.Target)
+		if err != nil {
+			errs = append(errs, &Error{Msg: fmt.Sprintf("--mirror: %v", err)})
+			continue
+		}
+		s.Mirrors = append(s.Mirrors, ref)
+	}
+	return errors.Join(errs...)
 }
 
 // splitList splits each element at commas and trims spaces. An empty list

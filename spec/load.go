@@ -87,7 +87,7 @@ func unwrapPath(err error) error {
 
 // Keys of the spec, in the order messages list them.
 var (
-	topKeys      = []string{"image", "tags", "type", "annotations", "manifests"}
+	topKeys      = []string{"image", "tags", "type", "annotations", "manifests", "mirrors"}
 	entryKeys    = []string{"image", "platform", "annotations"}
 	platformKeys = []string{"os", "architecture", "variant", "os.version", "os.features", "features"}
 	// platformAliases are manifest-tool's spellings.
@@ -98,6 +98,7 @@ var (
 var examples = map[string]string{
 	"image":        "e.g. image: registry.example.com/hello:1.0",
 	"tags":         `e.g. tags: ["1.0", latest]`,
+	"mirrors":      `e.g. mirrors: [ghcr.io/example/hello:1.0]`,
 	"type":         "one of auto, oci, docker",
 	"annotations":  "e.g. annotations: {org.opencontainers.image.source: https://example.com/hello}",
 	"manifests":    "e.g. manifests: [{image: hello:1.0-linux-amd64, platform: {os: linux, architecture: amd64}}]",
@@ -199,6 +200,19 @@ func (l *loader) load(data []byte) *Spec {
 
 	if v, ok := f["annotations"]; ok {
 		s.Annotations = l.annotations(v, s.Type)
+	}
+
+	if v, ok := f["mirrors"]; ok {
+		if refs, nodes, ok := l.strList(v, "mirrors"); ok {
+			for i, ref := range refs {
+				m, err := ParseMirror(ref, s.Target)
+				if err != nil {
+					l.errorf(nodes[i], nil, "mirrors: %v", err)
+					continue
+				}
+				s.Mirrors = append(s.Mirrors, m)
+			}
+		}
 	}
 
 	if v, ok := f["manifests"]; ok {

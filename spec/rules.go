@@ -2,6 +2,10 @@ package spec
 
 import (
 	"fmt"
+	"slices"
+
+	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/platform"
 
 	"github.com/manifest-push/manifest-push/internal/suggest"
 )
@@ -43,4 +47,58 @@ func CheckAnnotations(typ, given string) error {
 		fix = given + " oci"
 	}
 	return fmt.Errorf("annotations need an OCI index, but %s is docker: use %s (or auto), or remove the annotations", given, fix)
+}
+
+// ParseMirror parses a mirror reference: a target (a tag, never a digest;
+// no tag means latest) other than the main target.
+func ParseMirror(ref string, target reference.NamedTagged) (reference.NamedTagged, error) {
+	m, err := parseTarget(ref)
+	if err != nil {
+		return nil, err
+	}
+	if target != nil && m.String() == target.String() {
+		return nil, fmt.Errorf("%s is the target itself: a mirror is another repository or registry", suggest.Quote(ref))
+	}
+	return m, nil
+}
+
+// checkWorkflow checks the rules of the completeness gate and the mirrors
+// (docs/rules.md, "Publishing workflows"), named as the flags that set them.
+func checkWorkflow(s *Spec) []error {
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, &Error{Pos: Pos{File: s.Name}, Msg: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case len(s.Require) > 0 && (!s.Append || s.StagingTag == ""):
+		fail("--require needs --append and --staging-tag TAG: the jobs of a run merge into the staging tag, and the one that completes it moves the target tag (e.g. --append --staging-tag 1.0-run-$RUN_ID)")
+	case s.StagingTag != "" && len(s.Require) == 0:
+		fail("--staging-tag is for the completeness gate: give the platforms the index must hold with --require")
+	}
+	if s.StagingTag != "" {
+		if err := checkTag(s.StagingTag); err != nil {
+			fail("--staging-tag: %v", err)
+		} else if s.Target != nil && (s.StagingTag == s.Target.Tag() || slices.Contains(s.Tags, s.StagingTag)) {
+			fail("--staging-tag %s is a tag the index is published under: give the run its own tag, e.g. %s-run-$RUN_ID", s.StagingTag, s.StagingTag)
+		}
+	}
+	for _, p := range s.Require {
+		if _, err := platform.Normalize(p); err != nil {
+			fail("--require: %v", err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range s.Mirrors {
+		switch {
+		case m == nil:
+			fail("a mirror has no reference")
+		case s.Target != nil && m.String() == s.Target.String():
+			fail("mirror %s is the target itself: a mirror is another repository or registry", m)
+		case seen[m.String()]:
+			fail("mirror %s is given twice", m)
+		default:
+			seen[m.String()] = true
+		}
+	}
+	return errs
 }

@@ -71,6 +71,20 @@ type Spec struct {
 	// out of the index, normalised; fields left empty match any value
 	// (linux/arm removes every arm variant).
 	Remove []ocispec.Platform
+	// Require, with Append and StagingTag, is the completeness gate (see
+	// docs/rules.md, "Completeness gate"): the update is merged into the
+	// index StagingTag holds, and the target tag and the extra tags are
+	// written only once that index gives every one of these platforms,
+	// and then with exactly that index. Normalised; fields left empty
+	// match any value, as for Remove.
+	Require []ocispec.Platform
+	// StagingTag is the tag of the target repository that the jobs of one
+	// pipeline run merge into (e.g. 1.0-run-1234); required with Require.
+	StagingTag string
+	// Mirrors are more targets that get the same index, its children and
+	// referrers, and the extra tags, each in its own repository under its
+	// own tag (see docs/rules.md, "Mirrors").
+	Mirrors []reference.NamedTagged
 }
 
 // Entry is one source image of the index.

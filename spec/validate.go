@@ -46,6 +46,7 @@ func Validate(s *Spec) error {
 			fail(file, err, "%v", err)
 		}
 	}
+	errs = append(errs, checkWorkflow(s)...)
 	seen := map[string]Entry{}
 	for _, e := range s.Manifests {
 		pos := e.Pos

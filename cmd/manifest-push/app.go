@@ -245,6 +245,10 @@ func commonPushFlags() []cli.Flag {
 		&cli.StringFlag{Name: "attestations", Value: "keep", Usage: "keep or drop the Docker attestation manifests of index sources"},
 		&cli.BoolFlag{Name: "append", Usage: "update what the target tag holds: its entries stay for the platforms not given here"},
 		&cli.StringSliceFlag{Name: "remove", Usage: "leave this platform's entries out (repeatable; with --append and no sources: take it out of the target)"},
+		&cli.StringSliceFlag{Name: "require", Usage: "completeness gate: move the target tag only once the index holds these platforms (with --append and --staging-tag; comma-separated or repeated)"},
+		&cli.StringFlag{Name: "staging-tag", Usage: "with --require: the tag this pipeline run's jobs merge into (e.g. 1.0-run-$RUN_ID)"},
+		&cli.BoolFlag{Name: "by-digest", Usage: "write the children and the index by digest and move no tag (sign first, tag later)"},
+		&cli.StringSliceFlag{Name: "mirror", Usage: "publish the same index to this target too (repeatable; adds to the spec's mirrors)"},
 	}
 }
 

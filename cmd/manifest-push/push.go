@@ -30,6 +30,7 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 	default:
 		return opts, usagef("--attestations %q: use keep or drop", a)
 	}
+	opts.ByDigest = c.Bool("by-digest")
 	if isSet(c, "type") {
 		t, err := spec.ParseType(str(c, "type"))
 		if err != nil {
@@ -38,6 +39,15 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 		opts.Type = t
 	}
 	return opts, nil
+}
+
+// workflowFlags checks the workflow flags that are push options, not spec
+// values: --by-digest moves no tag, so it cannot be a completeness gate.
+func workflowFlags(c *cli.Context) error {
+	if c.Bool("by-digest") && len(c.StringSlice("require")) > 0 {
+		return usagef("--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them")
+	}
+	return nil
 }
 
 // job is one spec to push, or the error that loading it gave.
@@ -84,6 +94,15 @@ func fromSpecAction(c *cli.Context, std streams) error {
 		if jobs[i].spec != nil {
 			jobs[i].spec.Append = c.Bool("append")
 			jobs[i].spec.Remove = remove
+			jobs[i].err = errors.Join(
+				spec.ApplyWorkflow(jobs[i].spec, c.StringSlice("require"), c.String("staging-tag"), c.StringSlice("mirror")),
+				workflowFlags(c))
+			if jobs[i].err == nil {
+				jobs[i].err = spec.Validate(jobs[i].spec)
+			}
+			if jobs[i].err != nil {
+				jobs[i].spec = nil
+			}
 		}
 	}
 	if bad := invalidJobs(jobs); bad > 0 {
@@ -147,7 +166,13 @@ func fromArgsAction(c *cli.Context, std streams) error {
 		Type:        opts.Type,
 		Append:      c.Bool("append"),
 		Remove:      c.StringSlice("remove"),
+		Require:     c.StringSlice("require"),
+		StagingTag:  c.String("staging-tag"),
+		Mirrors:     c.StringSlice("mirror"),
 	})
+	if err == nil {
+		err = workflowFlags(c)
+	}
 	return pushAll(c.Context, g, opts, []job{{name: "from-args", spec: s, err: err}}, std)
 }
 
@@ -201,7 +226,19 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 // given, and returns the worst exit code.
 func printOutcomes(std streams, g *globals, jobs []job, outcomes []outcome) int {
 	code := exitOK
+	var all []outcome
+	var allJobs []job
 	for i, o := range outcomes {
+		all, allJobs = append(all, o), append(allJobs, jobs[i])
+		if o.res == nil {
+			continue
+		}
+		for _, m := range o.res.Mirrors {
+			all, allJobs = append(all, outcome{res: m.Result, err: m.Err}), append(allJobs, jobs[i])
+		}
+	}
+	jobs = allJobs
+	for i, o := range all {
 		if o.res != nil && !g.quiet {
 			for _, w := range o.res.Warnings {
 				fmt.Fprintf(std.err, "warning: %s\n", escape(w))
@@ -248,6 +285,16 @@ func printText(std streams, g *globals, o outcome) {
 			}
 		}
 		repo := r.Ref.Name()
+		if st := r.Staging; st != nil {
+			if st.Complete {
+				fmt.Fprintln(std.out, escape(fmt.Sprintf("%s:%s holds every required platform: the target tags move to it", repo, st.Tag)))
+			} else {
+				fmt.Fprintln(std.out, escape(fmt.Sprintf("%s:%s staged; still missing: %s (%s moves once they are in)", repo, st.Tag, strings.Join(st.Missing, ", "), r.Target)))
+			}
+		}
+		if r.ByDigest {
+			fmt.Fprintln(std.out, escape(fmt.Sprintf("%s@%s pushed by digest; no tag moved", repo, r.Digest)))
+		}
 		for _, t := range r.Tags {
 			line := fmt.Sprintf("%s:%s %s", repo, t.Tag, t.Status)
 			switch {

@@ -46,6 +46,9 @@ func verifyAction(c *cli.Context, std streams) error {
 			blobs = fmt.Sprintf(", %d blobs", v.Blobs)
 		}
 		fmt.Fprintf(std.out, "%s@%s: %s (%d entries%s checked)\n", escape(v.Ref), v.Digest, state, v.Entries, blobs)
+		if v.Repair != "" {
+			fmt.Fprintf(std.err, "hint: %s\n", v.Repair)
+		}
 	}
 	if err != nil {
 		return &reported{code: exitDamaged}
