@@ -421,3 +421,56 @@ func TestChanges(t *testing.T) {
 		t.Errorf("into no tag: %+v", got)
 	}
 }
+
+// TestRerunReadsOneManifest: a rerun that changes nothing reads one
+// manifest, the target's index; each source is looked at with HEAD only.
+// A source whose tag moved is read, and so is one whose platform the spec
+// now gives otherwise.
+func TestRerunReadsOneManifest(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	amd := ocispec.Platform{OS: "linux", Architecture: "amd64"}
+	arm := ocispec.Platform{OS: "linux", Architecture: "arm64"}
+	f.image("reg.test/build/hello", "amd64", amd)
+	f.image("reg.test/build/hello", "arm64", arm)
+	s := testSpec(t, "reg.test/hello:1", []string{"latest"}, "reg.test/build/hello:amd64", "reg.test/build/hello:arm64")
+	first, err := Push(ctx, f, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.gets, f.heads, f.writes = 0, 0, nil
+	again, err := Push(ctx, f, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.gets != 1 || f.heads != 2 || len(f.writes) != 0 || again.Digest != first.Digest {
+		t.Errorf("rerun: %d manifest GETs, %d HEADs, writes %q, digest %s (was %s); want 1, 2, none, the same", f.gets, f.heads, f.writes, again.Digest, first.Digest)
+	}
+
+	// The arm64 tag moves to another image: that source is read.
+	f.image("reg.test/build/hello", "arm64", ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"})
+	f.mu.Lock()
+	f.blobs["reg.test/build/hello@"+digest.FromString("x").String()] = nil
+	f.mu.Unlock()
+	f.gets, f.heads = 0, 0
+	moved, err := Push(ctx, f, s, Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.gets != 2 || moved.Digest == first.Digest {
+		t.Errorf("a moved source: %d manifest GETs, digest %s; want 2 (the target, the moved source), a new digest", f.gets, moved.Digest)
+	}
+
+	// The spec now gives the amd64 source another platform: it is read,
+	// and its config says otherwise (rule P2 warns).
+	s2 := testSpec(t, "reg.test/hello:1", []string{"latest"}, "reg.test/build/hello:amd64", "reg.test/build/hello:arm64")
+	s2.Manifests[0].Platform = &ocispec.Platform{OS: "linux", Architecture: "386"}
+	f.gets = 0
+	res, err := Push(ctx, f, s2, Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.gets < 2 || len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "image config says linux/amd64") {
+		t.Errorf("a source given another platform: %d manifest GETs, warnings %q", f.gets, res.Warnings)
+	}
+}

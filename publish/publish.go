@@ -25,6 +25,9 @@ type Registry interface {
 	ReadManifest(ctx context.Context, r registry.Repo, ref string) (registry.Document, error)
 	// ReadBlob reads a small blob, verified, refusing one over limit bytes.
 	ReadBlob(ctx context.Context, r registry.Repo, d ocispec.Descriptor, limit int64) ([]byte, error)
+	// Head reads the descriptor of what a tag or digest names, without
+	// reading the document (no pull counted).
+	Head(ctx context.Context, r registry.Repo, ref string) (ocispec.Descriptor, error)
 	// TagDigest reads where a tag points; empty when it does not exist.
 	TagDigest(ctx context.Context, r registry.Repo, tag string) (digest.Digest, error)
 	// HasManifest reports whether a manifest is in a repository.

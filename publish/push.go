@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"fmt"
@@ -13,11 +14,13 @@ import (
 	"time"
 
 	"github.com/containerd/log"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Push publishes the index s describes, through reg, in the steps of
@@ -287,15 +290,34 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 
 // resolve resolves every source once and reads where each tag points now,
 // all concurrently: the target tag (tags[0]) is read whole, for the
-// changes a push makes to it; the others by digest only. It reports every
-// failing source, not only the first. before is the target tag's document,
-// zero when the tag does not exist.
+// changes a push makes to it and for what it holds; the others by digest
+// only. It reports every failing source, not only the first. before is the
+// target tag's document, zero when the tag does not exist.
+//
+// A source is looked at with HEAD first (a registry such as Docker Hub
+// counts each manifest GET as a pull): when its digest is an image entry
+// of what the target tag holds already, with the platform the spec asks
+// for, that entry describes it (it was read and verified when it was
+// pushed) and neither its manifest nor its config is read again. Only a
+// source that changed, or is new, is read. A rerun that changes nothing
+// so reads one manifest: the target's.
 func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool, sc *scans) (sources []plan.Source, previous []digest.Digest, before registry.Document, err error) {
 	var wg sync.WaitGroup
+	read := make(chan struct{}) // closed once before is read
+	var held map[digest.Digest]ocispec.Descriptor
 	sources = make([]plan.Source, len(s.Manifests))
 	srcErrs := make([]error, len(s.Manifests))
 	for i, e := range s.Manifests {
-		wg.Go(func() { sources[i], srcErrs[i] = rd.source(ctx, e, ignoreMissing, sc) })
+		wg.Go(func() {
+			sources[i], srcErrs[i] = rd.resolveSource(ctx, e, ignoreMissing, sc, func() map[digest.Digest]ocispec.Descriptor {
+				select {
+				case <-read:
+					return held
+				case <-ctx.Done():
+					return nil
+				}
+			})
+		})
 	}
 	previous = make([]digest.Digest, len(tags))
 	tagErrs := make([]error, len(tags))
@@ -304,11 +326,13 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo
 			var d digest.Digest
 			var err error
 			if i == 0 {
+				defer close(read)
 				before, err = rd.reg.ReadManifest(ctx, target, t)
 				if errors.Is(err, registry.ErrNotFound) {
 					before, err = registry.Document{}, nil
 				}
 				d = before.Desc.Digest
+				held = imageEntries(before)
 			} else {
 				d, err = rd.reg.TagDigest(ctx, target, t)
 			}
@@ -323,6 +347,25 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo
 		return nil, nil, registry.Document{}, err
 	}
 	return sources, previous, before, nil
+}
+
+// imageEntries are the image entries of an index with a platform, by
+// digest; none for anything else.
+func imageEntries(doc registry.Document) map[digest.Digest]ocispec.Descriptor {
+	if !content.IsIndex(doc.Desc.MediaType) {
+		return nil
+	}
+	var idx ocispec.Index
+	if json.Unmarshal(doc.Data, &idx) != nil {
+		return nil
+	}
+	out := map[digest.Digest]ocispec.Descriptor{}
+	for _, d := range idx.Manifests {
+		if d.Platform != nil && content.IsManifest(d.MediaType) && !content.IsAttestation(d) {
+			out[d.Digest] = d
+		}
+	}
+	return out
 }
 
 func newResult(target reference.NamedTagged, p *plan.Plan, dryRun bool) *Result {

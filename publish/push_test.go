@@ -31,6 +31,8 @@ type fakeRegistry struct {
 	failPut   map[string]error // by "repo:ref"
 	failScan  map[string]error // by "repo"
 	api       bool
+	gets      int // manifest GETs (ReadManifest), heads HEADs
+	heads     int
 	referrers map[string][]ocispec.Descriptor // "repo@subject", with api
 	// afterPut, when set, is called after each manifest write (outside
 	// the lock): another writer acting meanwhile.
@@ -53,6 +55,7 @@ var notFound = &registry.Error{Method: "GET", StatusCode: 404}
 func (f *fakeRegistry) ReadManifest(_ context.Context, r registry.Repo, ref string) (registry.Document, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.gets++
 	d, err := digest.Parse(ref)
 	if err != nil {
 		var ok bool
@@ -65,6 +68,15 @@ func (f *fakeRegistry) ReadManifest(_ context.Context, r registry.Repo, ref stri
 		return registry.Document{}, notFound
 	}
 	return doc, nil
+}
+
+func (f *fakeRegistry) Head(ctx context.Context, r registry.Repo, ref string) (ocispec.Descriptor, error) {
+	doc, err := f.ReadManifest(ctx, r, ref)
+	f.mu.Lock()
+	f.heads++
+	f.gets-- // a HEAD reads no document
+	f.mu.Unlock()
+	return doc.Desc, err
 }
 
 func (f *fakeRegistry) ReadBlob(_ context.Context, r registry.Repo, d ocispec.Descriptor, _ int64) ([]byte, error) {

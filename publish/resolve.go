@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/platform"
+	"net/http"
 	"sync"
 
 	"github.com/manifest-push/manifest-push/content"
@@ -15,14 +18,58 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// resolveSource resolves one spec entry, reading it only when what the
+// target holds does not describe it already (see resolve): a source by
+// tag is looked at with HEAD, one by digest needs no look; held waits for
+// the image entries of what the target tag holds. A source whose HEAD
+// fails is read (its GET gives the registry's own error).
+func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing bool, sc *scans, held func() map[digest.Digest]ocispec.Descriptor) (plan.Source, error) {
+	r := registry.RepoOf(e.Image)
+	var at digest.Digest
+	if d, ok := e.Image.(reference.Digested); ok {
+		at = d.Digest()
+	} else if head, err := rd.reg.Head(ctx, r, tagOf(e.Image)); err == nil {
+		at = head.Digest
+	} else if re, ok := errors.AsType[*registry.Error](err); ok && re.StatusCode == http.StatusUnauthorized {
+		// Credentials refused: a GET would be refused the same way.
+		return plan.Source{Ref: e.Image, Pos: e.Pos}, &SourceError{Ref: e.Image, Pos: e.Pos, Err: err}
+	}
+	entry, ok := held()[at]
+	if at == "" || !ok || (e.Platform != nil && !platform.Matches(*e.Platform, *entry.Platform)) {
+		return rd.source(ctx, e, ignoreMissing, sc, at)
+	}
+	if sc != nil {
+		sc.start(ctx, r)
+	}
+	cfg := *entry.Platform
+	return plan.Source{
+		Ref:         e.Image,
+		Pos:         e.Pos,
+		Platform:    e.Platform,
+		Features:    e.Features,
+		Annotations: e.Annotations,
+		Descriptor:  ocispec.Descriptor{MediaType: entry.MediaType, Digest: entry.Digest, Size: entry.Size},
+		Config:      &cfg,
+	}, nil
+}
+
+// tagOf is a reference's tag, latest when it has none.
+func tagOf(n reference.Named) string {
+	if t, ok := n.(reference.Tagged); ok {
+		return t.Tag()
+	}
+	return "latest"
+}
+
 // source resolves one spec entry: the manifest or index it names, then the
 // image config of a manifest, or the entries of an index (nested indexes
 // flattened, attestation manifests kept). With ignoreMissing, a source the
 // registry says does not exist comes back marked Missing. Once the source
 // resolved, its repository's referrer scan starts (sc, when not nil): it
 // runs while the config or index is read, at no round trip of its own, and
-// never for a source that fails to resolve.
-func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, sc *scans) (plan.Source, error) {
+// never for a source that fails to resolve. With at, the source is read by
+// that digest (a HEAD of its tag said it).
+func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, sc *scans, at digest.Digest) (plan.Source, error) {
 	src := plan.Source{
 		Ref:         e.Image,
 		Pos:         e.Pos,
@@ -30,7 +77,17 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 		Features:    e.Features,
 		Annotations: e.Annotations,
 	}
-	doc, err := rd.document(ctx, e.Image)
+	var doc registry.Document
+	var err error
+	if at != "" {
+		doc, err = rd.byDigest(ctx, registry.RepoOf(e.Image), at)
+	}
+	if at == "" || errors.Is(err, registry.ErrNotFound) {
+		// Without a digest, or one the registry does not hold after all
+		// (its HEAD said wrong), read what the reference names: the
+		// registry's own answer, verified.
+		doc, err = rd.document(ctx, e.Image)
+	}
 	if err != nil {
 		if ignoreMissing && errors.Is(err, registry.ErrNotFound) {
 			src.Missing = true

@@ -12,6 +12,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // TagDigest reads where a tag of repository r points now; empty when the
@@ -145,4 +146,36 @@ func nextPage(link string) url.Values {
 		return nil
 	}
 	return u.Query()
+}
+
+// Head reads what ref (a tag or a digest) names in repository r without
+// reading it: its digest, media type and size, from the answer's
+// Docker-Content-Digest, Content-Type and Content-Length. A registry
+// counts a HEAD in no pull budget (Docker Hub counts manifest GETs). The
+// descriptor is the registry's word, not verified bytes: the digest is
+// empty when the registry does not say it, and a caller that needs the
+// bytes reads them by that digest.
+func (c *Client) Head(ctx context.Context, r Repo, ref string) (ocispec.Descriptor, error) {
+	caps := docker.HostCapabilityPull
+	if _, err := digest.Parse(ref); err != nil {
+		caps |= docker.HostCapabilityResolve
+	}
+	resp, err := c.do(ctx, request{
+		method: http.MethodHead,
+		repo:   r,
+		path:   "manifests/" + ref,
+		header: http.Header{"Accept": {manifestAccept}},
+		caps:   caps,
+	}, http.StatusOK)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	drain(ctx, resp)
+	d := ocispec.Descriptor{Size: resp.ContentLength}
+	d.MediaType, _, _ = strings.Cut(resp.Header.Get("Content-Type"), ";")
+	d.MediaType = strings.TrimSpace(d.MediaType)
+	if h := digest.Digest(resp.Header.Get("Docker-Content-Digest")); h.Validate() == nil {
+		d.Digest = h
+	}
+	return d, nil
 }

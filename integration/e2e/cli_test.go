@@ -317,7 +317,7 @@ func TestTextIsEscaped(t *testing.T) {
 	}
 
 	// A registry's error message.
-	e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodGet, "/v2/src/manifests/*"),
+	e.Proxy.SetFault(proxy.Always(proxy.Match("", "/v2/src/manifests/*"),
 		proxy.Respond(http.StatusForbidden, http.Header{"Content-Type": {"application/json"}}, `{"errors":[{"code":"DENIED","message":"no\u001b[31m way\u0007"}]}`)))
 	r = e.run("--plain-http", "from-spec", path)
 	clitest.WantCode(t, r, 3)

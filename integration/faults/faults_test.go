@@ -207,7 +207,7 @@ func TestSlowerThanTimeout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, registrytest.Options{})
 	e.sources()
-	e.Proxy.SetFault(proxy.Always(proxy.Match(http.MethodGet, `^/v2/src/amd64/manifests/v1$`), proxy.Stall(time.Minute)))
+	e.Proxy.SetFault(proxy.Always(proxy.Match("", `^/v2/src/amd64/manifests/v1$`), proxy.Stall(time.Minute)))
 	start := time.Now()
 	r := e.push("--timeout", "2s")
 	took := time.Since(start)
