@@ -78,7 +78,7 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 		started := time.Now()
 		index := registry.Document{Desc: next.Descriptor, Data: next.Bytes}
 		index.Desc.MediaType = next.MediaType
-		if err := putIndex(ctx, func() error { return cp.rd.reg.PutManifest(ctx, cp.target, next.Descriptor.Digest.String(), index) }); err != nil {
+		if err := cp.rd.reg.PutManifest(ctx, cp.target, next.Descriptor.Digest.String(), index); err != nil {
 			return err
 		}
 		for _, t := range res.Tags {

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
-
-	"github.com/containerd/log"
 
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/plan"
@@ -42,7 +39,7 @@ func write(ctx context.Context, cp *copier, p *plan.Plan, s *spec.Spec, res *Res
 		if err != nil {
 			return tagsError(cp, res, err)
 		}
-		if err := putIndex(ctx, func() error { return put(p.Descriptor.Digest.String()) }); err != nil {
+		if err := put(p.Descriptor.Digest.String()); err != nil {
 			return tagsError(cp, res, err)
 		}
 	}
@@ -70,34 +67,6 @@ func write(ctx context.Context, cp *copier, p *plan.Plan, s *spec.Spec, res *Res
 		return tagsError(cp, res, err)
 	}
 	return nil
-}
-
-// Index PUT retries: a registry that replicates behind its front (Nexus, a
-// geo-replicated registry) may answer MANIFEST_BLOB_UNKNOWN to an index
-// whose children it has just acknowledged. The PUT is tried again after
-// indexRetryDelay, doubling, at most indexRetries times (1.75 s in all).
-const (
-	indexRetries    = 3
-	indexRetryDelay = 250 * time.Millisecond
-)
-
-// putIndex runs put, and again while the registry answers that the index's
-// children are unknown, with the bounded backoff above.
-func putIndex(ctx context.Context, put func() error) error {
-	delay := indexRetryDelay
-	for attempt := 0; ; attempt++ {
-		err := put()
-		if err == nil || attempt == indexRetries || !registry.IsBlobUnknown(err) {
-			return err
-		}
-		log.G(ctx).WithError(err).WithField("delay", delay).Debug("the registry does not see the children yet: retrying the index")
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
 }
 
 // copyChildren copies into the target repository, concurrently, each child
