@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -416,5 +420,69 @@ func TestRegistryReplicationLag(t *testing.T) {
 	}
 	if !child || !index {
 		t.Errorf("refused a child %v, the index %v: the lag was not met\n%s", child, index, clitest.Requests(w.Proxy))
+	}
+}
+
+// Eight --append jobs at once through a registry whose tag reads lag
+// their writes by 1.5 s (DESIGN.md section 12, eventual consistency),
+// in the shape of TestConcurrentAppendsConverge: every job exits 0 and
+// the tag ends up holding all eight and the base entry.
+func TestConcurrentAppendsConvergeWithTagLag(t *testing.T) {
+	t.Parallel()
+	const reps = 3
+	e := newEnv(t)
+	prof := proxy.Lagging(proxy.ProfileOptions{Upstream: e.Registry.URL(), Client: e.Client, TagLag: 1500 * time.Millisecond})
+	t.Cleanup(prof.Close)
+	appended := []ocispec.Platform{
+		plat(t, "linux/arm64"), plat(t, "linux/arm/v7"), plat(t, "linux/arm/v6"), plat(t, "linux/ppc64le"),
+		plat(t, "linux/s390x"), plat(t, "linux/riscv64"), plat(t, "linux/386"), windows,
+	}
+	images := make([]ocispec.Descriptor, len(appended))
+	for i, p := range appended {
+		images[i] = e.Push("build/app", fmt.Sprintf("job%d", i), imagetest.Image{Platform: p})
+	}
+	base := e.image("build/app", "base", "linux/amd64")
+	cfg := filepath.Join(t.TempDir(), "docker")
+	if err := os.MkdirAll(cfg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e.Proxy.SetDelay(20 * time.Millisecond)
+	e.Proxy.SetFault(prof.Fault)
+	for rep := range reps {
+		tag := fmt.Sprintf("rep%d", rep)
+		r := e.run("--plain-http", "from-args", "--target", e.ref("app:"+tag), e.ref("build/app:base"))
+		clitest.WantCode(t, r, 0)
+		time.Sleep(1600 * time.Millisecond) // the base tag is seen by every job
+
+		cmds := make([]*exec.Cmd, len(appended))
+		outs := make([]*bytes.Buffer, len(appended))
+		for i := range appended {
+			cmds[i] = exec.CommandContext(t.Context(), bin, "--plain-http", "-o", "json", "from-args", "--append",
+				"--target", e.ref("app:"+tag), e.ref(fmt.Sprintf("build/app:job%d", i)))
+			cmds[i].Env = []string{"HOME=" + e.Dir, "DOCKER_CONFIG=" + cfg, "PATH=" + os.Getenv("PATH")}
+			outs[i] = new(bytes.Buffer)
+			cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+		}
+		for _, c := range cmds {
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Errorf("repetition %d, appender %d: %v\n%s", rep, i, err, outs[i])
+			}
+		}
+		p := e.index("app", tag) // read from the registry directly: no lag
+		want := map[digest.Digest]bool{base.Digest: true}
+		for _, img := range images {
+			want[img.Digest] = true
+		}
+		for _, m := range p.index.Manifests {
+			delete(want, m.Digest)
+		}
+		if len(want) != 0 {
+			t.Errorf("repetition %d: app:%s lacks %d of the 9 entries: %v", rep, tag, len(want), digests(p.index.Manifests))
+		}
 	}
 }
