@@ -314,6 +314,20 @@ func TestRegistryDockerHub(t *testing.T) {
 			}
 		}
 	})
+	t.Run("limit past --timeout", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, dockerHub, proxy.ProfileOptions{})
+		// A wait the retry policy would take (20 s, under its 30 s cap)
+		// but longer than what is left of --timeout: not waited for.
+		w.Proxy.SetFault(proxy.Chain(proxy.Always(proxy.Match(http.MethodGet, "/manifests/"), proxy.RetryAfter(http.StatusTooManyRequests, "20")), w.prof.Fault))
+		r := w.run("--plain-http", "--timeout", "5s", "from-args", "--target", w.ref(w.target+":1"), w.ref("src/app:amd64"))
+		clitest.WantCode(t, r, 1)
+		clitest.WantStderr(t, r, "429 Too Many Requests", "the registry asks to wait 20s: its limit resets at ")
+		w.wantNoWrites(r)
+		if n := len(w.requests(http.MethodGet, "/v2/src/app/manifests/amd64")); n != 1 {
+			t.Errorf("the source's manifest GET was made %d times, want once\n%s", n, clitest.Requests(w.Proxy))
+		}
+	})
 	t.Run("immutable", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, dockerHub, proxy.ProfileOptions{ImmutableTags: true})
@@ -484,5 +498,29 @@ func TestConcurrentAppendsConvergeWithTagLag(t *testing.T) {
 		if len(want) != 0 {
 			t.Errorf("repetition %d: app:%s lacks %d of the 9 entries: %v", rep, tag, len(want), digests(p.index.Manifests))
 		}
+	}
+}
+
+// Docker Hub counts every manifest GET as a pull: a rerun that changes
+// nothing reads the target's index at most (one GET) and checks the
+// sources with HEAD (DESIGN.md section 12, "Pull budgets"). This needs the
+// publish side (resolve by HEAD); it fails until that lands.
+func TestRegistryDockerHubRerunPullBudget(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(o proxy.ProfileOptions) *proxy.Profile {
+		p, err := proxy.DockerHub(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}, proxy.ProfileOptions{})
+	clitest.WantCode(t, w.push(), 0)
+	before := w.prof.Pulls()
+	w.Proxy.Reset()
+	r := w.push()
+	clitest.WantCode(t, r, 0)
+	w.wantNoWrites(r)
+	if pulls := w.prof.Pulls() - before; pulls > 1 {
+		t.Errorf("the rerun made %d manifest GETs on Docker Hub, want at most 1 (sources checked with HEAD)\n%s", pulls, clitest.Requests(w.Proxy))
 	}
 }
