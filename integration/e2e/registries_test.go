@@ -260,7 +260,21 @@ func TestRegistryECR(t *testing.T) {
 func TestRegistryGHCR(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, proxy.GHCR, proxy.ProfileOptions{Throttle: 3})
-	w.cycle()
+	w.Proxy.Reset()
+	r := w.push()
+	clitest.WantCode(t, r, 0)
+	throttled := 0
+	for _, req := range w.Proxy.Requests() {
+		if req.Status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled != 3 {
+		t.Errorf("%d answers were 429, want the profile's 3 (then retried)\n%s", throttled, clitest.Requests(w.Proxy))
+	}
+	d, _ := digestLine(t, r)
+	w.wantPushed(r, d)
+	w.cycle() // again: a rerun of the same push writes nothing, then --append
 }
 
 // Docker Hub: blob reads redirected to a CDN on another host, a plain-text
