@@ -96,6 +96,13 @@ type ProfileOptions struct {
 	// "unknown media type".
 	AllowedArtifactTypes []string
 
+	// Challenge, when set, is the registry's Bearer challenge
+	// (`Bearer realm="…",service="…"`): a 401 the profile answers carries
+	// it, with the scopes the refused request needed and
+	// error="insufficient_scope", as a registry behind a token server
+	// does. Empty means a 401 without a challenge.
+	Challenge string
+
 	// Lag is how long after a blob or manifest is written into a
 	// repository a manifest that refers to it is refused with
 	// MANIFEST_BLOB_UNKNOWN (replication lag). TagLag is how long a tag
@@ -388,7 +395,12 @@ func GitLab(o ProfileOptions) *Profile {
 	p.Fault = func(r *http.Request, _ int) Action {
 		if r.Method == http.MethodPost && uploadPath.MatchString(r.URL.Path) {
 			if from := r.URL.Query().Get("from"); from != "" && project(from, 2) != project(repoOf(r.URL.Path), 2) {
-				return registryError(http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+				a := registryError(http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+				if o.Challenge != "" {
+					a.Header.Set("WWW-Authenticate", fmt.Sprintf(`%s,scope="repository:%s:pull,push repository:%s:pull",error="insufficient_scope"`,
+						o.Challenge, repoOf(r.URL.Path), from))
+				}
+				return a
 			}
 		}
 		if m := manifestPath.FindStringSubmatch(r.URL.Path); m != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
