@@ -80,7 +80,7 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 			Debug("another writer replaced the tag without this update's entries: merging again")
 		started := time.Now()
 		index := registry.Document{Desc: next.Descriptor, Data: next.Bytes}
-		if err := putIndex(ctx, func() error { return cp.rd.reg.PutManifest(ctx, cp.target, next.Descriptor.Digest.String(), index) }); err != nil {
+		if err := cp.rd.reg.PutManifest(ctx, cp.target, next.Descriptor.Digest.String(), index); err != nil {
 			return p, err
 		}
 		for _, t := range res.Tags {

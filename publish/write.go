@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
-
-	"github.com/containerd/log"
 
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/registry"
@@ -38,7 +35,7 @@ func writeChildren(ctx context.Context, cp *copier, p *plan.Plan, res *Result, c
 		if err != nil {
 			return err
 		}
-		if err := putIndex(ctx, func() error { return cp.rd.reg.PutManifest(ctx, cp.target, p.Descriptor.Digest.String(), index) }); err != nil {
+		if err := cp.rd.reg.PutManifest(ctx, cp.target, p.Descriptor.Digest.String(), index); err != nil {
 			return err
 		}
 	}
@@ -71,34 +68,6 @@ func putTags(ctx context.Context, cp *copier, p *plan.Plan, res *Result, toWrite
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// Index PUT retries: a registry that replicates behind its front (Nexus, a
-// geo-replicated registry) may answer MANIFEST_BLOB_UNKNOWN to an index
-// whose children it has just acknowledged. The PUT is tried again after
-// indexRetryDelay, doubling, at most indexRetries times (1.75 s in all).
-const (
-	indexRetries    = 3
-	indexRetryDelay = 250 * time.Millisecond
-)
-
-// putIndex runs put, and again while the registry answers that the index's
-// children are unknown, with the bounded backoff above.
-func putIndex(ctx context.Context, put func() error) error {
-	delay := indexRetryDelay
-	for attempt := 0; ; attempt++ {
-		err := put()
-		if err == nil || attempt == indexRetries || !registry.IsBlobUnknown(err) {
-			return err
-		}
-		log.G(ctx).WithError(err).WithField("delay", delay).Debug("the registry does not see the children yet: retrying the index")
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
 }
 
 // fresh reports whether none of the tags exists yet in the target

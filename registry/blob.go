@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -49,10 +50,17 @@ func (c *Client) CopyBlob(ctx context.Context, from, to Repo, d ocispec.Descript
 }
 
 // mount mounts a blob from another repository of the target's registry; a
-// 201 says it is there. A 202 means the registry opened an upload instead:
-// the blob is then streamed from the source into it. It returns the bytes
-// streamed.
+// 201 says it is there. Anything else is an upload: a 202 opens one (ECR
+// without blob mounting, Quay), into which the blob is streamed from the
+// source; a refusal (401 across GitLab or Harbor projects, an error from
+// ECR Public) starts a new one. A refused mount is not asked again for the
+// same pair of repositories in this run, so its scope is not asked for in
+// a loop. It returns the bytes streamed.
 func (c *Client) mount(ctx context.Context, from, to Repo, d ocispec.Descriptor, newMeter func() Meter) (int64, error) {
+	pair := from.String() + "\x00" + to.String()
+	if _, refused := c.noMount.Load(pair); refused {
+		return c.upload(ctx, from, to, d, nil, newMeter)
+	}
 	resp, err := c.do(ctx, request{
 		method: http.MethodPost,
 		repo:   to,
@@ -61,7 +69,12 @@ func (c *Client) mount(ctx context.Context, from, to Repo, d ocispec.Descriptor,
 		caps:   docker.HostCapabilityPush,
 	}, http.StatusCreated, http.StatusAccepted)
 	if err != nil {
-		return 0, fmt.Errorf("mounting blob %s: %w", d.Digest, err)
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("mounting blob %s: %w", d.Digest, err)
+		}
+		c.noMount.Store(pair, true)
+		log.G(ctx).WithError(err).WithField("digest", d.Digest).Debug("registry refused the mount: uploading the blob")
+		return c.upload(ctx, from, to, d, nil, newMeter)
 	}
 	drain(ctx, resp)
 	if resp.StatusCode == http.StatusCreated {
@@ -94,6 +107,15 @@ func (c *Client) upload(ctx context.Context, from, to Repo, d ocispec.Descriptor
 			return 0, err
 		}
 		wait := c.policy.backoff(attempt)
+		if e, ok := errors.AsType[*Error](err); ok && e.RetryAfter > 0 {
+			if e.RetryAfter > c.policy.MaxRetryAfter {
+				return 0, err // the error says when the limit resets
+			}
+			wait = e.RetryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+			return 0, err
+		}
 		log.G(ctx).WithError(err).WithField("digest", d.Digest).WithField("wait", wait).Debug("retrying blob upload")
 		timer := time.NewTimer(wait)
 		select {
@@ -110,7 +132,7 @@ func (c *Client) uploadOnce(ctx context.Context, from, to Repo, d ocispec.Descri
 	if loc == nil {
 		resp, err := c.do(ctx, request{method: http.MethodPost, repo: to, path: "blobs/uploads/", caps: docker.HostCapabilityPush}, http.StatusAccepted)
 		if err != nil {
-			return fmt.Errorf("starting the upload of blob %s: %w", d.Digest, err)
+			return fmt.Errorf("starting the upload of blob %s: %w", d.Digest, noRepository(to, err))
 		}
 		drain(ctx, resp)
 		if loc, err = resp.Location(); err != nil {
@@ -153,6 +175,14 @@ func transient(err error) bool {
 // PutManifest writes a manifest or index document into repository r under
 // ref (its digest, or a tag), with its media type as Content-Type. An OCI
 // index the registry refuses for its media type gets HintIndexType.
+//
+// A registry that answers MANIFEST_BLOB_UNKNOWN or BLOB_UNKNOWN just after
+// what the document refers to was written (replication lag: Docker Hub,
+// GHCR, Nexus, geo-replicated registries) gets the PUT again after
+// BlobUnknownDelay, doubling, at most BlobUnknownRetries times (1.75 s in
+// all): children, indexes and tags alike. A tag the registry keeps
+// immutable is an error matching ErrImmutableTag, a repository it lacks one
+// matching ErrNoRepository; neither is retried.
 func (c *Client) PutManifest(ctx context.Context, r Repo, ref string, doc Document) error {
 	_, err := c.putManifest(ctx, r, ref, doc)
 	return err
@@ -160,6 +190,32 @@ func (c *Client) PutManifest(ctx context.Context, r Repo, ref string, doc Docume
 
 // putManifest is PutManifest, returning the answer's headers.
 func (c *Client) putManifest(ctx context.Context, r Repo, ref string, doc Document) (http.Header, error) {
+	delay := BlobUnknownDelay
+	for attempt := 0; ; attempt++ {
+		h, err := c.putManifestOnce(ctx, r, ref, doc)
+		if err == nil || attempt == BlobUnknownRetries || !IsBlobUnknown(err) {
+			return h, err
+		}
+		log.G(ctx).WithError(err).WithField("delay", delay).Debug("the registry does not see what the manifest refers to yet: retrying")
+		timer := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, err
+		case <-timer.C:
+		}
+		delay *= 2
+	}
+}
+
+// Manifest PUT retries on MANIFEST_BLOB_UNKNOWN / BLOB_UNKNOWN (see
+// PutManifest).
+const (
+	BlobUnknownRetries = 3
+	BlobUnknownDelay   = 250 * time.Millisecond
+)
+
+func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, doc Document) (http.Header, error) {
 	resp, err := c.do(ctx, request{
 		method: http.MethodPut,
 		repo:   r,
@@ -169,13 +225,33 @@ func (c *Client) putManifest(ctx context.Context, r Repo, ref string, doc Docume
 		caps:   docker.HostCapabilityPush,
 	}, http.StatusCreated, http.StatusOK, http.StatusAccepted)
 	if err != nil {
-		if e, ok := errors.AsType[*Error](err); ok && doc.Desc.MediaType == ocispec.MediaTypeImageIndex && rejectsMediaType(e) {
+		e, ok := errors.AsType[*Error](err)
+		switch {
+		case ok && !isDigest(ref) && immutableRefusal(e):
+			return nil, fmt.Errorf("writing %s:%s: tag %q of %s is immutable on the registry and already points elsewhere: "+
+				"it cannot be moved to %s; push to another tag or lift the immutability rule: %w: %w",
+				r, ref, ref, r, doc.Desc.Digest, ErrImmutableTag, err)
+		case ok && doc.Desc.MediaType == ocispec.MediaTypeImageIndex && rejectsMediaType(e):
 			e.Hint = HintIndexType
 		}
-		return nil, fmt.Errorf("writing %s:%s: %w", r, ref, err)
+		return nil, fmt.Errorf("writing %s:%s: %w", r, ref, noRepository(r, err))
 	}
 	drain(ctx, resp)
 	return resp.Header, nil
+}
+
+// isDigest reports whether a manifest reference is a digest, not a tag.
+func isDigest(ref string) bool { return strings.Contains(ref, ":") }
+
+// noRepository names the repository and what to do when err, the answer
+// to a write into r, says that r does not exist (see missingRepository);
+// else it returns err.
+func noRepository(r Repo, err error) error {
+	if e, ok := errors.AsType[*Error](err); ok && missingRepository(e) {
+		return fmt.Errorf("repository %s does not exist and the registry does not create it on push: "+
+			"create it first (or its project), then push again: %w: %w", r, ErrNoRepository, err)
+	}
+	return err
 }
 
 // rejectsMediaType reports whether a registry refused a manifest for its

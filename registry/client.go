@@ -28,6 +28,9 @@ type Client struct {
 	limits    *limits
 	policy    RetryPolicy
 	userAgent string
+	// noMount holds the pairs of repositories ("from\x00to") whose
+	// cross-repository mount the registry refused in this run.
+	noMount sync.Map
 }
 
 // NewClient builds a client. Nothing is read or dialled until the first

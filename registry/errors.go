@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
@@ -36,6 +39,18 @@ var (
 	// ErrUnsupported: a manifest of a media type manifest-push cannot handle
 	// (for example a schema 1 manifest).
 	ErrUnsupported = errors.New("unsupported media type")
+	// ErrImmutableTag: the registry refused to move a tag because it is
+	// immutable there (ECR 400 TAG_INVALID, Harbor 412, Docker Hub 403 and
+	// Artifactory 400 naming immutability, ACR 405 on a locked image). It is
+	// never retried.
+	ErrImmutableTag = errors.New("the tag is immutable")
+	// ErrNoRepository: the registry refused a write because the repository
+	// (or its project) does not exist and is not created by a push (ECR
+	// NAME_UNKNOWN, Harbor's 401 "project P not found").
+	ErrNoRepository = errors.New("the repository does not exist")
+	// ErrRateLimited: the registry answered 429 Too Many Requests and the
+	// retries, if any, did not get through.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // Hint names the likely cause of a failed request, so that a caller can
@@ -100,6 +115,15 @@ type Error struct {
 	Hint Hint
 	// Err is the transport or authorization error, when there is one.
 	Err error
+	// Text is the first line of an answer that is not a registry's JSON
+	// error (nor an HTML page), such as a plain-text 429.
+	Text string
+	// RetryAfter is how long the registry asked to wait (429 or 503, from
+	// the Retry-After header or, failing that, a "retry-after" hint in the
+	// body), zero when it said nothing; At is when the answer came, so
+	// At+RetryAfter is when the registry's limit resets.
+	RetryAfter time.Duration
+	At         time.Time
 }
 
 func (e *Error) Error() string {
@@ -116,8 +140,15 @@ func (e *Error) Error() string {
 			b.WriteString(e.Messages[i])
 		}
 	}
+	if e.Text != "" {
+		fmt.Fprintf(&b, ": %q", e.Text)
+	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (the registry asks to wait %s: its limit resets at %s)",
+			e.RetryAfter.Round(time.Millisecond), e.At.Add(e.RetryAfter).UTC().Format(time.RFC3339))
 	}
 	if e.User != "" && errors.Is(e, ErrUnauthorized) {
 		fmt.Fprintf(&b, " (as user %q)", e.User)
@@ -136,6 +167,9 @@ func (e *Error) Unwrap() []error {
 	}
 	if e.isUnauthorized() {
 		errs = append(errs, ErrUnauthorized)
+	}
+	if e.StatusCode == http.StatusTooManyRequests {
+		errs = append(errs, ErrRateLimited)
 	}
 	if e.Err != nil {
 		errs = append(errs, e.Err)
@@ -220,8 +254,114 @@ func responseError(resp *http.Response, body []byte) *Error {
 			e.Codes = append(e.Codes, x.Code)
 			e.Messages = append(e.Messages, x.Message)
 		}
+	} else if text := firstLine(body); text != "" && !isHTML(resp) {
+		// A plain-text answer (Docker Hub's abuse limiter, a proxy in
+		// front of the registry) says what went wrong in its first line.
+		e.Text = text
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		e.At = time.Now()
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), e.At); ok {
+			e.RetryAfter = d
+		} else if d, ok := bodyRetryAfter(body); ok {
+			e.RetryAfter = d
+		}
 	}
 	return e
+}
+
+// firstLine is the first non-empty line of a text body, trimmed and cut
+// at 200 bytes.
+func firstLine(body []byte) string {
+	for line := range strings.Lines(string(body)) {
+		if line = strings.TrimSpace(line); line != "" {
+			if len(line) > 200 {
+				line = line[:200] + "..."
+			}
+			return line
+		}
+	}
+	return ""
+}
+
+func isHTML(resp *http.Response) bool {
+	return strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html")
+}
+
+// retryAfterHint finds a wait named in an error body, as GHCR sends it
+// ("retry-after: 10ms"): a number and an optional unit (ms, s, m, h;
+// seconds when none).
+var retryAfterHint = regexp.MustCompile(`(?i)retry[-_ ]?after"?\s*[:=]\s*"?(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\b`)
+
+// bodyRetryAfter reads the wait a registry named only in its error body.
+func bodyRetryAfter(body []byte) (time.Duration, bool) {
+	m := retryAfterHint.FindSubmatch(body)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	unit := time.Second
+	switch strings.ToLower(string(m[2])) {
+	case "ms":
+		unit = time.Millisecond
+	case "m":
+		unit = time.Minute
+	case "h":
+		unit = time.Hour
+	}
+	return time.Duration(n * float64(unit)), true
+}
+
+// immutableRefusal reports whether e, the answer to a PUT of a manifest
+// under a tag, says that the tag is immutable: ECR's 400 TAG_INVALID,
+// Harbor's 412, ACR's 405 on a locked image, or any 400, 403, 405, 409 or
+// 412 whose message says "immutable" (Docker Hub, Artifactory).
+func immutableRefusal(e *Error) bool {
+	switch e.StatusCode {
+	case http.StatusPreconditionFailed:
+		return true
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusMethodNotAllowed, http.StatusConflict:
+	default:
+		return false
+	}
+	for i, c := range e.Codes {
+		msg := ""
+		if i < len(e.Messages) {
+			msg = strings.ToLower(e.Messages[i])
+		}
+		if strings.Contains(msg, "immutable") || (c == "TAG_INVALID" && e.StatusCode == http.StatusBadRequest) {
+			return true
+		}
+		if e.StatusCode == http.StatusMethodNotAllowed && (strings.Contains(msg, "locked") || strings.Contains(msg, "disallowed")) {
+			return true
+		}
+	}
+	return false
+}
+
+// missingRepository reports whether e, the answer to a write, says that
+// the repository does not exist and will not be created by the push:
+// NAME_UNKNOWN (ECR), or a 401 or 403 whose message says a project is not
+// found (Harbor).
+func missingRepository(e *Error) bool {
+	if !isWrite(e.Method) {
+		return false
+	}
+	for i, c := range e.Codes {
+		if c == "NAME_UNKNOWN" {
+			return true
+		}
+		if (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden) && i < len(e.Messages) {
+			msg := strings.ToLower(e.Messages[i])
+			if strings.Contains(msg, "project") && strings.Contains(msg, "not found") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isWrite(method string) bool {

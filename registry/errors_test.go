@@ -128,3 +128,64 @@ func TestReadOnlyHint(t *testing.T) {
 		}
 	}
 }
+
+// A registry's refusal to move a tag, or to write into a repository that
+// does not exist, is told apart from other refusals of the same status.
+func TestWriteRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name               string
+		method             string
+		status             int
+		body               string
+		immutable, missing bool
+	}{
+		{"ECR immutable", "PUT", 400, `{"errors":[{"code":"TAG_INVALID","message":"The image tag '1' already exists in the 'app' repository and cannot be overwritten because the repository is immutable."}]}`, true, false},
+		{"Harbor immutable", "PUT", 412, `{"errors":[{"code":"PRECONDITION","message":"configured as immutable"}]}`, true, false},
+		{"Docker Hub immutable", "PUT", 403, `{"errors":[{"code":"DENIED","message":"tag 1 is immutable"}]}`, true, false},
+		{"ACR locked", "PUT", 405, `{"errors":[{"code":"DENIED","message":"The operation is disallowed on this registry, repository or image."}]}`, true, false},
+		{"denied is not immutable", "PUT", 403, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`, false, false},
+		{"read-only is not immutable", "PUT", 405, ``, false, false},
+		{"manifest invalid is not immutable", "PUT", 400, `{"errors":[{"code":"MANIFEST_INVALID"}]}`, false, false},
+		{"ECR missing repository", "POST", 404, `{"errors":[{"code":"NAME_UNKNOWN","message":"The repository with name 'app' does not exist"}]}`, false, true},
+		{"Harbor missing project", "POST", 401, `{"errors":[{"code":"UNAUTHORIZED","message":"project team not found: project team not found"}]}`, false, true},
+		{"a read of a missing repository is not a refused write", "GET", 404, `{"errors":[{"code":"NAME_UNKNOWN"}]}`, false, false},
+		{"401 is not a missing project", "POST", 401, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u, _ := url.Parse("https://reg.example/v2/app/manifests/1")
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}, Request: &http.Request{Method: tc.method, URL: u}}
+			e := responseError(resp, []byte(tc.body))
+			if got := immutableRefusal(e); got != tc.immutable {
+				t.Errorf("immutable %v, want %v", got, tc.immutable)
+			}
+			if got := missingRepository(e); got != tc.missing {
+				t.Errorf("missing repository %v, want %v", got, tc.missing)
+			}
+			err := noRepository(Repo{Domain: "reg.example", Path: "app"}, e)
+			if errors.Is(err, ErrNoRepository) != tc.missing {
+				t.Errorf("errors.Is(ErrNoRepository) %v, want %v: %v", errors.Is(err, ErrNoRepository), tc.missing, err)
+			}
+		})
+	}
+}
+
+// A plain-text 429 shows its first line; the wait is read from the header
+// or the body and said with when the limit resets.
+func TestRateLimitError(t *testing.T) {
+	t.Parallel()
+	u, _ := url.Parse("https://reg.example/v2/app/manifests/1")
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"3600"}, "Content-Type": {"text/plain"}}, Request: &http.Request{Method: "GET", URL: u}}
+	e := responseError(resp, []byte("Too Many Requests (HAP429).\n"))
+	msg := e.Error()
+	for _, want := range []string{`"Too Many Requests (HAP429)."`, "the registry asks to wait 1h0m0s: its limit resets at "} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q does not say %q", msg, want)
+		}
+	}
+	if !errors.Is(e, ErrRateLimited) {
+		t.Errorf("%v is not ErrRateLimited", e)
+	}
+}

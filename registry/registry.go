@@ -86,7 +86,11 @@ type RetryPolicy struct {
 	// Base is the first backoff; each retry doubles it, up to Max. Zero
 	// means 200ms and 5s.
 	Base, Max time.Duration
-	// MaxRetryAfter caps a registry's Retry-After. Zero means 30s.
+	// MaxRetryAfter is the longest Retry-After (header, or a hint in the
+	// body) waited for; a registry asking for more (a limit that resets in
+	// an hour) gets an error at once, saying when the limit resets, as does
+	// one asking for more than is left of the context's deadline. Zero
+	// means 30s.
 	MaxRetryAfter time.Duration
 }
 

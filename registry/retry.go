@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -104,6 +105,27 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return max(t.Sub(now), 0), true
 }
 
+// retryAfter is the wait a 429 or 503 answer asks for: its Retry-After
+// header, or else a "retry-after" hint in its body (GHCR), which it reads
+// (at most 64 KiB) and puts back for the caller.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		return d, true
+	}
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	if err != nil {
+		return 0, false
+	}
+	return bodyRetryAfter(body)
+}
+
 // replayable reports whether req's body can be sent again.
 func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
@@ -137,8 +159,14 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			wait = t.policy.backoff(attempt)
 		case retryableStatus(resp.StatusCode):
 			wait = t.policy.backoff(attempt)
-			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-				wait = min(ra, t.policy.MaxRetryAfter)
+			if ra, ok := retryAfter(resp); ok {
+				if ra > t.policy.MaxRetryAfter {
+					// A limit that resets later than anyone would sit
+					// through (Docker Hub's pull limit: an hour): fail now;
+					// the error says when it resets.
+					return resp, nil
+				}
+				wait = ra
 			}
 		default:
 			return resp, nil

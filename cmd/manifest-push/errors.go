@@ -30,6 +30,11 @@ func exitCode(err error) int {
 		return exitInvalid
 	case errors.Is(err, publish.ErrDamaged):
 		return exitDamaged
+	case errors.Is(err, registry.ErrImmutableTag), errors.Is(err, registry.ErrNoRepository):
+		// The registry refused a write for a reason of its own settings
+		// (Docker Hub answers an immutable tag 403, Harbor a missing
+		// project 401): the credentials are fine.
+		return exitRegistry
 	case errors.Is(err, registry.ErrUnauthorized):
 		return exitUnauthorized
 	case errors.Is(err, registry.ErrNotFound):

@@ -1,7 +1,8 @@
 // Command bench measures what a push of manifest-push costs in round trips,
 // requests, writes and memory, against the embedded registry behind a proxy
-// that delays every request, and compares it with the peers' numbers and
-// the goals of issue 5 (make bench).
+// that delays every request, measures crane and regctl through the same
+// proxy in the same run, and checks the goals of issues 5, 15 and 20 (make
+// bench).
 package main
 
 import (
@@ -47,6 +48,7 @@ func run(ctx context.Context) error {
 	protos := flag.String("proto", "http1,http2", "protocols to measure, comma-separated: http1 (plain HTTP/1.1), http2 (TLS with HTTP/2)")
 	crossMiB := flag.Int64("cross", 32, "also copy 8 images of 2 layers of this many MiB each from another registry, with and without the delay (0: skip)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the registry and the proxy) to this file")
+	peers := flag.Bool("peers", true, "also measure crane and regctl (go install at pinned versions) through the same proxy, on sizes up to 32 over HTTP/1.1")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -75,6 +77,17 @@ func run(ctx context.Context) error {
 		defer func() { _ = os.RemoveAll(dir) }()
 		fmt.Fprintln(os.Stderr, "building manifest-push...")
 		if cfg.Binary, err = binary.Build(ctx, dir, binary.Options{}); err != nil {
+			return err
+		}
+	}
+	if *peers {
+		dir, err := os.MkdirTemp("", "manifest-push-bench-peers-")
+		if err != nil {
+			return err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		fmt.Fprintln(os.Stderr, "installing crane and regctl (go install)...")
+		if cfg.Peers, err = bench.InstallPeers(ctx, dir); err != nil {
 			return err
 		}
 	}

@@ -61,6 +61,10 @@ type Config struct {
 	// MaxRSS is the maxrss helper (./maxrss) that runs the binary and
 	// reports its wall time and peak memory. Empty means build it.
 	MaxRSS string
+	// Peers are the peer tools' executables by PeerTool.Name (see
+	// InstallPeers): each is measured on the sizes up to 32, over plain
+	// HTTP only, through the same proxy. Nil measures none.
+	Peers map[string]string
 	// TLS serves the registry and the proxy over HTTPS, the proxy offering
 	// HTTP/2 (ALPN h2) as registries on the internet do; the binary trusts
 	// their CA through --certs-dir. False means plain HTTP/1.1.
@@ -85,6 +89,10 @@ type Row struct {
 	// Requests, Writes (PUT, POST, PATCH, DELETE) and PeakConcurrency seen
 	// by the proxy: the largest over the runs.
 	Requests, Writes, PeakConcurrency int
+	// ManifestGETs and ManifestHEADs are the requests for manifests by
+	// method (Docker Hub counts every manifest GET against a pull limit, a
+	// HEAD never): the largest over the runs.
+	ManifestGETs, ManifestHEADs int
 	// PeakRSS is the largest peak resident set size of the process, in
 	// bytes; zero where the system does not report it.
 	PeakRSS int64
@@ -103,6 +111,8 @@ type Report struct {
 	Tags  int
 	Runs  int
 	Rows  []Row
+	// PeerRows are the peer tools measured in the same run.
+	PeerRows []PeerRow
 	// Setup is the time spent packing the source images (not measured).
 	Setup time.Duration
 }
@@ -202,6 +212,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		rep.Rows = append(rep.Rows, rows...)
+		if n <= 32 && !cfg.TLS && len(cfg.Peers) > 0 {
+			peers, err := r.measurePeers(ctx, n)
+			if err != nil {
+				return nil, err
+			}
+			rep.PeerRows = append(rep.PeerRows, peers...)
+		}
 	}
 	rep.Proto = r.proto
 	return rep, nil
@@ -297,6 +314,7 @@ func extraTag(t int) string {
 type sample struct {
 	wall                   time.Duration
 	requests, writes, peak int
+	gets, heads            int
 	rss                    int64
 	changed                bool
 	trace                  []proxy.Request
@@ -335,6 +353,8 @@ func (r *runner) row(n int, phase string, samples []sample) Row {
 		row.Writes = max(row.Writes, s.writes)
 		row.PeakConcurrency = max(row.PeakConcurrency, s.peak)
 		row.PeakRSS = max(row.PeakRSS, s.rss)
+		row.ManifestGETs = max(row.ManifestGETs, s.gets)
+		row.ManifestHEADs = max(row.ManifestHEADs, s.heads)
 	}
 	last := samples[len(samples)-1]
 	row.Changed = last.changed
@@ -387,9 +407,11 @@ func (r *runner) push(ctx context.Context, file string) (sample, error) {
 		rss:      rss,
 		changed:  out.Changed,
 	}
-	if reqs := r.px.Requests(); len(reqs) > 0 {
+	reqs := r.px.Requests()
+	if len(reqs) > 0 {
 		r.proto = reqs[0].Proto
 	}
+	s.gets, s.heads = manifestReads(reqs)
 	if r.cfg.Trace {
 		s.trace = r.px.Requests()
 	}
@@ -412,4 +434,20 @@ func BuildMaxRSS(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("building the maxrss helper: %w\n%s", err, msg)
 	}
 	return out, nil
+}
+
+// manifestReads counts the GET and HEAD requests for manifests among reqs.
+func manifestReads(reqs []proxy.Request) (gets, heads int) {
+	for _, q := range reqs {
+		if !strings.Contains(q.Path, "/manifests/") {
+			continue
+		}
+		switch q.Method {
+		case "GET":
+			gets++
+		case "HEAD":
+			heads++
+		}
+	}
+	return gets, heads
 }

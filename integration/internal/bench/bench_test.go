@@ -55,10 +55,10 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| N | run | wall | round trips | requests | writes | peak concurrency | peak RSS |",
+		"| N | run | wall | round trips | requests | manifest GETs | manifest HEADs | writes | peak concurrency | peak RSS |",
 		"| 2 | first push |",
 		"| 2 | rerun |",
-		"| crane index append |",
+		"No peer measured",
 		"| N=2 rerun writes | 0, unchanged | 0, changed=false | pass |",
 	} {
 		if !strings.Contains(b.String(), want) {
@@ -95,4 +95,46 @@ func TestRunTLSSpeaksHTTP2(t *testing.T) {
 	if !strings.Contains(b.String(), "## manifest-push over HTTP/2.0 over TLS") {
 		t.Errorf("the report does not name the protocol:\n%s", b.String())
 	}
+}
+
+// TestRunWithPeers installs crane and regctl at their pinned versions and
+// measures them beside manifest-push through the same proxy: each makes a
+// first push that writes, and the report has their rows and manifest
+// reads. No timing is asserted.
+func TestRunWithPeers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and the peer tools")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin, err := binary.Build(ctx, dir, binary.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers, err := bench.InstallPeers(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench.Run(ctx, bench.Config{Binary: bin, Sizes: []int{2}, Delay: 2 * time.Millisecond, Tags: 2, Peers: peers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.PeerRows) != 2*len(bench.Peers) {
+		t.Fatalf("%d peer rows, want %d: %+v", len(rep.PeerRows), 2*len(bench.Peers), rep.PeerRows)
+	}
+	for _, p := range rep.PeerRows {
+		if p.Requests == 0 || p.ManifestGETs+p.ManifestHEADs == 0 || (p.Phase == bench.FirstPush && p.Writes == 0) {
+			t.Errorf("peer row %+v", p)
+		}
+	}
+	var b strings.Builder
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| crane index append v0.22.1 | 2 | first push |", "| regctl index create v0.9.2 | 2 | rerun |", "| **manifest-push** | 2 | rerun |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
+		}
+	}
+	t.Log("\n" + b.String())
 }

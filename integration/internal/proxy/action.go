@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"time"
@@ -57,12 +58,24 @@ type Action struct {
 	// ModifyResponse, when set, is called on the upstream's response after
 	// ResponseHeader is applied.
 	ModifyResponse func(*http.Response) error
+
+	// Rewrite, when set, changes the URL forwarded upstream (its path and
+	// query; scheme and host are the upstream's).
+	Rewrite func(u *url.URL)
+
+	// Inspect, when set, makes the proxy read the request body (at most
+	// MaxInspect bytes) and ask Inspect what to do instead of this action;
+	// the body is then forwarded unchanged.
+	Inspect func(body []byte) Action
 }
+
+// MaxInspect caps the request body an Action's Inspect sees.
+const MaxInspect = 8 << 20
 
 // IsPass reports whether the action leaves the request alone.
 func (a Action) IsPass() bool {
 	return a.Delay == 0 && a.Reset == NoReset && a.Status == 0 && a.Upstream == "" &&
-		len(a.ResponseHeader) == 0 && a.ModifyResponse == nil
+		len(a.ResponseHeader) == 0 && a.ModifyResponse == nil && a.Rewrite == nil && a.Inspect == nil
 }
 
 // Pass forwards the request unchanged.

@@ -11,6 +11,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -163,6 +164,10 @@ func Start(upstream string, opts Options) (*Proxy, error) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			st := pr.In.Context().Value(ctxKey{}).(*requestState)
 			pr.SetURL(st.upstream)
+			if st.action.Rewrite != nil {
+				st.action.Rewrite(pr.Out.URL)
+				pr.Out.URL.RawPath = ""
+			}
 			// SetURL joins paths; the upstream is a base URL with no path,
 			// so the incoming path and query pass unchanged.
 		},
@@ -318,6 +323,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var action Action
 	if fault != nil {
 		action = fault(r, rec.Seq)
+		if action.Inspect != nil {
+			body, err := io.ReadAll(io.LimitReader(r.Body, MaxInspect))
+			if err != nil {
+				p.errLog.Printf("%s %s: read body: %v", r.Method, r.URL, err)
+				sw.WriteHeader(http.StatusBadGateway)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			inspect := action.Inspect
+			action = inspect(body)
+			if action.IsPass() {
+				action.Inspect = inspect // recorded as a request the hook looked at
+			}
+		}
 		if !action.IsPass() {
 			p.mu.Lock()
 			rec.Fault = true

@@ -372,3 +372,42 @@ func TestBadUpstream(t *testing.T) {
 		t.Error("upstream without a scheme accepted")
 	}
 }
+
+// Inspect sees the request body, and the upstream still gets it whole;
+// Rewrite changes the path forwarded (GitLab's sha256-<hex> read answers
+// the manifest of that digest).
+func TestInspectAndRewrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, p := setup(t, registrytest.Options{}, proxy.Options{})
+	client := &http.Client{}
+	var mu sync.Mutex
+	var seen []string
+	p.SetFault(func(r *http.Request, _ int) proxy.Action {
+		if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/manifests/") {
+			return proxy.Pass()
+		}
+		return proxy.Action{Inspect: func(body []byte) proxy.Action {
+			mu.Lock()
+			seen = append(seen, digest.FromBytes(body).String())
+			mu.Unlock()
+			return proxy.Pass()
+		}}
+	})
+	desc, err := imagetest.PushImage(ctx, client, p.URL(), "hello", "v1", amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(seen) != 1 || seen[0] != desc.Digest.String() {
+		t.Errorf("Inspect saw bodies %v, want the manifest %s", seen, desc.Digest)
+	}
+	mu.Unlock()
+
+	prof := proxy.GitLab(proxy.ProfileOptions{})
+	p.SetFault(prof.Fault)
+	_, _, got, err := imagetest.GetManifest(ctx, client, p.URL(), "hello", "sha256-"+desc.Digest.Encoded())
+	if err != nil || got != desc.Digest {
+		t.Errorf("GitLab profile: sha256-<hex> read as %s (%v), want the manifest %s", got, err, desc.Digest)
+	}
+}
