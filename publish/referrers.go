@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/manifest-push/manifest-push/content"
@@ -208,7 +209,7 @@ func syncReferrers(ctx context.Context, cp *copier, found []referrer, dryRun boo
 			todo = append(todo, i)
 		}
 	}
-	err = copyReferrers(ctx, cp, target, found, todo, res)
+	err = copyReferrers(ctx, cp, target, found, todo, res, &warnings)
 	for i, f := range found {
 		results[f.entry] = append(results[f.entry], res[i])
 	}
@@ -218,7 +219,7 @@ func syncReferrers(ctx context.Context, cp *copier, found []referrer, dryRun boo
 // copyReferrers copies the referrers found[todo] into the target and has
 // the registry client attach them, each subject's at once; res[i].Copied
 // is set for those attached.
-func copyReferrers(ctx context.Context, cp *copier, target registry.ReferrerScan, found []referrer, todo []int, res []ReferrerResult) error {
+func copyReferrers(ctx context.Context, cp *copier, target registry.ReferrerScan, found []referrer, todo []int, res []ReferrerResult, warnings *[]string) error {
 	if len(todo) == 0 {
 		return nil
 	}
@@ -240,6 +241,7 @@ func copyReferrers(ctx context.Context, cp *copier, target registry.ReferrerScan
 		bySubject[s] = append(bySubject[s], i)
 	}
 	var wg sync.WaitGroup
+	var mu sync.Mutex
 	errs := make([]error, len(subjects))
 	for k, s := range subjects {
 		wg.Go(func() {
@@ -253,9 +255,22 @@ func copyReferrers(ctx context.Context, cp *copier, target registry.ReferrerScan
 				}
 				add = append(add, registry.Attachment{Referrer: f.Referrer, Doc: doc})
 			}
-			if errs[k] = cp.rd.reg.AddReferrers(ctx, target, s, add); errs[k] == nil {
+			err := cp.rd.reg.AddReferrers(ctx, target, s, add)
+			refused := map[digest.Digest]bool{}
+			var hard []error
+			for _, e := range splitErrors(err) {
+				if re, ok := errors.AsType[*registry.RefusedReferrerError](e); ok {
+					refused[re.Digest] = true
+					mu.Lock()
+					*warnings = append(*warnings, re.Error()+": the index and its other referrers are published without it")
+					mu.Unlock()
+					continue
+				}
+				hard = append(hard, e)
+			}
+			if errs[k] = errors.Join(hard...); errs[k] == nil {
 				for _, i := range bySubject[s] {
-					res[i].Copied = true
+					res[i].Copied = !refused[found[i].Desc.Digest]
 				}
 			}
 		})
@@ -300,4 +315,30 @@ func targetReferrers(ctx context.Context, reg Registry, target registry.Referrer
 		present[s] = set
 	}
 	return present, cosign, nil
+}
+
+// splitErrors lists the errors an errors.Join made err of, recursively, or
+// err itself (none for nil). A type that unwraps to several errors without
+// being a join (a registry error and its sentinels) is one error.
+func splitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	parts := j.Unwrap()
+	msgs := make([]string, len(parts))
+	for i, p := range parts {
+		msgs[i] = p.Error()
+	}
+	if err.Error() != strings.Join(msgs, "\n") {
+		return []error{err}
+	}
+	var out []error
+	for _, p := range parts {
+		out = append(out, splitErrors(p)...)
+	}
+	return out
 }

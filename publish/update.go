@@ -11,6 +11,7 @@ import (
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -45,8 +46,17 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 	settle = max(settle, 2*wrote)
 	tag := s.Target.Tag()
 	res.Rounds = 1
+	before := res.Tags[0].Previous
 	for {
-		wait := settle + rand.N(settle/2+1)
+		// A registry whose tag reads lag its writes (Docker Hub, GHCR,
+		// geo-replicated registries) shows the old index for a while: the
+		// settle time grows by how long this update's own write took to
+		// show, so that other writers' writes made before it show too.
+		lag, err := visible(ctx, cp, tag, before, p.Descriptor.Digest, min(maxLag, 10*settle))
+		if err != nil {
+			return p, fmt.Errorf("reading %s back: %w", s.Target, err)
+		}
+		wait := settle + lag + rand.N(settle/2+1)
 		select {
 		case <-ctx.Done():
 			return p, context.Cause(ctx)
@@ -93,6 +103,7 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 		}
 		res.Rounds++
 		res.adopt(next)
+		before = doc.Desc.Digest
 		p = next
 		settle = max(settle, 2*time.Since(started))
 	}
@@ -136,4 +147,35 @@ func describeEntries(p *plan.Plan) string {
 		names += platform.Format(*d.Platform)
 	}
 	return names
+}
+
+// Bounds of waiting for a write to show (visible): a read every
+// visiblePoll, for at most ten settle times and never over maxLag (another
+// writer may have put back the very index the tag held before).
+const (
+	visiblePoll = 100 * time.Millisecond
+	maxLag      = 10 * time.Second
+)
+
+// visible waits until tag no longer reads as before (the digest it held
+// before this update's write of wrote): it shows this write, or a later
+// one. It returns how long that took, the registry's lag, at most limit;
+// the reads are HEADs (no pull counted).
+func visible(ctx context.Context, cp *copier, tag string, before, wrote digest.Digest, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for {
+		d, err := cp.rd.reg.TagDigest(ctx, cp.target, tag)
+		if err != nil {
+			return 0, err
+		}
+		lag := time.Since(start)
+		if d == wrote || d != before || lag >= limit {
+			return lag, nil
+		}
+		select {
+		case <-ctx.Done():
+			return lag, context.Cause(ctx)
+		case <-time.After(min(visiblePoll, limit)):
+		}
+	}
 }

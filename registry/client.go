@@ -274,7 +274,7 @@ func (c *Client) authError(req *http.Request, err error) *Error {
 
 // statusError reads the error of a failed response and closes it.
 func (c *Client) statusError(ctx context.Context, resp *http.Response) *Error {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if err != nil {
 		body = nil // the status alone still says what failed
 	}

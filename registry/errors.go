@@ -410,3 +410,10 @@ func transportHint(err error) Hint {
 	}
 	return HintNone
 }
+
+// maxErrorBody is the most of an error answer read.
+const maxErrorBody = 64 << 10
+
+// ErrReferrerRefused: the registry refused a referrer for its type (see
+// RefusedReferrerError).
+var ErrReferrerRefused = errors.New("referrer refused by the registry")

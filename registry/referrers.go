@@ -137,7 +137,9 @@ type Attachment struct {
 }
 
 // AddReferrers writes referrers of subject into the scanned repository so
-// that Referrers finds them there: a cosign artifact under its tag; an OCI
+// that Referrers finds them there (a referrer the registry refuses for its
+// type is a *RefusedReferrerError among the errors returned, the others
+// written all the same): a cosign artifact under its tag; an OCI
 // referrer by its digest, and, unless the registry indexed it (it has the
 // referrers API, or answered the PUT with OCI-Subject), merged into the
 // subject's tag-schema index: the entries that index holds stay, in order,
@@ -146,6 +148,7 @@ type Attachment struct {
 func (c *Client) AddReferrers(ctx context.Context, s ReferrerScan, subject digest.Digest, add []Attachment) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(add))
+	refused := make([]error, len(add))
 	unindexed := make([]*ocispec.Descriptor, len(add))
 	for i, a := range add {
 		wg.Go(func() {
@@ -154,6 +157,11 @@ func (c *Client) AddReferrers(ctx context.Context, s ReferrerScan, subject diges
 				ref = a.Referrer.Tag
 			}
 			h, err := c.putManifest(ctx, s.Repo, ref, a.Doc)
+			if e, ok := errors.AsType[*Error](err); ok && refusedForType(e) {
+				d, _ := referrerDescriptor(a.Doc)
+				refused[i] = &RefusedReferrerError{Repo: s.Repo, Digest: a.Doc.Desc.Digest, ArtifactType: d.ArtifactType, Subject: subject, Err: err}
+				return
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("the referrer %s of %s: %w", a.Doc.Desc.Digest, subject, err)
 				return
@@ -171,7 +179,7 @@ func (c *Client) AddReferrers(ctx context.Context, s ReferrerScan, subject diges
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return errors.Join(err, errors.Join(refused...))
 	}
 	var descs []ocispec.Descriptor
 	for _, d := range unindexed {
@@ -179,10 +187,51 @@ func (c *Client) AddReferrers(ctx context.Context, s ReferrerScan, subject diges
 			descs = append(descs, *d)
 		}
 	}
-	if len(descs) == 0 {
-		return nil
+	if len(descs) > 0 {
+		if err := c.mergeTagSchema(ctx, s.Repo, subject, descs); err != nil {
+			return errors.Join(err, errors.Join(refused...))
+		}
 	}
-	return c.mergeTagSchema(ctx, s.Repo, subject, descs)
+	return errors.Join(refused...)
+}
+
+// RefusedReferrerError is a referrer the registry would not take for its
+// type (GitLab and Quay keep allow-lists of artifact types and answer 400
+// "unknown media type"): the others of its subject are written all the
+// same, and what it refers to is unaffected. It matches
+// ErrReferrerRefused.
+type RefusedReferrerError struct {
+	Repo         Repo
+	Digest       digest.Digest
+	ArtifactType string
+	Subject      digest.Digest
+	Err          error
+}
+
+func (e *RefusedReferrerError) Error() string {
+	return fmt.Sprintf("%s refused the referrer %s (%s) of %s: %v", e.Repo, e.Digest, e.ArtifactType, e.Subject, e.Err)
+}
+
+func (e *RefusedReferrerError) Unwrap() []error { return []error{ErrReferrerRefused, e.Err} }
+
+// refusedForType reports whether a manifest PUT was refused for what the
+// manifest is (its media or artifact type), not for how it was sent.
+func refusedForType(e *Error) bool {
+	if e.StatusCode == http.StatusUnsupportedMediaType {
+		return true
+	}
+	if e.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	for i, c := range e.Codes {
+		if c == "MANIFEST_INVALID" || c == "UNSUPPORTED" || c == "DENIED" {
+			return true
+		}
+		if i < len(e.Messages) && strings.Contains(strings.ToLower(e.Messages[i]), "media type") {
+			return true
+		}
+	}
+	return false
 }
 
 // referrerDescriptor is the descriptor of a referrer as its bytes say: the
@@ -253,9 +302,11 @@ func (c *Client) tagSchema(ctx context.Context, r Repo, subject digest.Digest) (
 
 // referrersAPI lists the referrers of d in r through the referrers API
 // only. ok is false when the registry does not offer the API: it answers
-// 404, redirects away (GHCR sends the API to a web page), or answers with
-// something other than an image index. A registry with the API answers an
-// empty list for a digest nothing refers to.
+// a bare 404 (a route it lacks: "404 page not found"), redirects away
+// (GHCR sends the API to a web page), or answers with something other than
+// an image index. A registry with the API answers an empty list for a
+// digest nothing refers to, or (Quay) a 404 carrying a registry error: the
+// API is there, and nothing refers to d.
 func (c *Client) referrersAPI(ctx context.Context, r Repo, d digest.Digest) (descs []ocispec.Descriptor, ok bool, err error) {
 	resp, err := c.do(ctx, request{
 		method: http.MethodGet,
@@ -264,13 +315,19 @@ func (c *Client) referrersAPI(ctx context.Context, r Repo, d digest.Digest) (des
 		header: http.Header{"Accept": {ocispec.MediaTypeImageIndex}},
 		caps:   docker.HostCapabilityPull,
 	}, http.StatusOK, http.StatusNotFound)
-	if errors.Is(err, ErrNotFound) {
-		return nil, false, nil
+	if e, ok := errors.AsType[*Error](err); ok && e.StatusCode == http.StatusNotFound {
+		// A registry error: the API answered (Quay says 404 for a subject
+		// nothing refers to); a bare 404 is a route it lacks.
+		return nil, len(e.Codes) > 0, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("listing the referrers of %s@%s: %w", r, d, err)
 	}
 	defer drain(ctx, resp)
+	if resp.StatusCode == http.StatusNotFound {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return nil, len(responseError(resp, body).Codes) > 0, nil
+	}
 	ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(ct) != ocispec.MediaTypeImageIndex {
 		return nil, false, nil
