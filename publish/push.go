@@ -38,6 +38,9 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if err := spec.Validate(s); err != nil {
 		return nil, err
 	}
+	if err := refuseLayouts(s); err != nil {
+		return nil, err
+	}
 	target := registry.RepoOf(s.Target)
 	rd := &reader{reg: reg}
 	ctx = withScopes(ctx, s, !opts.DryRun)
