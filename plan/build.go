@@ -130,6 +130,9 @@ func Build(in Input, opts Options) (*Plan, error) {
 		b.warnings = append(b.warnings, fmt.Sprintf("%d attestation manifest(s) left out: a Docker manifest list cannot carry them (use --type oci to keep them)", len(b.attestations)))
 	}
 
+	if mediaType == ocispec.MediaTypeImageIndex {
+		b.dropFeatures(entries)
+	}
 	raw, err := encode(mediaType, in.Annotations, entries)
 	if err != nil {
 		return nil, err
@@ -145,6 +148,22 @@ func Build(in Input, opts Options) (*Plan, error) {
 		Entries:  entries,
 		Warnings: b.warnings,
 	}, nil
+}
+
+// dropFeatures warns, once per source, that an OCI index leaves out the
+// features its spec gives: the OCI image index's platform has no features
+// field (image-spec 1.1 removed the reserved one), only a Docker manifest
+// list's has.
+func (b *builder) dropFeatures(entries []Entry) {
+	seen := map[*Source]bool{}
+	for _, e := range entries {
+		if len(e.Features) == 0 || e.Source == nil || seen[e.Source] {
+			continue
+		}
+		seen[e.Source] = true
+		b.warnings = append(b.warnings, at(e.Source.Pos)+fmt.Sprintf("%s: features %s left out: an OCI index's platform has no features field; use --type docker (type: docker) to keep them in a Docker manifest list",
+			e.Source.Ref, strings.Join(e.Features, ",")))
+	}
 }
 
 type builder struct {
@@ -235,6 +254,7 @@ func (b *builder) addManifest(src *Source) {
 			Platform:    &p,
 			Annotations: cloneMap(src.Annotations),
 		},
+		Features: slices.Clone(src.Features),
 	})
 }
 
@@ -321,6 +341,7 @@ func (b *builder) addIndex(src *Source) {
 				Platform:    &p,
 				Annotations: annotations,
 			},
+			Features: slices.Clone(src.Features),
 		})
 		for _, a := range attestations {
 			if a.Annotations[AnnotationReferenceDigest] != c.Digest.String() {
@@ -671,6 +692,7 @@ type (
 		OSVersion    string   `json:"os.version,omitempty"`
 		OSFeatures   []string `json:"os.features,omitempty"`
 		Variant      string   `json:"variant,omitempty"`
+		Features     []string `json:"features,omitempty"`
 	}
 )
 
@@ -692,6 +714,9 @@ func encode(mediaType string, annotations map[string]string, entries []Entry) ([
 				OSVersion:    d.Platform.OSVersion,
 				OSFeatures:   d.Platform.OSFeatures,
 				Variant:      d.Platform.Variant,
+			}
+			if !oci {
+				w.Platform.Features = e.Features
 			}
 		}
 		if oci {

@@ -48,6 +48,10 @@ type Source struct {
 	Platform *ocispec.Platform
 	// Annotations are the descriptor annotations asked for (OCI only).
 	Annotations map[string]string
+	// Features is the spec platform's "features" list (spec.Entry.Features),
+	// written into a Docker manifest list's platform; an OCI index has no
+	// such field, and drops it with a warning. Nil when none.
+	Features []string
 	// Missing is set when the registry said the source does not exist and
 	// missing sources are ignored; the entry is then left out.
 	Missing bool
@@ -101,6 +105,9 @@ type Entry struct {
 	// Descriptor is the descriptor as written into the index, platform and
 	// annotations included.
 	Descriptor ocispec.Descriptor
+	// Features is the platform's "features" list, which ocispec.Platform
+	// cannot hold: written into a Docker manifest list only.
+	Features []string
 	// Attestation is set for an attestation manifest carried along (P4).
 	Attestation bool
 	// Kept is set for an entry kept from Input.Current: it is in the

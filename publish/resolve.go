@@ -29,6 +29,7 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool) 
 		Pos:         e.Pos,
 		Platform:    e.Platform,
 		Annotations: e.Annotations,
+		Features:    e.Features,
 		Repository:  e.Image.Name(),
 	}
 	doc, err := rd.document(ctx, e.Image)
