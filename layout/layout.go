@@ -286,7 +286,7 @@ func (l *Layout) readEntry(ctx context.Context, d ocispec.Descriptor) (registry.
 		return registry.Document{}, err
 	}
 	if d.Size != 0 && d.Size != doc.Desc.Size {
-		return registry.Document{}, fmt.Errorf("%s: index.json says %d bytes, the file has %d: %w", l.name(blobName(d.Digest)), d.Size, doc.Desc.Size, registry.ErrDigestMismatch)
+		return registry.Document{}, damaged(fmt.Errorf("%s: index.json says %d bytes, the file has %d: %w", l.name(blobName(d.Digest)), d.Size, doc.Desc.Size, registry.ErrDigestMismatch))
 	}
 	return doc, nil
 }
@@ -308,7 +308,7 @@ func (l *Layout) ReadManifest(ctx context.Context, d digest.Digest) (registry.Do
 		return registry.Document{}, l.blobError(name, err)
 	}
 	if got := d.Algorithm().FromBytes(data); got != d {
-		return registry.Document{}, fmt.Errorf("%s: content has digest %s: %w", name, got, registry.ErrDigestMismatch)
+		return registry.Document{}, damaged(fmt.Errorf("%s: content has digest %s: %w", name, got, registry.ErrDigestMismatch))
 	}
 	mt, err := registry.MediaTypeOf(data)
 	if err != nil {
@@ -357,7 +357,7 @@ func (l *Layout) OpenBlob(ctx context.Context, d ocispec.Descriptor) (io.ReadClo
 		return nil, l.blobError(name, err)
 	}
 	if size != d.Size {
-		return nil, errors.Join(fmt.Errorf("%s: %d bytes, the descriptor says %d: %w", name, size, d.Size, registry.ErrDigestMismatch), r.Close())
+		return nil, errors.Join(damaged(fmt.Errorf("%s: %d bytes, the descriptor says %d: %w", name, size, d.Size, registry.ErrDigestMismatch)), r.Close())
 	}
 	return &verifiedFile{r: registry.VerifyingReader(r, d), c: r, name: name}, nil
 }
@@ -371,10 +371,40 @@ type verifiedFile struct {
 
 func (v *verifiedFile) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
-	if err != nil && err != io.EOF {
+	switch {
+	case errors.Is(err, registry.ErrDigestMismatch):
+		err = damaged(fmt.Errorf("%s: %w", v.name, err))
+	case err != nil && err != io.EOF:
 		err = fmt.Errorf("%s: %w", v.name, err)
 	}
 	return n, err
+}
+
+// VerifyBlob reads blob d of the layout through and checks it against d's
+// digest and size, holding nothing in memory: what a caller does for every
+// blob before its first write, so that a damaged layout fails before
+// anything is written.
+func (l *Layout) VerifyBlob(ctx context.Context, d ocispec.Descriptor) (err error) {
+	r, err := l.OpenBlob(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer closeInto(r, &err)
+	_, err = io.Copy(io.Discard, contextReader{ctx: ctx, r: r})
+	return err
+}
+
+// contextReader stops a long read when ctx ends.
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c contextReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 func (v *verifiedFile) Close() error { return v.c.Close() }

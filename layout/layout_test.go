@@ -334,8 +334,14 @@ func TestCorruptBlob(t *testing.T) {
 			if err := r.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := l.ReadBlob(ctx, img.layer, 1<<20); !errors.Is(err, registry.ErrDigestMismatch) {
-				t.Errorf("ReadBlob of a corrupt layer: %v", err)
+			if _, err := l.ReadBlob(ctx, img.layer, 1<<20); !errors.Is(err, registry.ErrDigestMismatch) || !errors.Is(err, layout.ErrInvalid) {
+				t.Errorf("ReadBlob of a corrupt layer: %v, want ErrDigestMismatch and ErrInvalid", err)
+			}
+			if err := l.VerifyBlob(ctx, img.layer); !errors.Is(err, registry.ErrDigestMismatch) || !strings.Contains(err.Error(), img.layer.Digest.Encoded()) {
+				t.Errorf("VerifyBlob of a corrupt layer: %v", err)
+			}
+			if err := l.VerifyBlob(ctx, img.config); err != nil {
+				t.Errorf("VerifyBlob of a sound config: %v", err)
 			}
 			short := img.layer
 			short.Size--
