@@ -57,23 +57,24 @@ func (r LayoutRef) Ref() string {
 // IsLayout reports whether a source is written as an OCI layout source.
 func IsLayout(src string) bool { return strings.HasPrefix(src, LayoutPrefix) }
 
-// ParseLayoutRef parses oci-layout:PATH[:TAG|@DIGEST]. A "@" followed by a
-// valid digest at the end gives the digest; otherwise the first ":" after
-// the prefix ends PATH and starts the tag. So PATH cannot hold ":" (as in
-// skopeo's oci: transport) but may hold "@". A relative PATH is joined to
-// base when base is not empty.
+// ParseLayoutRef parses oci-layout:PATH[:TAG|@DIGEST]. The last "@" followed
+// by ALGORITHM: (sha256:, sha384: or sha512:) starts the digest, which must
+// then be valid; otherwise the first ":" after the prefix ends PATH and
+// starts the tag. So PATH cannot hold ":" (as in skopeo's oci: transport)
+// but may hold "@". A relative PATH is joined to base when base is not
+// empty.
 func ParseLayoutRef(src, base string) (*LayoutRef, error) {
 	rest, ok := strings.CutPrefix(src, LayoutPrefix)
 	if !ok {
 		return nil, fmt.Errorf("%s is not an OCI layout source: write oci-layout:PATH[:TAG|@DIGEST]", suggest.Quote(src))
 	}
 	r := &LayoutRef{}
-	if i := strings.LastIndex(rest, "@"); i >= 0 {
-		if d, err := digest.Parse(rest[i+1:]); err == nil {
-			r.Digest, rest = d, rest[:i]
-		} else if strings.Contains(rest[i+1:], ":") {
+	if i := strings.LastIndex(rest, "@"); i >= 0 && isDigestLike(rest[i+1:]) {
+		d, err := digest.Parse(rest[i+1:])
+		if err != nil {
 			return nil, fmt.Errorf("%s: invalid digest %s (%v): write oci-layout:PATH@sha256:<64 hex digits>", suggest.Quote(src), suggest.Quote(rest[i+1:]), err)
 		}
+		r.Digest, rest = d, rest[:i]
 	}
 	if p, tag, ok := strings.Cut(rest, ":"); ok {
 		if r.Digest != "" {
@@ -92,4 +93,15 @@ func ParseLayoutRef(src, base string) (*LayoutRef, error) {
 		r.Path = filepath.Join(base, r.Path)
 	}
 	return r, nil
+}
+
+// isDigestLike reports whether s starts as a digest of a known algorithm
+// does.
+func isDigestLike(s string) bool {
+	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA384, digest.SHA512} {
+		if strings.HasPrefix(s, alg.String()+":") {
+			return true
+		}
+	}
+	return false
 }

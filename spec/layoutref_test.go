@@ -22,6 +22,7 @@ func TestParseLayoutRef(t *testing.T) {
 		{src: "oci-layout:/abs/img.tar:1.0", want: &LayoutRef{Path: "/abs/img.tar", Tag: "1.0"}},
 		{src: "oci-layout:out@" + d.String(), want: &LayoutRef{Path: "out", Digest: d}},
 		{src: "oci-layout:dir@home/x", want: &LayoutRef{Path: "dir@home/x"}},
+		{src: "oci-layout:dir@home:v1", want: &LayoutRef{Path: "dir@home", Tag: "v1"}},
 		{src: "oci-layout:build/oci:latest", base: "/specs", want: &LayoutRef{Path: "/specs/build/oci", Tag: "latest"}},
 		{src: "oci-layout:/abs", base: "/specs", want: &LayoutRef{Path: "/abs"}},
 		{src: "oci-layout:", err: "no path"},
