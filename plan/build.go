@@ -1,44 +1,17 @@
 package plan
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	ctdimages "github.com/containerd/containerd/v2/core/images"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-// Media types of the Docker image manifest v2.2 family, by containerd's
-// names.
-const (
-	MediaTypeDockerManifest     = ctdimages.MediaTypeDockerSchema2Manifest
-	MediaTypeDockerManifestList = ctdimages.MediaTypeDockerSchema2ManifestList
-)
-
-// Annotations that buildx puts on attestation manifests in an index.
-const (
-	AnnotationReferenceType   = "vnd.docker.reference.type"
-	AnnotationReferenceDigest = "vnd.docker.reference.digest"
-	attestationManifest       = "attestation-manifest"
-)
-
-// IsIndex reports whether mediaType is an OCI index or a Docker manifest list.
-func IsIndex(mediaType string) bool { return ctdimages.IsIndexType(mediaType) }
-
-// IsManifest reports whether mediaType is an OCI or Docker v2.2 image manifest.
-func IsManifest(mediaType string) bool { return ctdimages.IsManifestType(mediaType) }
-
-// IsAttestation reports whether d is an attestation manifest of an index (P4).
-func IsAttestation(d ocispec.Descriptor) bool {
-	return d.Annotations[AnnotationReferenceType] == attestationManifest
-}
 
 // Build turns resolved sources into the index to push. It applies the
 // platform rules P1–P6 and the media type rules of docs/rules.md, and
@@ -50,7 +23,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 		typ = spec.TypeAuto
 	}
 
-	b := &builder{strict: opts.StrictPlatform, docker: typ == spec.TypeDocker}
+	b := &builder{strict: opts.StrictPlatform}
 	for i := range sources {
 		src := &sources[i]
 		if src.Missing {
@@ -58,9 +31,9 @@ func Build(in Input, opts Options) (*Plan, error) {
 			continue
 		}
 		switch {
-		case IsManifest(src.Descriptor.MediaType):
+		case content.IsManifest(src.Descriptor.MediaType):
 			b.addManifest(src)
-		case IsIndex(src.Descriptor.MediaType):
+		case content.IsIndex(src.Descriptor.MediaType):
 			b.addIndex(src)
 		default:
 			b.fail(src, ErrMediaType, "%s is a %q, not an image manifest or an index", src.Ref, src.Descriptor.MediaType)
@@ -79,11 +52,9 @@ func Build(in Input, opts Options) (*Plan, error) {
 		b.attestations = nil
 	}
 	if len(b.images) == 0 && len(b.errs) == 0 {
-		msg := "no entries left: every source is missing"
-		if len(in.Remove) > 0 {
-			msg = "no entries left: --remove takes out every platform; an index needs at least one"
-		}
-		b.errs = append(b.errs, &Error{Msg: msg, Err: ErrEmpty})
+		// Sources all missing are the caller's to report (they are not
+		// bad input); what is left here is an update that removes all.
+		b.errs = append(b.errs, &spec.Error{Msg: "no entries left: --remove takes out every platform; an index needs at least one", Err: ErrEmpty})
 	}
 	b.checkDuplicates()
 	if typ == spec.TypeAuto && in.Current != nil && in.Current.Descriptor.MediaType == ocispec.MediaTypeImageIndex {
@@ -99,7 +70,10 @@ func Build(in Input, opts Options) (*Plan, error) {
 		annotated = annotated || len(e.Descriptor.Annotations) > 0
 		hasOCI = hasOCI || e.Descriptor.MediaType == ocispec.MediaTypeImageManifest
 	}
-	mediaType := MediaTypeDockerManifestList
+	if err := spec.CheckType(typ); err != nil {
+		b.errs = append(b.errs, &spec.Error{Msg: err.Error(), Err: ErrMediaType})
+	}
+	mediaType := content.MediaTypeDockerManifestList
 	switch typ {
 	case spec.TypeOCI:
 		mediaType = ocispec.MediaTypeImageIndex
@@ -108,16 +82,14 @@ func Build(in Input, opts Options) (*Plan, error) {
 			mediaType = ocispec.MediaTypeImageIndex
 		}
 	case spec.TypeDocker:
-		if annotated {
-			b.errs = append(b.errs, &Error{Msg: "annotations need an OCI index: use --type oci (or type: oci)", Err: ErrMediaType})
+		if err := spec.CheckAnnotations(typ, "--type"); err != nil && annotated {
+			b.errs = append(b.errs, &spec.Error{Msg: err.Error(), Err: ErrMediaType})
 		}
 		for _, e := range b.images {
 			if e.Descriptor.MediaType == ocispec.MediaTypeImageManifest {
 				b.fail(e.Source, ErrMediaType, "%s is an OCI manifest, which a Docker manifest list cannot hold: use --type oci", e.Source.Ref)
 			}
 		}
-	default:
-		b.errs = append(b.errs, &Error{Msg: fmt.Sprintf("unknown index type %q: use auto, oci or docker", typ), Err: ErrMediaType})
 	}
 	if len(b.errs) > 0 {
 		return nil, errors.Join(b.errs...)
@@ -130,24 +102,22 @@ func Build(in Input, opts Options) (*Plan, error) {
 		b.warnings = append(b.warnings, fmt.Sprintf("%d attestation manifest(s) left out: a Docker manifest list cannot carry them (use --type oci to keep them)", len(b.attestations)))
 	}
 
+	descs := make([]ocispec.Descriptor, len(entries))
+	features := make([][]string, len(entries))
+	for i, e := range entries {
+		descs[i] = e.Descriptor
+		if e.Source != nil && !e.Attestation && !e.Kept {
+			features[i] = e.Source.Features
+		}
+	}
 	if mediaType == ocispec.MediaTypeImageIndex {
 		b.dropFeatures(entries)
 	}
-	raw, err := encode(mediaType, in.Annotations, entries)
+	idx, err := content.EncodeIndexFeatures(mediaType, in.Annotations, descs, features)
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{
-		MediaType: mediaType,
-		Bytes:     raw,
-		Descriptor: ocispec.Descriptor{
-			MediaType: mediaType,
-			Digest:    digest.FromBytes(raw),
-			Size:      int64(len(raw)),
-		},
-		Entries:  entries,
-		Warnings: b.warnings,
-	}, nil
+	return &Plan{Bytes: idx.Bytes, Descriptor: idx.Descriptor, Entries: entries, Warnings: b.warnings}, nil
 }
 
 // dropFeatures warns, once per source, that an OCI index leaves out the
@@ -157,18 +127,17 @@ func Build(in Input, opts Options) (*Plan, error) {
 func (b *builder) dropFeatures(entries []Entry) {
 	seen := map[*Source]bool{}
 	for _, e := range entries {
-		if len(e.Features) == 0 || e.Source == nil || seen[e.Source] {
+		if e.Source == nil || e.Attestation || e.Kept || len(e.Source.Features) == 0 || seen[e.Source] {
 			continue
 		}
 		seen[e.Source] = true
 		b.warnings = append(b.warnings, at(e.Source.Pos)+fmt.Sprintf("%s: features %s left out: an OCI index's platform has no features field; use --type docker (type: docker) to keep them in a Docker manifest list",
-			e.Source.Ref, strings.Join(e.Features, ",")))
+			e.Source.Ref, strings.Join(e.Source.Features, ",")))
 	}
 }
 
 type builder struct {
 	strict       bool
-	docker       bool
 	images       []Entry
 	attestations []Entry
 	warnings     []string
@@ -176,7 +145,7 @@ type builder struct {
 }
 
 func (b *builder) fail(src *Source, sentinel error, format string, args ...any) {
-	b.errs = append(b.errs, &Error{Pos: src.Pos, Msg: fmt.Sprintf(format, args...), Err: sentinel})
+	b.errs = append(b.errs, &spec.Error{Pos: src.Pos, Msg: fmt.Sprintf(format, args...), Err: sentinel})
 }
 
 // warnOrFail records a warning, or an error when strict platform checks are on.
@@ -220,7 +189,7 @@ func (b *builder) addManifest(src *Source) {
 	p = norm
 
 	if specGave && src.Config != nil && cfg.OS != "" && cfg.Architecture != "" {
-		if sameCPU(p, cfg) {
+		if platform.SameCPU(p, cfg) {
 			// P3: what the spec leaves empty comes from the config.
 			if p.Variant == "" {
 				p.Variant = cfg.Variant
@@ -254,7 +223,6 @@ func (b *builder) addManifest(src *Source) {
 			Platform:    &p,
 			Annotations: cloneMap(src.Annotations),
 		},
-		Features: slices.Clone(src.Features),
 	})
 }
 
@@ -275,9 +243,9 @@ func (b *builder) fromRegistry(src *Source, what string, p ocispec.Platform) oci
 func (b *builder) split(src *Source) (images, attestations []ocispec.Descriptor) {
 	for _, c := range src.Children {
 		switch {
-		case IsAttestation(c):
+		case content.IsAttestation(c):
 			attestations = append(attestations, c)
-		case IsManifest(c.MediaType) && c.Platform != nil:
+		case content.IsManifest(c.MediaType) && c.Platform != nil:
 			p := b.fromRegistry(src, "entry "+c.Digest.String(), *c.Platform)
 			c.Platform = &p
 			images = append(images, c)
@@ -299,7 +267,7 @@ func (b *builder) addIndex(src *Source) {
 	} else {
 		var matches []ocispec.Descriptor
 		for _, c := range images {
-			if matchesSpec(*want, *c.Platform) {
+			if platform.Matches(*want, *c.Platform) {
 				matches = append(matches, c)
 			}
 		}
@@ -323,7 +291,7 @@ func (b *builder) addIndex(src *Source) {
 	for _, c := range chosen {
 		p := *c.Platform // normalised by addIndex
 		if want != nil {
-			p = fillFrom(*want, p)
+			p = platform.FillFrom(*want, p)
 		}
 		annotations := cloneMap(c.Annotations)
 		for k, v := range src.Annotations {
@@ -341,10 +309,9 @@ func (b *builder) addIndex(src *Source) {
 				Platform:    &p,
 				Annotations: annotations,
 			},
-			Features: slices.Clone(src.Features),
 		})
 		for _, a := range attestations {
-			if a.Annotations[AnnotationReferenceDigest] != c.Digest.String() {
+			if a.Annotations[content.AnnotationReferenceDigest] != c.Digest.String() {
 				continue
 			}
 			a.Annotations = cloneMap(a.Annotations)
@@ -378,7 +345,7 @@ func (b *builder) checkDuplicates() {
 	var order []string
 	kept := make([]Entry, 0, len(b.images))
 	for _, e := range b.images {
-		key := platform.Key(*e.Descriptor.Platform)
+		key := platform.DuplicateKey(*e.Descriptor.Platform, e.Source.Features)
 		g := byPlatform[key]
 		if g == nil {
 			byPlatform[key] = &group{first: len(kept), digests: map[digest.Digest]bool{e.Descriptor.Digest: true}}
@@ -448,7 +415,7 @@ func (b *builder) checkDuplicates() {
 func (b *builder) merge(cur *Source) {
 	var current []ocispec.Descriptor
 	var attestations []ocispec.Descriptor
-	if IsIndex(cur.Descriptor.MediaType) {
+	if content.IsIndex(cur.Descriptor.MediaType) {
 		current, attestations = b.split(cur)
 	} else {
 		d := cur.Descriptor
@@ -491,7 +458,7 @@ func (b *builder) merge(cur *Source) {
 	}
 	var atts []Entry
 	for _, a := range attestations {
-		if kept[digest.Digest(a.Annotations[AnnotationReferenceDigest])] {
+		if kept[digest.Digest(a.Annotations[content.AnnotationReferenceDigest])] {
 			atts = append(atts, Entry{Source: cur, Descriptor: a, Attestation: true, Kept: true})
 		}
 	}
@@ -507,7 +474,7 @@ func (b *builder) remove(ps []ocispec.Platform) {
 	for _, e := range b.images {
 		drop := false
 		for i, p := range ps {
-			if matchesSpec(p, *e.Descriptor.Platform) {
+			if platform.Matches(p, *e.Descriptor.Platform) {
 				hit[i], drop = true, true
 			}
 		}
@@ -524,7 +491,7 @@ func (b *builder) remove(ps []ocispec.Platform) {
 	}
 	var attestations []Entry
 	for _, a := range b.attestations {
-		if !removed[digest.Digest(a.Descriptor.Annotations[AnnotationReferenceDigest])] {
+		if !removed[digest.Digest(a.Descriptor.Annotations[content.AnnotationReferenceDigest])] {
 			attestations = append(attestations, a)
 		}
 	}
@@ -540,7 +507,7 @@ func (b *builder) selectPlatforms(want []ocispec.Platform) {
 	keptDigests := map[digest.Digest]bool{}
 	for _, e := range b.images {
 		for _, w := range want {
-			if matchesSpec(w, *e.Descriptor.Platform) {
+			if platform.Matches(w, *e.Descriptor.Platform) {
 				kept = append(kept, e)
 				keptDigests[e.Descriptor.Digest] = true
 				break
@@ -550,7 +517,7 @@ func (b *builder) selectPlatforms(want []ocispec.Platform) {
 	for _, w := range want {
 		found := false
 		for _, e := range kept {
-			if matchesSpec(w, *e.Descriptor.Platform) {
+			if platform.Matches(w, *e.Descriptor.Platform) {
 				found = true
 				break
 			}
@@ -560,7 +527,7 @@ func (b *builder) selectPlatforms(want []ocispec.Platform) {
 			for i, e := range b.images {
 				descs[i] = e.Descriptor
 			}
-			b.errs = append(b.errs, &Error{
+			b.errs = append(b.errs, &spec.Error{
 				Msg: fmt.Sprintf("--platforms: no source gives %s; they give: %s", platform.Format(w), formatPlatforms(descs)),
 				Err: ErrNoPlatformMatch,
 			})
@@ -568,7 +535,7 @@ func (b *builder) selectPlatforms(want []ocispec.Platform) {
 	}
 	var attestations []Entry
 	for _, a := range b.attestations {
-		if keptDigests[digest.Digest(a.Descriptor.Annotations[AnnotationReferenceDigest])] {
+		if keptDigests[digest.Digest(a.Descriptor.Annotations[content.AnnotationReferenceDigest])] {
 			attestations = append(attestations, a)
 		}
 	}
@@ -600,47 +567,6 @@ func nameList(names []string) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamed], ", "), len(names)-maxNamed)
 }
 
-// sameCPU reports whether two platforms agree on os and architecture, and on
-// variant when both give one.
-func sameCPU(a, b ocispec.Platform) bool {
-	x := ocispec.Platform{OS: a.OS, Architecture: a.Architecture, Variant: a.Variant}
-	y := ocispec.Platform{OS: b.OS, Architecture: b.Architecture, Variant: b.Variant}
-	if x.Variant == "" {
-		x.Variant = y.Variant
-	}
-	if y.Variant == "" {
-		y.Variant = x.Variant
-	}
-	return platform.Equal(x, y)
-}
-
-// matchesSpec reports whether an index entry's platform is the one a spec
-// entry asks for: every field the spec gives must agree.
-func matchesSpec(want, have ocispec.Platform) bool {
-	return platform.Equal(fillFrom(want, have), have)
-}
-
-// fillFrom returns want with its empty fields filled from have.
-func fillFrom(want, have ocispec.Platform) ocispec.Platform {
-	p := clonePlatform(want)
-	if p.OS == "" {
-		p.OS = have.OS
-	}
-	if p.Architecture == "" {
-		p.Architecture = have.Architecture
-	}
-	if p.Variant == "" && sameCPU(p, have) {
-		p.Variant = have.Variant
-	}
-	if p.OSVersion == "" && p.OS == have.OS {
-		p.OSVersion = have.OSVersion
-	}
-	if len(p.OSFeatures) == 0 && p.OS == have.OS {
-		p.OSFeatures = slices.Clone(have.OSFeatures)
-	}
-	return p
-}
-
 func formatPlatforms(ds []ocispec.Descriptor) string {
 	if len(ds) == 0 {
 		return "no platforms"
@@ -668,69 +594,4 @@ func cloneMap(m map[string]string) map[string]string {
 		c[k] = v
 	}
 	return c
-}
-
-// The wire forms, with a fixed field order.
-type (
-	wireIndex struct {
-		SchemaVersion int               `json:"schemaVersion"`
-		MediaType     string            `json:"mediaType"`
-		Manifests     []wireDescriptor  `json:"manifests"`
-		Annotations   map[string]string `json:"annotations,omitempty"`
-	}
-	wireDescriptor struct {
-		MediaType    string            `json:"mediaType"`
-		Digest       digest.Digest     `json:"digest"`
-		Size         int64             `json:"size"`
-		Platform     *wirePlatform     `json:"platform,omitempty"`
-		ArtifactType string            `json:"artifactType,omitempty"`
-		Annotations  map[string]string `json:"annotations,omitempty"`
-	}
-	wirePlatform struct {
-		Architecture string   `json:"architecture"`
-		OS           string   `json:"os"`
-		OSVersion    string   `json:"os.version,omitempty"`
-		OSFeatures   []string `json:"os.features,omitempty"`
-		Variant      string   `json:"variant,omitempty"`
-		Features     []string `json:"features,omitempty"`
-	}
-)
-
-// encode renders the index deterministically: fixed field order, entries in
-// order, map keys sorted, no HTML escaping, no timestamps.
-func encode(mediaType string, annotations map[string]string, entries []Entry) ([]byte, error) {
-	doc := wireIndex{SchemaVersion: 2, MediaType: mediaType, Manifests: make([]wireDescriptor, 0, len(entries))}
-	oci := mediaType == ocispec.MediaTypeImageIndex
-	if oci {
-		doc.Annotations = annotations
-	}
-	for _, e := range entries {
-		d := e.Descriptor
-		w := wireDescriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
-		if d.Platform != nil {
-			w.Platform = &wirePlatform{
-				Architecture: d.Platform.Architecture,
-				OS:           d.Platform.OS,
-				OSVersion:    d.Platform.OSVersion,
-				OSFeatures:   d.Platform.OSFeatures,
-				Variant:      d.Platform.Variant,
-			}
-			if !oci {
-				w.Platform.Features = e.Features
-			}
-		}
-		if oci {
-			w.ArtifactType = d.ArtifactType
-			w.Annotations = d.Annotations
-		}
-		doc.Manifests = append(doc.Manifests, w)
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "   ")
-	if err := enc.Encode(doc); err != nil {
-		return nil, fmt.Errorf("encoding the index: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"errors"
+	"github.com/manifest-push/manifest-push/content"
 	"strings"
 	"testing"
 
@@ -32,10 +33,9 @@ func pf(os, arch, variant string) *ocispec.Platform {
 func image(t *testing.T, ref string, mt string, want, config *ocispec.Platform, line int) Source {
 	t.Helper()
 	return Source{
-		Ref:        named(t, ref).String(),
+		Ref:        named(t, ref),
 		Platform:   want,
 		Pos:        spec.Pos{File: "s.yaml", Line: line, Col: 5},
-		Repository: named(t, ref).Name(),
 		Descriptor: ocispec.Descriptor{MediaType: mt, Digest: dgst(ref), Size: 500},
 		Config:     config,
 	}
@@ -80,18 +80,18 @@ func TestBuildPlatformRules(t *testing.T) {
 			name: "spec wins over a wrong config, with a warning (P2)",
 			sources: func(t *testing.T) []Source {
 				return []Source{
-					image(t, "reg.test/hello:amd64", MediaTypeDockerManifest, amd, amd, 3),
-					image(t, "reg.test/hello:arm", MediaTypeDockerManifest, pf("linux", "arm", "v7"), amd, 5),
+					image(t, "reg.test/hello:amd64", content.MediaTypeDockerManifest, amd, amd, 3),
+					image(t, "reg.test/hello:arm", content.MediaTypeDockerManifest, pf("linux", "arm", "v7"), amd, 5),
 				}
 			},
 			want:      []string{"linux/amd64", "linux/arm/v7"},
-			mediaType: MediaTypeDockerManifestList,
+			mediaType: content.MediaTypeDockerManifestList,
 			warnings:  1,
 		},
 		{
 			name: "strict platform turns the mismatch into an error",
 			sources: func(t *testing.T) []Source {
-				return []Source{image(t, "reg.test/hello:arm", MediaTypeDockerManifest, pf("linux", "arm", "v7"), amd, 5)}
+				return []Source{image(t, "reg.test/hello:arm", content.MediaTypeDockerManifest, pf("linux", "arm", "v7"), amd, 5)}
 			},
 			opts:    Options{StrictPlatform: true},
 			err:     ErrPlatformMismatch,
@@ -100,22 +100,22 @@ func TestBuildPlatformRules(t *testing.T) {
 		{
 			name: "os and architecture come from the config when the spec has none (P1)",
 			sources: func(t *testing.T) []Source {
-				return []Source{image(t, "reg.test/hello:s390x", MediaTypeDockerManifest, nil, pf("linux", "s390x", ""), 3)}
+				return []Source{image(t, "reg.test/hello:s390x", content.MediaTypeDockerManifest, nil, pf("linux", "s390x", ""), 3)}
 			},
 			want:      []string{"linux/s390x"},
-			mediaType: MediaTypeDockerManifestList,
+			mediaType: content.MediaTypeDockerManifestList,
 		},
 		{
 			name: "os.version and variant filled from the config (P3)",
 			sources: func(t *testing.T) []Source {
 				win := &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}
 				return []Source{
-					image(t, "reg.test/hello:win", MediaTypeDockerManifest, pf("windows", "amd64", ""), win, 3),
-					image(t, "reg.test/hello:arm", MediaTypeDockerManifest, pf("linux", "arm", ""), pf("linux", "arm", "v6"), 5),
+					image(t, "reg.test/hello:win", content.MediaTypeDockerManifest, pf("windows", "amd64", ""), win, 3),
+					image(t, "reg.test/hello:arm", content.MediaTypeDockerManifest, pf("linux", "arm", ""), pf("linux", "arm", "v6"), 5),
 				}
 			},
 			want:      []string{"windows/amd64:10.0.17763.6189", "linux/arm/v6"},
-			mediaType: MediaTypeDockerManifestList,
+			mediaType: content.MediaTypeDockerManifestList,
 		},
 		{
 			name: "two windows versions told apart by their configs (P3 before P5)",
@@ -124,17 +124,17 @@ func TestBuildPlatformRules(t *testing.T) {
 					return &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: v}
 				}
 				return []Source{
-					image(t, "reg.test/hello:ltsc2019", MediaTypeDockerManifest, pf("windows", "amd64", ""), win("10.0.17763.6189"), 3),
-					image(t, "reg.test/hello:ltsc2022", MediaTypeDockerManifest, pf("windows", "amd64", ""), win("10.0.20348.2700"), 5),
+					image(t, "reg.test/hello:ltsc2019", content.MediaTypeDockerManifest, pf("windows", "amd64", ""), win("10.0.17763.6189"), 3),
+					image(t, "reg.test/hello:ltsc2022", content.MediaTypeDockerManifest, pf("windows", "amd64", ""), win("10.0.20348.2700"), 5),
 				}
 			},
 			want:      []string{"windows/amd64:10.0.17763.6189", "windows/amd64:10.0.20348.2700"},
-			mediaType: MediaTypeDockerManifestList,
+			mediaType: content.MediaTypeDockerManifestList,
 		},
 		{
 			name: "no platform anywhere (P1)",
 			sources: func(t *testing.T) []Source {
-				return []Source{image(t, "reg.test/hello:x", MediaTypeDockerManifest, nil, &ocispec.Platform{}, 3)}
+				return []Source{image(t, "reg.test/hello:x", content.MediaTypeDockerManifest, nil, &ocispec.Platform{}, 3)}
 			},
 			err: ErrMissingPlatform,
 		},
@@ -142,8 +142,8 @@ func TestBuildPlatformRules(t *testing.T) {
 			name: "duplicate platform is an error (P5)",
 			sources: func(t *testing.T) []Source {
 				return []Source{
-					image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 3),
-					image(t, "reg.test/hello:b", MediaTypeDockerManifest, nil, amd, 5),
+					image(t, "reg.test/hello:a", content.MediaTypeDockerManifest, amd, amd, 3),
+					image(t, "reg.test/hello:b", content.MediaTypeDockerManifest, nil, amd, 5),
 				}
 			},
 			err:     spec.ErrDuplicatePlatform,
@@ -152,23 +152,23 @@ func TestBuildPlatformRules(t *testing.T) {
 		{
 			name: "same platform and same digest is one entry, silently (P5)",
 			sources: func(t *testing.T) []Source {
-				a := image(t, "reg.test/hello:a", MediaTypeDockerManifest, nil, amd, 3)
-				b := image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 5)
-				c := image(t, "reg.test/hello:c", MediaTypeDockerManifest, nil, pf("linux", "arm64", ""), 7)
+				a := image(t, "reg.test/hello:a", content.MediaTypeDockerManifest, nil, amd, 3)
+				b := image(t, "reg.test/hello:a", content.MediaTypeDockerManifest, amd, amd, 5)
+				c := image(t, "reg.test/hello:c", content.MediaTypeDockerManifest, nil, pf("linux", "arm64", ""), 7)
 				return []Source{a, b, c}
 			},
 			want:      []string{"linux/amd64", "linux/arm64"},
-			mediaType: MediaTypeDockerManifestList,
+			mediaType: content.MediaTypeDockerManifestList,
 		},
 		{
 			name: "same digest for two platforms is a warning (P5)",
 			sources: func(t *testing.T) []Source {
-				a := image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 3)
-				b := image(t, "reg.test/hello:a", MediaTypeDockerManifest, pf("linux", "arm64", ""), amd, 5)
+				a := image(t, "reg.test/hello:a", content.MediaTypeDockerManifest, amd, amd, 3)
+				b := image(t, "reg.test/hello:a", content.MediaTypeDockerManifest, pf("linux", "arm64", ""), amd, 5)
 				return []Source{a, b}
 			},
 			want:      []string{"linux/amd64", "linux/arm64"},
-			mediaType: MediaTypeDockerManifestList,
+			mediaType: content.MediaTypeDockerManifestList,
 			warnings:  2,
 		},
 		{
@@ -191,19 +191,19 @@ func TestBuildPlatformRules(t *testing.T) {
 		{
 			name: "missing sources are left out",
 			sources: func(t *testing.T) []Source {
-				a := image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 3)
-				b := image(t, "reg.test/hello:b", MediaTypeDockerManifest, pf("linux", "arm64", ""), nil, 5)
+				a := image(t, "reg.test/hello:a", content.MediaTypeDockerManifest, amd, amd, 3)
+				b := image(t, "reg.test/hello:b", content.MediaTypeDockerManifest, pf("linux", "arm64", ""), nil, 5)
 				b.Missing = true
 				return []Source{a, b}
 			},
 			want:      []string{"linux/amd64"},
-			mediaType: MediaTypeDockerManifestList,
+			mediaType: content.MediaTypeDockerManifestList,
 			warnings:  1,
 		},
 		{
 			name: "every source missing",
 			sources: func(t *testing.T) []Source {
-				a := image(t, "reg.test/hello:a", MediaTypeDockerManifest, amd, amd, 3)
+				a := image(t, "reg.test/hello:a", content.MediaTypeDockerManifest, amd, amd, 3)
 				a.Missing = true
 				return []Source{a}
 			},
@@ -229,8 +229,8 @@ func TestBuildPlatformRules(t *testing.T) {
 			if diff := cmp.Diff(tc.want, platformsOf(p)); diff != "" {
 				t.Errorf("platforms (-want +got):\n%s", diff)
 			}
-			if p.MediaType != tc.mediaType {
-				t.Errorf("media type = %s, want %s", p.MediaType, tc.mediaType)
+			if p.Descriptor.MediaType != tc.mediaType {
+				t.Errorf("media type = %s, want %s", p.Descriptor.MediaType, tc.mediaType)
 			}
 			if len(p.Warnings) != tc.warnings {
 				t.Errorf("warnings = %q, want %d", p.Warnings, tc.warnings)
@@ -248,7 +248,7 @@ func TestBuildDuplicatesOneLinePerPlatform(t *testing.T) {
 		children = append(children, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst(strings.Repeat("x", i)), Size: 10, Platform: pf("linux", "amd64", "")})
 	}
 	src := Source{
-		Ref: named(t, "reg.test/many:1").String(), Pos: spec.Pos{File: "s.yaml", Line: 3}, Repository: "reg.test/many",
+		Ref: named(t, "reg.test/many:1"), Pos: spec.Pos{File: "s.yaml", Line: 3},
 		Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("many"), Size: 1 << 20},
 		Children:   children,
 	}
@@ -278,15 +278,14 @@ func TestBuildIndexSource(t *testing.T) {
 		return ocispec.Descriptor{
 			MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("att" + of.String()), Size: 12,
 			Platform:    pf("unknown", "unknown", ""),
-			Annotations: map[string]string{AnnotationReferenceType: "attestation-manifest", AnnotationReferenceDigest: of.String()},
+			Annotations: map[string]string{content.AnnotationReferenceType: "attestation-manifest", content.AnnotationReferenceDigest: of.String()},
 		}
 	}
 	indexSource := func(t *testing.T, want *ocispec.Platform) Source {
 		return Source{
-			Ref:        named(t, "reg.test/buildx:out").String(),
+			Ref:        named(t, "reg.test/buildx:out"),
 			Platform:   want,
 			Pos:        spec.Pos{File: "s.yaml", Line: 7},
-			Repository: "reg.test/buildx",
 			Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("idx"), Size: 900},
 			Children:   []ocispec.Descriptor{amdImg, armImg, att(amdImg.Digest), att(armImg.Digest)},
 		}
@@ -312,9 +311,9 @@ func TestBuildIndexSource(t *testing.T) {
 	})
 	t.Run("the index again with an image it holds is the same index (P5)", func(t *testing.T) {
 		amdSrc := Source{
-			Ref: named(t, "reg.test/buildx@"+amdImg.Digest.String()).String(), Pos: spec.Pos{File: "s.yaml", Line: 9},
-			Repository: "reg.test/buildx", Descriptor: ocispec.Descriptor{MediaType: amdImg.MediaType, Digest: amdImg.Digest, Size: amdImg.Size},
-			Config: pf("linux", "amd64", ""),
+			Ref: named(t, "reg.test/buildx@"+amdImg.Digest.String()), Pos: spec.Pos{File: "s.yaml", Line: 9},
+			Descriptor: ocispec.Descriptor{MediaType: amdImg.MediaType, Digest: amdImg.Digest, Size: amdImg.Size},
+			Config:     pf("linux", "amd64", ""),
 		}
 		once, err := Build(input([]Source{indexSource(t, nil)}, ""), Options{})
 		if err != nil {
@@ -366,8 +365,8 @@ func TestBuildIndexSource(t *testing.T) {
 	})
 	t.Run("docker type drops attestations with a warning", func(t *testing.T) {
 		srcs := []Source{indexSource(t, nil)}
-		srcs[0].Children[0].MediaType = MediaTypeDockerManifest
-		srcs[0].Children[1].MediaType = MediaTypeDockerManifest
+		srcs[0].Children[0].MediaType = content.MediaTypeDockerManifest
+		srcs[0].Children[1].MediaType = content.MediaTypeDockerManifest
 		p, err := Build(input(srcs, spec.TypeDocker), Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -445,7 +444,7 @@ func TestBuildNormalisesConfigValues(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.config
-			srcs := []Source{image(t, "reg.test/hello:img", MediaTypeDockerManifest, tc.want, &cfg, 3)}
+			srcs := []Source{image(t, "reg.test/hello:img", content.MediaTypeDockerManifest, tc.want, &cfg, 3)}
 			p, err := Build(input(srcs, ""), Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -466,7 +465,7 @@ func TestBuildNormalisesConfigValues(t *testing.T) {
 	}
 	t.Run("index entry variant 7 is v7", func(t *testing.T) {
 		srcs := []Source{{
-			Ref:        "reg.test/buildx:out",
+			Ref:        named(t, "reg.test/buildx:out"),
 			Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("idx"), Size: 300},
 			Children: []ocispec.Descriptor{
 				{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("arm"), Size: 400, Platform: &ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "7"}},
@@ -488,7 +487,7 @@ func TestBuildOSVersionMismatch(t *testing.T) {
 	t.Parallel()
 	want := &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.20348.2227"}
 	cfg := &ocispec.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.17763.6189"}
-	srcs := []Source{image(t, "reg.test/hello:win", MediaTypeDockerManifest, want, cfg, 4)}
+	srcs := []Source{image(t, "reg.test/hello:win", content.MediaTypeDockerManifest, want, cfg, 4)}
 	p, err := Build(input(srcs, ""), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -513,10 +512,10 @@ func TestBuildUpdate(t *testing.T) {
 	amd, arm, s390 := img("amd", pf("linux", "amd64", "")), img("arm", pf("linux", "arm64", "")), img("s390", pf("linux", "s390x", ""))
 	att := ocispec.Descriptor{
 		MediaType: ocispec.MediaTypeImageManifest, Digest: dgst("att-arm"), Size: 12, Platform: pf("unknown", "unknown", ""),
-		Annotations: map[string]string{AnnotationReferenceType: "attestation-manifest", AnnotationReferenceDigest: arm.Digest.String()},
+		Annotations: map[string]string{content.AnnotationReferenceType: "attestation-manifest", content.AnnotationReferenceDigest: arm.Digest.String()},
 	}
 	current := &Source{
-		Ref: named(t, "reg.test/app:1").String(), Repository: "reg.test/app",
+		Ref:              named(t, "reg.test/app:1"),
 		Descriptor:       ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("cur"), Size: 700},
 		Children:         []ocispec.Descriptor{amd, arm, s390, att},
 		IndexAnnotations: map[string]string{"org.opencontainers.image.source": "https://example.com"},
@@ -540,7 +539,7 @@ func TestBuildUpdate(t *testing.T) {
 		if diff := cmp.Diff(want, digests(p)); diff != "" {
 			t.Errorf("entries (-want +got):\n%s", diff)
 		}
-		if p.MediaType != ocispec.MediaTypeImageIndex || !strings.Contains(string(p.Bytes), "org.opencontainers.image.source") {
+		if p.Descriptor.MediaType != ocispec.MediaTypeImageIndex || !strings.Contains(string(p.Bytes), "org.opencontainers.image.source") {
 			t.Errorf("the update lost the index's media type or annotations:\n%s", p.Bytes)
 		}
 		if !p.Entries[0].Kept || p.Entries[1].Kept {
@@ -573,7 +572,7 @@ func TestBuildUpdate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again := &Source{Ref: current.Ref, Repository: current.Repository, IndexAnnotations: current.IndexAnnotations,
+		again := &Source{Ref: current.Ref, IndexAnnotations: current.IndexAnnotations,
 			Descriptor: a.Descriptor}
 		for _, e := range a.Entries {
 			again.Children = append(again.Children, e.Descriptor)

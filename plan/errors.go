@@ -1,11 +1,11 @@
 package plan
 
-import (
-	"errors"
+import "errors"
 
-	"github.com/manifest-push/manifest-push/spec"
-)
-
+// The planner's errors are *spec.Error values (bad input, found once the
+// sources were read), positioned at the entry they are about, that wrap
+// spec.ErrInvalidSpec and one of these sentinels (or
+// spec.ErrDuplicatePlatform for two entries of one platform, rule P5).
 var (
 	// ErrPlatformMismatch: the image config disagrees with the spec and
 	// strict platform checks are on (P2).
@@ -25,27 +25,3 @@ var (
 	// ErrEmpty: no entries remain (every source missing).
 	ErrEmpty = errors.New("no entries")
 )
-
-// Error is a problem of one source found once it was read. It matches
-// spec.ErrInvalidSpec as well as its own sentinel (or spec.ErrDuplicatePlatform
-// for two entries of one platform, rule P5): it is bad input, found late.
-type Error struct {
-	Pos spec.Pos
-	Msg string
-	Err error
-}
-
-func (e *Error) Error() string {
-	if e.Pos.File == "" {
-		return e.Msg
-	}
-	return e.Pos.String() + ": " + e.Msg
-}
-
-// Unwrap returns spec.ErrInvalidSpec and the sentinel.
-func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{spec.ErrInvalidSpec}
-	}
-	return []error{spec.ErrInvalidSpec, e.Err}
-}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -26,12 +27,12 @@ func TestBuildFeatures(t *testing.T) {
 			Platform map[string]any `json:"platform"`
 		} `json:"manifests"`
 	}
-	p, err := Build(input(src(t, MediaTypeDockerManifest), spec.TypeAuto), Options{})
+	p, err := Build(input(src(t, content.MediaTypeDockerManifest), spec.TypeAuto), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.MediaType != MediaTypeDockerManifestList {
-		t.Fatalf("media type %s", p.MediaType)
+	if p.Descriptor.MediaType != content.MediaTypeDockerManifestList {
+		t.Fatalf("media type %s", p.Descriptor.MediaType)
 	}
 	var w wire
 	if err := json.Unmarshal(p.Bytes, &w); err != nil {
@@ -51,7 +52,7 @@ func TestBuildFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.MediaType != ocispec.MediaTypeImageIndex || strings.Contains(string(p.Bytes), "features") {
+	if p.Descriptor.MediaType != ocispec.MediaTypeImageIndex || strings.Contains(string(p.Bytes), "features") {
 		t.Errorf("OCI index with features: %s", p.Bytes)
 	}
 	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "s.yaml:4:5: ") || !strings.Contains(p.Warnings[0], "features sse4,avx2 left out") {

@@ -7,6 +7,7 @@
 package plan
 
 import (
+	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -38,26 +39,25 @@ type Input struct {
 // Source is one source after resolution: what was asked of it, and what the
 // registry holds.
 type Source struct {
-	// Ref names the source in messages: its normalised reference.
-	Ref string
+	// Ref is the source's normalised reference (its registry, repository,
+	// and tag or digest); it names the source in messages.
+	Ref reference.Named
 	// Pos is where the source is given (a spec file position), for
 	// messages; zero when unknown.
 	Pos spec.Pos
 	// Platform is the platform asked for (normalised), nil when none; its
 	// os and architecture may be empty, to be filled from the config (P1).
 	Platform *ocispec.Platform
+	// Features is the platform's "features" asked for (spec.Entry.Features):
+	// part of the duplicate-platform key of rule P5, and written into a
+	// Docker manifest list's platform (an OCI index has no such field and
+	// leaves it out with a warning).
+	Features []string
 	// Annotations are the descriptor annotations asked for (OCI only).
 	Annotations map[string]string
-	// Features is the spec platform's "features" list (spec.Entry.Features),
-	// written into a Docker manifest list's platform; an OCI index has no
-	// such field, and drops it with a warning. Nil when none.
-	Features []string
 	// Missing is set when the registry said the source does not exist and
 	// missing sources are ignored; the entry is then left out.
 	Missing bool
-	// Repository is the source repository's normalised name
-	// (host/path, as reference.Named.Name gives it).
-	Repository string
 	// Descriptor is what the source reference resolved to: media type,
 	// digest and size of a manifest or an index.
 	Descriptor ocispec.Descriptor
@@ -85,11 +85,10 @@ type Options struct {
 
 // Plan is the index to push.
 type Plan struct {
-	// MediaType is the index media type (OCI index or Docker manifest list).
-	MediaType string
 	// Bytes is the index document, deterministic for the same inputs.
 	Bytes []byte
-	// Descriptor describes Bytes (media type, digest, size).
+	// Descriptor describes Bytes: its media type (an OCI index or a Docker
+	// manifest list), digest and size.
 	Descriptor ocispec.Descriptor
 	// Entries are the index entries in order.
 	Entries []Entry
@@ -105,9 +104,6 @@ type Entry struct {
 	// Descriptor is the descriptor as written into the index, platform and
 	// annotations included.
 	Descriptor ocispec.Descriptor
-	// Features is the platform's "features" list, which ocispec.Platform
-	// cannot hold: written into a Docker manifest list only.
-	Features []string
 	// Attestation is set for an attestation manifest carried along (P4).
 	Attestation bool
 	// Kept is set for an entry kept from Input.Current: it is in the

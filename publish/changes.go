@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/manifest-push/manifest-push/content"
 
 	"github.com/distribution/reference"
 
@@ -38,14 +39,14 @@ type Change struct {
 // platform.
 func (rd *reader) currentSource(ctx context.Context, target reference.Named, doc registry.Document) (*plan.Source, error) {
 	r := registry.RepoOf(target)
-	src := &plan.Source{Ref: target.String(), Repository: target.Name(), Descriptor: doc.Desc}
-	if plan.IsIndex(doc.Desc.MediaType) {
+	src := &plan.Source{Ref: target, Descriptor: doc.Desc}
+	if content.IsIndex(doc.Desc.MediaType) {
 		var idx ocispec.Index
 		if err := json.Unmarshal(doc.Data, &idx); err != nil {
 			return nil, fmt.Errorf("%s@%s: reading the index: %w", r, doc.Desc.Digest, err)
 		}
 		src.IndexAnnotations = idx.Annotations
-		children, err := rd.children(ctx, r, doc, 0)
+		children, err := rd.children(ctx, r, doc)
 		if err != nil {
 			return nil, err
 		}
@@ -71,10 +72,10 @@ func platforms(cur *plan.Source) []ocispec.Descriptor {
 	if cur == nil {
 		return nil
 	}
-	if plan.IsIndex(cur.Descriptor.MediaType) {
+	if content.IsIndex(cur.Descriptor.MediaType) {
 		var out []ocispec.Descriptor
 		for _, d := range cur.Children {
-			if d.Platform == nil || plan.IsAttestation(d) || !plan.IsManifest(d.MediaType) {
+			if d.Platform == nil || content.IsAttestation(d) || !content.IsManifest(d.MediaType) {
 				continue
 			}
 			p, _ := platform.NormalizeConfig(*d.Platform) // a refused field is left out, as for a source

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
-	"github.com/manifest-push/manifest-push/plan"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -18,16 +17,18 @@ import (
 // cross-repository mount when the source is on the target's registry (a
 // streamed upload when the registry will not mount), streamed from the
 // source registry when it is another one (skipping blobs the target
-// repository has), then the manifest bytes by digest. It never writes to a
-// source repository, nor to any registry but the target's.
+// repository has), then the manifest bytes by digest; an index after
+// everything it lists. It never writes to a source repository, nor to any
+// registry but the target's.
 type copier struct {
 	rd     *reader
 	target registry.Repo
 	// progress, when not nil, hears of every blob brought in.
 	progress *progress
-	// blobsIn brings each blob into the target once, whichever children
-	// share it.
-	blobsIn memo[struct{}]
+	// blobsIn brings each blob into the target once, whichever manifests
+	// share it; manifestsIn writes each manifest once.
+	blobsIn     memo[struct{}]
+	manifestsIn memo[struct{}]
 }
 
 // child is a manifest to have in the target repository, the repository it
@@ -38,128 +39,170 @@ type child struct {
 	source string
 }
 
-// ensure makes each child present in the target repository, concurrently,
-// and reports which ones it copied. A child from the target repository
-// itself is there already; the others are looked for first.
-func (cp *copier) ensure(ctx context.Context, children []child) (map[digest.Digest]bool, error) {
-	var (
-		mu     sync.Mutex
-		copied = map[digest.Digest]bool{}
-		wg     sync.WaitGroup
-		errs   = make([]error, len(children))
-	)
-	for i, ch := range children {
+// copyMode says how copy treats the manifests it is given (the roots).
+type copyMode struct {
+	// look looks for each root in the target first and copies only the
+	// missing ones. Without it every root is copied without looking: a
+	// first push, where they are almost surely missing and a look would add
+	// a round trip for nothing (a blob mount of a blob the repository has
+	// is a no-op, so is the PUT of a manifest it has). What an index lists
+	// is always looked for first.
+	look bool
+	// skipPut leaves the roots' own manifests unwritten (everything they
+	// need is copied): the registry client writes referrers itself.
+	skipPut bool
+}
+
+// copyNode is a manifest copy found missing from the target.
+type copyNode struct {
+	n    node
+	doc  registry.Document
+	next []string // keys of the manifests an index lists
+}
+
+// copy makes each child present in the target repository, with everything
+// it needs (an index's manifests and their blobs, a manifest's blobs),
+// walking the graph within the bounds of walk, and reports which children
+// it wrote. A child from the target repository itself is there already.
+func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (map[digest.Digest]bool, error) {
+	sources := map[digest.Digest]string{}
+	var roots []node
+	for _, ch := range children {
 		if ch.from == cp.target {
 			continue
 		}
+		if _, ok := sources[ch.desc.Digest]; !ok {
+			sources[ch.desc.Digest] = ch.source
+		}
+		roots = append(roots, node{repo: ch.from, desc: ch.desc})
+	}
+	var mu sync.Mutex
+	missing := map[string]*copyNode{}
+	visit := func(ctx context.Context, n node) ([]node, error) {
+		if n.depth > 0 || mode.look {
+			ok, err := cp.rd.reg.HasManifest(ctx, cp.target, n.desc.Digest)
+			if err != nil || ok {
+				return nil, err
+			}
+		}
+		doc, err := cp.rd.byDigest(ctx, n.repo, n.desc.Digest)
+		if err != nil {
+			return nil, err
+		}
+		cn := &copyNode{n: n, doc: doc}
+		var next []node
+		if content.IsIndex(doc.Desc.MediaType) {
+			var idx ocispec.Index
+			if err := json.Unmarshal(doc.Data, &idx); err != nil {
+				return nil, fmt.Errorf("reading the index %s: %w", doc.Desc.Digest, err)
+			}
+			for _, d := range idx.Manifests {
+				s := node{repo: n.repo, desc: d}
+				next = append(next, s)
+				cn.next = append(cn.next, s.key())
+			}
+		}
+		mu.Lock()
+		missing[n.key()] = cn
+		mu.Unlock()
+		return next, nil
+	}
+	if _, err := walk(ctx, roots, visit); err != nil {
+		return nil, fmt.Errorf("copying into %s: %w", cp.target, err)
+	}
+
+	// Write in post-order: a manifest after everything it lists. The graph
+	// is acyclic (each document was verified against the digest its parent
+	// names), so waiting on a shared successor cannot wait on itself.
+	var write func(ctx context.Context, key string, root bool) error
+	write = func(ctx context.Context, key string, root bool) error {
+		cn := missing[key]
+		if cn == nil {
+			return nil // in the target already
+		}
+		_, err := cp.manifestsIn.do(ctx, cn.doc.Desc.Digest, func() (struct{}, error) {
+			var wg sync.WaitGroup
+			errs := make([]error, len(cn.next))
+			for i, k := range cn.next {
+				wg.Go(func() { errs[i] = write(ctx, k, false) })
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return struct{}{}, err
+			}
+			if !content.IsIndex(cn.doc.Desc.MediaType) {
+				if err := cp.blobs(ctx, cn.n.repo, sources[cn.n.from], cn.doc); err != nil {
+					return struct{}{}, err
+				}
+			}
+			if root && mode.skipPut {
+				return struct{}{}, nil
+			}
+			return struct{}{}, cp.rd.reg.PutManifest(ctx, cp.target, cn.doc.Desc.Digest.String(), cn.doc)
+		})
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(roots))
+	wrote := make([]bool, len(roots))
+	for i, r := range roots {
 		wg.Go(func() {
-			did, err := cp.ensureOne(ctx, ch)
-			if err != nil {
-				errs[i] = fmt.Errorf("copying %s@%s into %s: %w", ch.from, ch.desc.Digest, cp.target, err)
+			if err := write(ctx, r.key(), true); err != nil {
+				errs[i] = fmt.Errorf("copying %s@%s into %s: %w", r.repo, r.desc.Digest, cp.target, err)
 				return
 			}
-			mu.Lock()
-			copied[ch.desc.Digest] = did
-			mu.Unlock()
+			wrote[i] = missing[r.key()] != nil
 		})
 	}
 	wg.Wait()
+	copied := map[digest.Digest]bool{}
+	for i, r := range roots {
+		if wrote[i] {
+			copied[r.desc.Digest] = true
+		}
+	}
 	return copied, errors.Join(errs...)
 }
 
-func (cp *copier) ensureOne(ctx context.Context, ch child) (bool, error) {
-	ok, err := cp.rd.reg.HasManifest(ctx, cp.target, ch.desc.Digest)
-	if err != nil || ok {
-		return false, err
+// blobs brings the blobs of an image manifest into the target repository,
+// concurrently. Non-distributable (foreign) layers, which registries do not
+// hand out, are left out, as Docker leaves them out.
+func (cp *copier) blobs(ctx context.Context, from registry.Repo, source string, doc registry.Document) error {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(doc.Data, &m); err != nil {
+		return fmt.Errorf("reading the manifest %s: %w", doc.Desc.Digest, err)
 	}
-	return true, cp.copyManifest(ctx, ch)
-}
-
-// copyManifest copies a manifest known to be missing: the blobs of an image
-// manifest, or the children of an index, then the manifest itself.
-func (cp *copier) copyManifest(ctx context.Context, ch child) error {
-	return cp.copyAs(ctx, ch, ch.desc.Digest.String())
-}
-
-// copyAs is copyManifest writing the manifest under ref (its digest, or a
-// tag).
-func (cp *copier) copyAs(ctx context.Context, ch child, ref string) error {
-	doc, err := cp.rd.byDigest(ctx, ch.from, ch.desc.Digest)
-	if err != nil {
-		return err
-	}
-	if plan.IsIndex(doc.Desc.MediaType) {
-		var idx ocispec.Index
-		if err := json.Unmarshal(doc.Data, &idx); err != nil {
-			return fmt.Errorf("reading the index: %w", err)
-		}
-		children := make([]child, len(idx.Manifests))
-		for i, d := range idx.Manifests {
-			children[i] = child{desc: d, from: ch.from, source: ch.source}
-		}
-		if _, err := cp.ensure(ctx, children); err != nil {
-			return err
-		}
-	} else {
-		var m ocispec.Manifest
-		if err := json.Unmarshal(doc.Data, &m); err != nil {
-			return fmt.Errorf("reading the manifest: %w", err)
-		}
-		if err := cp.blobs(ctx, ch, append([]ocispec.Descriptor{m.Config}, m.Layers...)); err != nil {
-			return err
-		}
-	}
-	return cp.rd.reg.PutManifest(ctx, cp.target, ref, doc)
-}
-
-// blobs brings the blobs of ch into the target repository, concurrently.
-// Non-distributable (foreign) layers, which registries do not hand out,
-// are left out, as Docker leaves them out.
-func (cp *copier) blobs(ctx context.Context, ch child, blobs []ocispec.Descriptor) error {
 	seen := map[digest.Digest]bool{}
 	var todo []ocispec.Descriptor
-	for _, b := range blobs {
-		if seen[b.Digest] || nonDistributable(b.MediaType) {
+	for _, b := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
+		if seen[b.Digest] || content.NonDistributable(b.MediaType) {
 			continue
 		}
 		seen[b.Digest] = true
 		todo = append(todo, b)
 	}
-	cp.progress.add(ch.source, todo)
+	cp.progress.add(source, todo)
 	var wg sync.WaitGroup
 	errs := make([]error, len(todo))
 	for i, b := range todo {
-		wg.Go(func() { errs[i] = cp.blob(ctx, ch, b) })
+		wg.Go(func() { errs[i] = cp.blob(ctx, from, source, b) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// Media types of layers that registries do not distribute: Windows base
-// layers, pulled from the URLs in their descriptors.
-const (
-	mediaTypeDockerForeignLayer      = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-	mediaTypeOCINonDistributablePref = "application/vnd.oci.image.layer.nondistributable."
-)
-
-// nonDistributable reports whether a layer of this media type lives outside
-// registries.
-func nonDistributable(mediaType string) bool {
-	return mediaType == mediaTypeDockerForeignLayer || strings.HasPrefix(mediaType, mediaTypeOCINonDistributablePref)
-}
-
-// blob brings one blob of ch into the target repository, once per push
-// however many children share it.
-func (cp *copier) blob(ctx context.Context, ch child, d ocispec.Descriptor) error {
+// blob brings one blob into the target repository, once per push however
+// many manifests share it.
+func (cp *copier) blob(ctx context.Context, from registry.Repo, source string, d ocispec.Descriptor) error {
 	var streamed int64
 	_, err := cp.blobsIn.do(ctx, d.Digest, func() (struct{}, error) {
 		var err error
-		streamed, err = cp.rd.reg.CopyBlob(ctx, ch.from, cp.target, d, cp.progress.meter(ch.source, d))
+		streamed, err = cp.rd.reg.CopyBlob(ctx, from, cp.target, d, cp.progress.meter(source, d))
 		return struct{}{}, err
 	})
 	if err != nil {
 		return err
 	}
-	cp.progress.done(ch.source, d, streamed)
+	cp.progress.done(source, d, streamed)
 	return nil
 }

@@ -1,8 +1,26 @@
 package publish
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/spec"
+)
 
 // ErrNotConverged: an update (spec.Spec.Append) kept finding the target tag
 // replaced by other writers without its entries, and gave up after its
 // bounded rounds; the tag may lack them. A rerun merges them in.
 var ErrNotConverged = errors.New("concurrent updates did not converge")
+
+// SourceError is a failure of one source: which (its reference, and where
+// the spec gives it) and why. The CLI names the source and its position
+// from these fields.
+type SourceError struct {
+	Ref reference.Named
+	Pos spec.Pos
+	Err error
+}
+
+func (e *SourceError) Error() string { return "source " + e.Ref.String() + ": " + e.Err.Error() }
+
+func (e *SourceError) Unwrap() error { return e.Err }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/distribution/reference"
-	"github.com/manifest-push/manifest-push/plan"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -40,7 +40,7 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 		Raw:       doc.Data,
 		Manifests: []InspectEntry{},
 	}
-	if plan.IsIndex(doc.Desc.MediaType) {
+	if content.IsIndex(doc.Desc.MediaType) {
 		var idx ocispec.Index
 		if err := json.Unmarshal(doc.Data, &idx); err != nil {
 			return nil, fmt.Errorf("%s: reading the index: %w", named, err)
@@ -56,7 +56,7 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 		if opts.Platform != nil {
 			var match *ocispec.Descriptor
 			for i, d := range idx.Manifests {
-				if d.Platform != nil && !plan.IsAttestation(d) && platformMatches(*opts.Platform, *d.Platform) {
+				if d.Platform != nil && !content.IsAttestation(d) && platform.Matches(*opts.Platform, *d.Platform) {
 					match = &idx.Manifests[i]
 					break
 				}
@@ -85,7 +85,7 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 	}
 	in.Manifests = append(in.Manifests, e)
 	if opts.Platform != nil {
-		if !platformMatches(*opts.Platform, *p) {
+		if !platform.Matches(*opts.Platform, *p) {
 			return nil, fmt.Errorf("%s is one image of %s, not %s: %w", named, e.Platform, platform.Format(*opts.Platform), registry.ErrNotFound)
 		}
 		d := doc.Desc
@@ -113,20 +113,6 @@ func open(ctx context.Context, reg Registry, ref string) (context.Context, refer
 		return ctx, named, r, rd, doc, fmt.Errorf("%s: %w", named, err)
 	}
 	return ctx, named, r, rd, doc, nil
-}
-
-// platformMatches reports whether have is the platform want asks for:
-// every field want gives agrees, once both are normalised.
-func platformMatches(want, have ocispec.Platform) bool {
-	w, _ := platform.NormalizeConfig(want)
-	h, _ := platform.NormalizeConfig(have)
-	if w.OS != "" && w.OS != h.OS || w.Architecture != "" && w.Architecture != h.Architecture {
-		return false
-	}
-	if w.Variant != "" && platform.Key(ocispec.Platform{OS: h.OS, Architecture: h.Architecture, Variant: w.Variant}) != platform.Key(ocispec.Platform{OS: h.OS, Architecture: h.Architecture, Variant: h.Variant}) {
-		return false
-	}
-	return w.OSVersion == "" || w.OSVersion == h.OSVersion
 }
 
 // describeChild reads an entry's manifest and config.
@@ -161,7 +147,9 @@ func (in *Inspection) addReferrers(ctx context.Context, rd *reader, r registry.R
 	for i, m := range in.Manifests {
 		children[i] = child{desc: ocispec.Descriptor{Digest: m.Digest}, from: r}
 	}
-	found, err := discover(ctx, rd, newScans(rd), children)
+	sc := newScans(rd.reg)
+	found, err := discover(ctx, rd, sc, children)
+	in.Warnings = append(in.Warnings, sc.wait()...)
 	if err != nil {
 		return fmt.Errorf("%s: listing referrers: %w", in.Ref, err)
 	}
@@ -172,7 +160,7 @@ func (in *Inspection) addReferrers(ctx context.Context, rd *reader, r registry.R
 		for i := range in.Manifests {
 			if in.Manifests[i].Digest == f.entry {
 				in.Manifests[i].Referrers = append(in.Manifests[i].Referrers, ReferrerResult{
-					Digest: f.desc.Digest, MediaType: f.desc.MediaType, ArtifactType: f.desc.ArtifactType, Subject: f.subject, Tag: f.tag,
+					Digest: f.Desc.Digest, MediaType: f.Desc.MediaType, ArtifactType: f.Desc.ArtifactType, Subject: f.subject, Tag: f.Tag,
 				})
 			}
 		}

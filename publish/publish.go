@@ -36,11 +36,15 @@ type Registry interface {
 	CopyBlob(ctx context.Context, from, to registry.Repo, d ocispec.Descriptor, newMeter func() registry.Meter) (int64, error)
 	// PutManifest writes a manifest or index under a digest or tag.
 	PutManifest(ctx context.Context, r registry.Repo, ref string, doc registry.Document) error
-	// ReferrersAPI lists the referrers of a digest through the referrers
-	// API; ok is false when the registry lacks it.
-	ReferrersAPI(ctx context.Context, r registry.Repo, d digest.Digest) (descs []ocispec.Descriptor, ok bool, err error)
-	// ListTags lists a repository's tags.
-	ListTags(ctx context.Context, r registry.Repo) ([]string, error)
+	// ScanReferrers reads how a repository keeps referrers (its tags,
+	// whether it has the referrers API), once per operation.
+	ScanReferrers(ctx context.Context, r registry.Repo) (registry.ReferrerScan, error)
+	// Referrers lists what refers to a manifest in a scanned repository:
+	// OCI referrers (API or tag schema) and cosign tags.
+	Referrers(ctx context.Context, s registry.ReferrerScan, subject digest.Digest) ([]registry.Referrer, error)
+	// AddReferrers writes referrers of a manifest into a scanned
+	// repository so that Referrers finds them there.
+	AddReferrers(ctx context.Context, s registry.ReferrerScan, subject digest.Digest, add []registry.Attachment) error
 }
 
 var _ Registry = (*registry.Client)(nil)

@@ -44,16 +44,21 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	target := registry.RepoOf(s.Target)
 	rd := &reader{reg: reg}
 	ctx = withScopes(ctx, s, !opts.DryRun)
+	// Whatever Push starts ends before it returns: on an early return the
+	// referrer scans still running are cancelled, and waited for.
+	ctx, cancel := context.WithCancel(ctx)
+	var sc *scans
+	if !opts.SkipReferrers {
+		sc = newScans(reg)
+		defer func() {
+			cancel()
+			sc.wait()
+		}()
+	}
+	defer cancel()
 
 	tags := uniqueTags(s)
-	sc := newScans(rd)
-	if !opts.SkipReferrers {
-		// Each source repository's tags and referrers API are looked at
-		// once a source of it has resolved, while its config is read: no
-		// round trip of their own, and none for a source that fails.
-		rd.resolved = func(r registry.Repo) { sc.start(ctx, r) }
-	}
-	sources, previous, before, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing)
+	sources, previous, before, err := resolve(ctx, rd, s, target, tags, opts.IgnoreMissing, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +94,15 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 		return nil, err
 	}
 	var found []referrer
-	if !opts.SkipReferrers {
-		if found, err = discover(ctx, rd, sc, uniqueChildren(p, s)); err != nil {
+	if sc != nil {
+		if found, err = discover(ctx, rd, sc, uniqueChildren(p)); err != nil {
 			return nil, fmt.Errorf("finding what refers to the entries: %w", err)
 		}
 	}
 	res := newResult(s, p, opts.DryRun)
-	res.Warnings = append(res.Warnings, sc.failures()...)
+	if sc != nil {
+		res.Warnings = append(res.Warnings, sc.wait()...)
+	}
 	if previous[0] != p.Descriptor.Digest {
 		res.Changes = changes(current, p.Entries)
 	}
@@ -108,19 +115,24 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 		// referrers may still be missing from the target.
 		copied, err := res.referrers(ctx, cp, found, opts.DryRun)
 		res.Changed = res.Changed || copied
+		if err != nil && copied {
+			return res, tagsError(cp, res, err)
+		}
 		return res, err
 	}
 
 	res.Changed = true
 	started := time.Now()
-	if err := write(ctx, cp, p, s, res, toWrite, opts.Force); err != nil {
-		return res, err
+	if err := write(ctx, cp, p, res, toWrite, opts.Force); err != nil {
+		return res, tagsError(cp, res, err)
 	}
 	if _, err := res.referrers(ctx, cp, found, false); err != nil {
-		return res, err
+		return res, tagsError(cp, res, err)
 	}
 	if s.Append {
-		return res, converge(ctx, cp, s, res, p, build, time.Since(started), opts.Settle)
+		if err := converge(ctx, cp, s, res, p, build, time.Since(started), opts.Settle); err != nil {
+			return res, tagsError(cp, res, err)
+		}
 	}
 	return res, nil
 }
@@ -189,12 +201,12 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 // changes a push makes to it; the others by digest only. It reports every
 // failing source, not only the first. before is the target tag's document,
 // zero when the tag does not exist.
-func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool) (sources []plan.Source, previous []digest.Digest, before registry.Document, err error) {
+func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool, sc *scans) (sources []plan.Source, previous []digest.Digest, before registry.Document, err error) {
 	var wg sync.WaitGroup
 	sources = make([]plan.Source, len(s.Manifests))
 	srcErrs := make([]error, len(s.Manifests))
 	for i, e := range s.Manifests {
-		wg.Go(func() { sources[i], srcErrs[i] = rd.source(ctx, e, ignoreMissing) })
+		wg.Go(func() { sources[i], srcErrs[i] = rd.source(ctx, e, ignoreMissing, sc) })
 	}
 	previous = make([]digest.Digest, len(tags))
 	tagErrs := make([]error, len(tags))
@@ -226,10 +238,11 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo
 
 func newResult(s *spec.Spec, p *plan.Plan, dryRun bool) *Result {
 	res := &Result{
+		Ref:       s.Target,
 		Target:    s.Target.String(),
 		Digest:    p.Descriptor.Digest,
 		Size:      p.Descriptor.Size,
-		MediaType: p.MediaType,
+		MediaType: p.Descriptor.MediaType,
 		DryRun:    dryRun,
 		Warnings:  append([]string{}, p.Warnings...),
 		Index:     p.Bytes,
@@ -244,7 +257,7 @@ func manifestResults(p *plan.Plan) []ManifestResult {
 	for i, e := range p.Entries {
 		m := ManifestResult{Digest: e.Descriptor.Digest, MediaType: e.Descriptor.MediaType, Size: e.Descriptor.Size}
 		if e.Source != nil {
-			m.Source = e.Source.Ref
+			m.Source = e.Source.Ref.String()
 		}
 		if e.Descriptor.Platform != nil {
 			m.Platform = platform.Format(*e.Descriptor.Platform)
@@ -286,7 +299,7 @@ func allMissing(sources []plan.Source) error {
 		if !src.Missing {
 			return nil
 		}
-		names = append(names, src.Ref)
+		names = append(names, src.Ref.String())
 	}
 	return fmt.Errorf("every source is missing (%s): nothing to publish: %w", strings.Join(names, ", "), registry.ErrNotFound)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/manifest-push/manifest-push/content"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ type fakeRegistry struct {
 	tags      map[string]digest.Digest     // "repo:tag"
 	writes    []string
 	failPut   map[string]error // by "repo:ref"
+	failScan  map[string]error // by "repo"
+	api       bool
+	referrers map[string][]ocispec.Descriptor // "repo@subject", with api
 }
 
 func newFake() *fakeRegistry {
@@ -36,6 +40,8 @@ func newFake() *fakeRegistry {
 		blobs:     map[string][]byte{},
 		tags:      map[string]digest.Digest{},
 		failPut:   map[string]error{},
+		failScan:  map[string]error{},
+		referrers: map[string][]ocispec.Descriptor{},
 	}
 }
 
@@ -121,21 +127,99 @@ func (f *fakeRegistry) HasBlob(_ context.Context, r registry.Repo, d digest.Dige
 	return ok, nil
 }
 
-func (f *fakeRegistry) ReferrersAPI(context.Context, registry.Repo, digest.Digest) ([]ocispec.Descriptor, bool, error) {
-	return nil, false, nil
-}
-
-func (f *fakeRegistry) ListTags(_ context.Context, r registry.Repo) ([]string, error) {
+// The fake keeps referrers the two ways a registry does: with api set, an
+// index of what refers to each subject that writes of a manifest with a
+// subject add to (the referrers API); without, the tag-schema index
+// (tagged sha256-<hex>) that AddReferrers merges into. Cosign artifacts are
+// tags either way.
+func (f *fakeRegistry) ScanReferrers(_ context.Context, r registry.Repo) (registry.ReferrerScan, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var tags []string
+	if err := f.failScan[r.String()]; err != nil {
+		return registry.ReferrerScan{}, err
+	}
+	s := registry.ReferrerScan{Repo: r, API: f.api, Tags: map[string]bool{}}
 	for key := range f.tags {
 		if tag, ok := strings.CutPrefix(key, r.String()+":"); ok {
-			tags = append(tags, tag)
+			s.Tags[tag] = true
 		}
 	}
-	return tags, nil
+	return s, nil
 }
+
+func (f *fakeRegistry) Referrers(ctx context.Context, s registry.ReferrerScan, subject digest.Digest) ([]registry.Referrer, error) {
+	f.mu.Lock()
+	var out []registry.Referrer
+	if s.API {
+		for _, d := range f.referrers[s.Repo.String()+"@"+subject.String()] {
+			out = append(out, registry.Referrer{Desc: d})
+		}
+	} else if d, ok := f.tags[s.Repo.String()+":"+schemaTag(subject)]; ok {
+		var idx ocispec.Index
+		if err := json.Unmarshal(f.manifests[s.Repo.String()+"@"+d.String()].Data, &idx); err != nil {
+			f.mu.Unlock()
+			return nil, err
+		}
+		for _, d := range idx.Manifests {
+			out = append(out, registry.Referrer{Desc: d})
+		}
+	}
+	f.mu.Unlock()
+	for _, suffix := range []string{".sig", ".att", ".sbom"} {
+		tag := schemaTag(subject) + suffix
+		if !s.Tags[tag] {
+			continue
+		}
+		doc, err := f.ReadManifest(ctx, s.Repo, tag)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, registry.Referrer{Desc: doc.Desc, Tag: tag, Doc: &doc})
+	}
+	return out, nil
+}
+
+func (f *fakeRegistry) AddReferrers(ctx context.Context, s registry.ReferrerScan, subject digest.Digest, add []registry.Attachment) error {
+	var schema []ocispec.Descriptor
+	for _, a := range add {
+		ref := a.Doc.Desc.Digest.String()
+		if a.Referrer.Tag != "" {
+			ref = a.Referrer.Tag
+		}
+		if err := f.PutManifest(ctx, s.Repo, ref, a.Doc); err != nil {
+			return err
+		}
+		if a.Referrer.Tag != "" {
+			continue
+		}
+		if s.API {
+			f.mu.Lock()
+			key := s.Repo.String() + "@" + subject.String()
+			f.referrers[key] = append(f.referrers[key], a.Doc.Desc)
+			f.mu.Unlock()
+			continue
+		}
+		schema = append(schema, a.Doc.Desc)
+	}
+	if len(schema) == 0 {
+		return nil
+	}
+	have, err := f.Referrers(ctx, registry.ReferrerScan{Repo: s.Repo, Tags: map[string]bool{}}, subject)
+	if err != nil {
+		return err
+	}
+	var descs []ocispec.Descriptor
+	for _, r := range have {
+		descs = append(descs, r.Desc)
+	}
+	idx, err := content.EncodeIndex(ocispec.MediaTypeImageIndex, nil, append(descs, schema...))
+	if err != nil {
+		return err
+	}
+	return f.PutManifest(ctx, s.Repo, schemaTag(subject), registry.Document{Desc: idx.Descriptor, Data: idx.Bytes})
+}
+
+func schemaTag(d digest.Digest) string { return "sha256-" + d.Encoded() }
 
 func (f *fakeRegistry) image(repo, tag string, p ocispec.Platform) digest.Digest {
 	cfg, _ := json.Marshal(p)

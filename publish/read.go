@@ -21,9 +21,6 @@ type reader struct {
 	reg       Registry
 	docs      memo[registry.Document]
 	platforms memo[*ocispec.Platform]
-	// resolved, when set, hears of each source repository a source was
-	// read from.
-	resolved func(registry.Repo)
 }
 
 // document reads what ref names: by digest when it has one, else by tag

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"fmt"
+	"github.com/distribution/reference"
 	"strings"
 	"time"
 
@@ -50,10 +51,12 @@ const (
 
 // Result is the outcome of one Push.
 type Result struct {
-	Target    string        `json:"target"`
-	Digest    digest.Digest `json:"digest"`
-	Size      int64         `json:"size"`
-	MediaType string        `json:"mediaType"`
+	// Ref is the target reference; Target is its normalised text.
+	Ref       reference.NamedTagged `json:"-"`
+	Target    string                `json:"target"`
+	Digest    digest.Digest         `json:"digest"`
+	Size      int64                 `json:"size"`
+	MediaType string                `json:"mediaType"`
 	// Changed is set when the push wrote something; with DryRun, when a
 	// push would.
 	Changed   bool             `json:"changed"`
@@ -112,6 +115,9 @@ type Inspection struct {
 	// Manifests are an index's entries; for a single manifest, one entry
 	// describing it, with the platform read from its config.
 	Manifests []InspectEntry `json:"manifests"`
+	// Warnings are what could not be looked at (a repository whose
+	// referrers could not be listed).
+	Warnings []string `json:"warnings,omitempty"`
 	// Child is the entry InspectOptions.Platform asked for, nil otherwise.
 	Child *ChildInspection `json:"child,omitempty"`
 	// Raw is the manifest or index document.

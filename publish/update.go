@@ -77,7 +77,6 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 			Debug("another writer replaced the tag without this update's entries: merging again")
 		started := time.Now()
 		index := registry.Document{Desc: next.Descriptor, Data: next.Bytes}
-		index.Desc.MediaType = next.MediaType
 		if err := putIndex(ctx, func() error { return cp.rd.reg.PutManifest(ctx, cp.target, next.Descriptor.Digest.String(), index) }); err != nil {
 			return err
 		}
@@ -99,7 +98,7 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 // adopt makes res describe the index p (after a merge with another
 // writer's), keeping the tags' statuses and the changes first reported.
 func (res *Result) adopt(p *plan.Plan) {
-	res.Digest, res.Size, res.MediaType, res.Index = p.Descriptor.Digest, p.Descriptor.Size, p.MediaType, p.Bytes
+	res.Digest, res.Size, res.MediaType, res.Index = p.Descriptor.Digest, p.Descriptor.Size, p.Descriptor.MediaType, p.Bytes
 	copied := map[string]bool{}
 	referrers := map[string][]ReferrerResult{}
 	for _, m := range res.Manifests {

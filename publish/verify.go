@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/manifest-push/manifest-push/plan"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/opencontainers/go-digest"
@@ -59,11 +59,11 @@ func Verify(ctx context.Context, reg Registry, ref string, opts VerifyOptions) (
 		return nil, err
 	}
 	v := &Verification{Ref: named.String(), Digest: doc.Desc.Digest, MediaType: doc.Desc.MediaType, Problems: []string{}, Notes: []string{}}
-	ck := &checker{rd: rd, r: r, opts: opts, v: v}
-	if plan.IsIndex(doc.Desc.MediaType) {
-		err = ck.index(ctx, doc, 0)
-	} else {
-		err = ck.image(ctx, ocispec.Descriptor{MediaType: doc.Desc.MediaType, Digest: doc.Desc.Digest, Size: doc.Desc.Size}, doc)
+	ck := &checker{rd: rd, r: r, opts: opts, v: v, root: doc}
+	_, err = walk(ctx, []node{{repo: r, desc: doc.Desc}}, ck.visit)
+	if errors.Is(err, errTooDeep) || errors.Is(err, errTooLarge) {
+		ck.problem("%v", err)
+		err = nil
 	}
 	if err != nil {
 		return v, err
@@ -74,12 +74,16 @@ func Verify(ctx context.Context, reg Registry, ref string, opts VerifyOptions) (
 	return v, nil
 }
 
+// checker is one Verify: it visits each distinct manifest of the graph once
+// (the walk's bounds), and each distinct blob once.
 type checker struct {
-	rd   *reader
-	r    registry.Repo
-	opts VerifyOptions
-	mu   sync.Mutex
-	v    *Verification
+	rd    *reader
+	r     registry.Repo
+	opts  VerifyOptions
+	root  registry.Document
+	blobs memo[bool]
+	mu    sync.Mutex
+	v     *Verification
 }
 
 func (ck *checker) problem(format string, args ...any) {
@@ -94,63 +98,69 @@ func (ck *checker) note(format string, args ...any) {
 	ck.v.Notes = append(ck.v.Notes, fmt.Sprintf(format, args...))
 }
 
-// index checks an index's entries, concurrently.
-func (ck *checker) index(ctx context.Context, doc registry.Document, depth int) error {
-	if depth > maxNesting {
-		ck.problem("%s: indexes nested more than %d deep", doc.Desc.Digest, maxNesting)
-		return nil
+// visit checks one manifest of the graph: the one Verify was given, or an
+// entry of an index: it is there, with the size and media type its
+// descriptor gives; an index's entries are its successors (and its
+// attestations must refer to entries it lists); an image's config and
+// blobs are checked.
+func (ck *checker) visit(ctx context.Context, n node) ([]node, error) {
+	d := n.desc
+	doc := ck.root
+	if n.depth > 0 {
+		ck.mu.Lock()
+		ck.v.Entries++
+		ck.mu.Unlock()
+		name := d.Digest.String()
+		if d.Platform != nil {
+			name += " (" + platform.Format(*d.Platform) + ")"
+		}
+		var err error
+		doc, err = ck.rd.byDigest(ctx, ck.r, d.Digest)
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			ck.problem("entry %s is missing from %s", name, ck.r)
+			return nil, nil
+		case errors.Is(err, registry.ErrDigestMismatch):
+			ck.problem("entry %s: %v", name, err)
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("reading entry %s: %w", name, err)
+		}
+		if doc.Desc.Size != d.Size || doc.Desc.MediaType != d.MediaType {
+			ck.problem("entry %s: the index says %d bytes of %s, the registry holds %d bytes of %s", name, d.Size, d.MediaType, doc.Desc.Size, doc.Desc.MediaType)
+		}
 	}
+	if content.IsIndex(doc.Desc.MediaType) {
+		return ck.index(doc)
+	}
+	if n.depth == 0 {
+		ck.mu.Lock()
+		ck.v.Entries++
+		ck.mu.Unlock()
+	}
+	return nil, ck.image(ctx, d, doc)
+}
+
+// index lists an index's entries as successors, and checks that each
+// attestation refers to an entry it lists.
+func (ck *checker) index(doc registry.Document) ([]node, error) {
 	var idx ocispec.Index
 	if err := json.Unmarshal(doc.Data, &idx); err != nil {
 		ck.problem("%s is not an index: %v", doc.Desc.Digest, err)
-		return nil
+		return nil, nil
 	}
 	listed := map[digest.Digest]bool{}
 	for _, d := range idx.Manifests {
 		listed[d.Digest] = true
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(idx.Manifests))
-	for i, d := range idx.Manifests {
-		if plan.IsAttestation(d) {
-			if of := digest.Digest(d.Annotations[plan.AnnotationReferenceDigest]); !listed[of] {
-				ck.problem("attestation %s refers to %s, which the index does not list", d.Digest, of)
-			}
+	next := make([]node, 0, len(idx.Manifests))
+	for _, d := range idx.Manifests {
+		if of := content.AttestationOf(d); of != "" && !listed[of] {
+			ck.problem("attestation %s refers to %s, which the index does not list", d.Digest, of)
 		}
-		wg.Go(func() { errs[i] = ck.entry(ctx, d, depth) })
+		next = append(next, node{repo: ck.r, desc: d})
 	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// entry checks one descriptor: the manifest it names is there, with its
-// size and media type; then, for an image, its config and blobs.
-func (ck *checker) entry(ctx context.Context, d ocispec.Descriptor, depth int) error {
-	ck.mu.Lock()
-	ck.v.Entries++
-	ck.mu.Unlock()
-	name := d.Digest.String()
-	if d.Platform != nil {
-		name += " (" + platform.Format(*d.Platform) + ")"
-	}
-	doc, err := ck.rd.reg.ReadManifest(ctx, ck.r, d.Digest.String())
-	switch {
-	case errors.Is(err, registry.ErrNotFound):
-		ck.problem("entry %s is missing from %s", name, ck.r)
-		return nil
-	case errors.Is(err, registry.ErrDigestMismatch):
-		ck.problem("entry %s: %v", name, err)
-		return nil
-	case err != nil:
-		return fmt.Errorf("reading entry %s: %w", name, err)
-	}
-	if doc.Desc.Size != d.Size || doc.Desc.MediaType != d.MediaType {
-		ck.problem("entry %s: the index says %d bytes of %s, the registry holds %d bytes of %s", name, d.Size, d.MediaType, doc.Desc.Size, doc.Desc.MediaType)
-	}
-	if plan.IsIndex(doc.Desc.MediaType) {
-		return ck.index(ctx, doc, depth+1)
-	}
-	return ck.image(ctx, d, doc)
+	return next, nil
 }
 
 // image checks an image manifest's config platform against d, and its
@@ -161,7 +171,7 @@ func (ck *checker) image(ctx context.Context, d ocispec.Descriptor, doc registry
 		ck.problem("%s is not an image manifest: %v", d.Digest, err)
 		return nil
 	}
-	if d.Platform != nil && !plan.IsAttestation(d) && m.Config.MediaType != "" {
+	if d.Platform != nil && !content.IsAttestation(d) && m.Config.MediaType != "" {
 		cfg, err := ck.rd.platform(ctx, ck.r, m.Config)
 		switch {
 		case errors.Is(err, registry.ErrNotFound):
@@ -183,19 +193,27 @@ func (ck *checker) image(ctx context.Context, d ocispec.Descriptor, doc registry
 	var wg sync.WaitGroup
 	errs := make([]error, len(blobs))
 	for i, b := range blobs {
-		if nonDistributable(b.MediaType) || b.Digest == "" {
+		if content.NonDistributable(b.MediaType) || b.Digest == "" {
 			continue
 		}
 		wg.Go(func() {
-			ok, err := ck.rd.reg.HasBlob(ctx, ck.r, b.Digest)
-			ck.mu.Lock()
-			ck.v.Blobs++
-			ck.mu.Unlock()
+			first := false
+			ok, err := ck.blobs.do(ctx, b.Digest, func() (bool, error) {
+				first = true
+				return ck.rd.reg.HasBlob(ctx, ck.r, b.Digest)
+			})
 			switch {
 			case err != nil:
 				errs[i] = err
+			case !first:
+				// checked for another manifest already
 			case !ok:
 				ck.problem("blob %s (%s of %s) is missing from %s", b.Digest, b.MediaType, d.Digest, ck.r)
+				fallthrough
+			default:
+				ck.mu.Lock()
+				ck.v.Blobs++
+				ck.mu.Unlock()
 			}
 		})
 	}

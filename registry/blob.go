@@ -205,6 +205,12 @@ func transient(err error) bool {
 // ref (its digest, or a tag), with its media type as Content-Type. An OCI
 // index the registry refuses for its media type gets HintIndexType.
 func (c *Client) PutManifest(ctx context.Context, r Repo, ref string, doc Document) error {
+	_, err := c.putManifest(ctx, r, ref, doc)
+	return err
+}
+
+// putManifest is PutManifest, returning the answer's headers.
+func (c *Client) putManifest(ctx context.Context, r Repo, ref string, doc Document) (http.Header, error) {
 	resp, err := c.do(ctx, request{
 		method: http.MethodPut,
 		repo:   r,
@@ -217,10 +223,10 @@ func (c *Client) PutManifest(ctx context.Context, r Repo, ref string, doc Docume
 		if e, ok := errors.AsType[*Error](err); ok && doc.Desc.MediaType == ocispec.MediaTypeImageIndex && rejectsMediaType(e) {
 			e.Hint = HintIndexType
 		}
-		return fmt.Errorf("writing %s:%s: %w", r, ref, err)
+		return nil, fmt.Errorf("writing %s:%s: %w", r, ref, err)
 	}
 	drain(ctx, resp)
-	return nil
+	return resp.Header, nil
 }
 
 // rejectsMediaType reports whether a registry refused a manifest for its

@@ -186,7 +186,7 @@ func (c *Client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (
 		tokenSent = tokenSent || req.Header.Get("Authorization") != ""
 		if err := c.hosts.checkChallenge(resp); err != nil {
 			drain(ctx, resp)
-			return nil, &Error{Method: req.Method, URL: redactURL(req.URL), Err: err}
+			return nil, requestError(req, err)
 		}
 		if err := h.Authorizer.AddResponses(ctx, []*http.Response{resp}); err != nil {
 			e := c.statusError(ctx, resp)

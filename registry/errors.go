@@ -83,8 +83,11 @@ func (h Hint) String() string {
 // ErrUnauthorized when the registry said so, and to the transport error.
 type Error struct {
 	// Method and URL of the request; the URL has no credentials in it.
+	// Host and Path are the URL's host (with its port, if any) and path.
 	Method string
 	URL    string
+	Host   string
+	Path   string
 	// StatusCode is the HTTP status, 0 when no response came back.
 	StatusCode int
 	// Codes are the registry's error codes (MANIFEST_UNKNOWN, DENIED, ...).
@@ -205,11 +208,8 @@ type registryErrors struct {
 // responseError turns a failed response into an *Error. It reads (a
 // bounded part of) the body, and does not close it.
 func responseError(resp *http.Response, body []byte) *Error {
-	e := &Error{
-		Method:     resp.Request.Method,
-		URL:        redactURL(resp.Request.URL),
-		StatusCode: resp.StatusCode,
-	}
+	e := requestError(resp.Request, nil)
+	e.StatusCode = resp.StatusCode
 	if resp.StatusCode == http.StatusMethodNotAllowed && isWrite(resp.Request.Method) {
 		// distribution in read-only mode answers a plain 405, Allow: GET, HEAD.
 		e.Hint = HintReadOnly
@@ -238,7 +238,15 @@ func transportError(req *http.Request, err error) *Error {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		err = ue.Err // the URL is in the Error already, without secrets
 	}
-	return &Error{Method: req.Method, URL: redactURL(req.URL), Err: err, Hint: transportHint(err)}
+	e := requestError(req, err)
+	e.Hint = transportHint(err)
+	return e
+}
+
+// requestError is the *Error of a request, with the error that ended it
+// (nil when the registry answered).
+func requestError(req *http.Request, err error) *Error {
+	return &Error{Method: req.Method, URL: redactURL(req.URL), Host: req.URL.Host, Path: req.URL.Path, Err: err}
 }
 
 func transportHint(err error) Hint {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
-	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -21,20 +20,6 @@ const MaxManifestSize = 4 << 20
 // manifestAccept lists every manifest media type manifest-push reads.
 const manifestAccept = ocispec.MediaTypeImageIndex + ", " + images.MediaTypeDockerSchema2ManifestList + ", " +
 	ocispec.MediaTypeImageManifest + ", " + images.MediaTypeDockerSchema2Manifest
-
-// Resolve reads what ref names: by digest when it has one, else by tag
-// (latest when it has neither), verified (see ReadManifest).
-func (c *Client) Resolve(ctx context.Context, ref reference.Named) (Document, error) {
-	r := RepoOf(ref)
-	if d, ok := ref.(reference.Digested); ok {
-		return c.ReadManifest(ctx, r, d.Digest().String())
-	}
-	tag := "latest"
-	if t, ok := ref.(reference.Tagged); ok {
-		tag = t.Tag()
-	}
-	return c.ReadManifest(ctx, r, tag)
-}
 
 // ReadManifest reads the manifest or index that ref (a tag or a digest)
 // names in repository r, at most MaxManifestSize bytes. By digest, the bytes

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifest-push/manifest-push/plan"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -17,8 +17,8 @@ func TestMediaTypeOf(t *testing.T) {
 		name, doc, contentType, want string
 		wantErr                      error
 	}{
-		{"stated in the document", `{"schemaVersion":2,"mediaType":"` + plan.MediaTypeDockerManifest + `","config":{}}`, "text/plain", plan.MediaTypeDockerManifest, nil},
-		{"from content type", `{"schemaVersion":2,"manifests":[]}`, plan.MediaTypeDockerManifestList + "; charset=utf-8", plan.MediaTypeDockerManifestList, nil},
+		{"stated in the document", `{"schemaVersion":2,"mediaType":"` + content.MediaTypeDockerManifest + `","config":{}}`, "text/plain", content.MediaTypeDockerManifest, nil},
+		{"from content type", `{"schemaVersion":2,"manifests":[]}`, content.MediaTypeDockerManifestList + "; charset=utf-8", content.MediaTypeDockerManifestList, nil},
 		{"oci index without media type", `{"schemaVersion":2,"manifests":[]}`, "application/json", ocispec.MediaTypeImageIndex, nil},
 		{"oci manifest without media type", `{"schemaVersion":2,"config":{},"layers":[]}`, "", ocispec.MediaTypeImageManifest, nil},
 		{"schema 1", `{"schemaVersion":1,"name":"x"}`, "application/vnd.docker.distribution.manifest.v1+prettyjws", "", ErrUnsupported},

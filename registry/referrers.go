@@ -7,46 +7,256 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Referrers lists the manifests of repository r whose subject is d (OCI
-// image-spec 1.1 referrers: signatures, SBOMs, attestations), through the
-// registry's referrers API (GET /v2/<name>/referrers/<digest>). A registry
-// without the API answers 404; the list then comes from the referrers tag
-// schema: the index tagged sha256-<hex> (for d = sha256:<hex>), none when
-// that tag does not exist. The document read is at most MaxManifestSize.
-func (c *Client) Referrers(ctx context.Context, r Repo, d digest.Digest) ([]ocispec.Descriptor, error) {
-	descs, ok, err := c.ReferrersAPI(ctx, r, d)
-	if err != nil || ok {
-		return descs, err
+// How a repository keeps what refers to its manifests (signatures, SBOMs,
+// attestations), and how manifest-push finds and adds them:
+//
+//   - OCI 1.1 referrers are manifests whose subject field names the
+//     manifest they refer to. A registry with the referrers API lists them
+//     (GET /v2/<name>/referrers/<digest>) and indexes a manifest with a
+//     subject when it is written (it may say so with an OCI-Subject header
+//     on the PUT). A registry without the API (distribution; GHCR, which
+//     redirects the API to a web page; GitLab, which answers 404) keeps
+//     them in the referrers tag schema: an OCI index tagged sha256-<hex>
+//     (for the subject sha256:<hex>) that lists them, which writers merge
+//     into, never overwrite. A tag lookup of sha256-<hex> may answer with
+//     the subject itself (GitLab reads a tag of that shape as a digest):
+//     only an OCI index whose digest is not the subject's is a referrers
+//     index.
+//   - cosign's tag scheme: the signature, attestations and SBOM of
+//     sha256:<hex> are the manifests tagged sha256-<hex>.sig, .att and
+//     .sbom.
+
+// Referrer is a manifest that refers to a subject.
+type Referrer struct {
+	// Desc describes it as the listing gave it: media type, digest, size,
+	// and for an OCI referrer its artifact type and annotations.
+	Desc ocispec.Descriptor
+	// Tag is the cosign tag it is found under (sha256-<hex>.sig, .att or
+	// .sbom); empty for an OCI 1.1 referrer, found by its subject.
+	Tag string
+	// Doc is the document itself when the listing had to read it (a cosign
+	// tag is read to learn its digest); nil otherwise.
+	Doc *Document
+}
+
+// ReferrerScan is how one repository keeps referrers, read once per
+// operation by ScanReferrers: whether it has the referrers API, and its
+// tags (for the tag schema and cosign's tags).
+type ReferrerScan struct {
+	Repo Repo
+	// API is set when the registry answered the referrers API.
+	API bool
+	// Tags are the repository's tags.
+	Tags map[string]bool
+}
+
+// cosignSuffixes are the tag suffixes of cosign's tag scheme.
+var cosignSuffixes = []string{".sig", ".att", ".sbom"}
+
+// probeDigest is the digest the referrers API is first asked about: that of
+// no bytes, which nothing refers to. A registry with the API answers an
+// empty list; one without, 404 (or a redirect away from the registry).
+var probeDigest = digest.FromBytes(nil)
+
+// ScanReferrers reads how repository r keeps referrers: it lists r's tags
+// and probes the referrers API, both at once (one round trip). A
+// repository that does not exist has no tags and no referrers.
+func (c *Client) ScanReferrers(ctx context.Context, r Repo) (ReferrerScan, error) {
+	s := ReferrerScan{Repo: r, Tags: map[string]bool{}}
+	var wg sync.WaitGroup
+	var tags []string
+	var tagErr, apiErr error
+	wg.Go(func() { tags, tagErr = c.ListTags(ctx, r) })
+	wg.Go(func() { _, s.API, apiErr = c.referrersAPI(ctx, r, probeDigest) })
+	wg.Wait()
+	if err := errors.Join(tagErr, apiErr); err != nil {
+		return ReferrerScan{}, err
 	}
-	doc, err := c.ReadManifest(ctx, r, ReferrersTag(d))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+	for _, t := range tags {
+		s.Tags[t] = true
 	}
+	return s, nil
+}
+
+// Referrers lists what refers to subject in the scanned repository: the OCI
+// referrers (through the API, or the tag schema where the repository has
+// no API), then cosign's artifacts of subject, each read once to learn its
+// digest. Each list is at most MaxManifestSize bytes.
+func (c *Client) Referrers(ctx context.Context, s ReferrerScan, subject digest.Digest) ([]Referrer, error) {
+	if err := subject.Validate(); err != nil {
+		return nil, err
+	}
+	var out []Referrer
+	switch {
+	case s.API:
+		descs, _, err := c.referrersAPI(ctx, s.Repo, subject)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range descs {
+			out = append(out, Referrer{Desc: d})
+		}
+	case s.Tags[referrersTag(subject)]:
+		descs, err := c.tagSchema(ctx, s.Repo, subject)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range descs {
+			out = append(out, Referrer{Desc: d})
+		}
+	}
+	for _, suffix := range cosignSuffixes {
+		tag := referrersTag(subject) + suffix
+		if !s.Tags[tag] {
+			continue
+		}
+		doc, err := c.ReadManifest(ctx, s.Repo, tag)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s:%s: %w", s.Repo, tag, err)
+		}
+		out = append(out, Referrer{Desc: doc.Desc, Tag: tag, Doc: &doc})
+	}
+	return out, nil
+}
+
+// Attachment is a referrer to write into a repository: how it is found
+// (Referrer: an OCI referrer, or a cosign tag) and its bytes. Whatever it
+// names (blobs, or an index's manifests) is in the repository already.
+type Attachment struct {
+	Referrer Referrer
+	Doc      Document
+}
+
+// AddReferrers writes referrers of subject into the scanned repository so
+// that Referrers finds them there: a cosign artifact under its tag; an OCI
+// referrer by its digest, and, unless the registry indexed it (it has the
+// referrers API, or answered the PUT with OCI-Subject), merged into the
+// subject's tag-schema index: the entries that index holds stay, in order,
+// the new ones follow, and the index is written with the deterministic
+// encoding of every index (content.EncodeIndex), once for all of them.
+func (c *Client) AddReferrers(ctx context.Context, s ReferrerScan, subject digest.Digest, add []Attachment) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(add))
+	unindexed := make([]*ocispec.Descriptor, len(add))
+	for i, a := range add {
+		wg.Go(func() {
+			ref := a.Doc.Desc.Digest.String()
+			if a.Referrer.Tag != "" {
+				ref = a.Referrer.Tag
+			}
+			h, err := c.putManifest(ctx, s.Repo, ref, a.Doc)
+			if err != nil {
+				errs[i] = fmt.Errorf("the referrer %s of %s: %w", a.Doc.Desc.Digest, subject, err)
+				return
+			}
+			if a.Referrer.Tag != "" || s.API || h.Get("OCI-Subject") != "" {
+				return
+			}
+			d, err := referrerDescriptor(a.Doc)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			unindexed[i] = &d
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var descs []ocispec.Descriptor
+	for _, d := range unindexed {
+		if d != nil {
+			descs = append(descs, *d)
+		}
+	}
+	if len(descs) == 0 {
+		return nil
+	}
+	return c.mergeTagSchema(ctx, s.Repo, subject, descs)
+}
+
+// referrerDescriptor is the descriptor of a referrer as its bytes say: the
+// media type, digest and size of the document, its artifact type (the
+// manifest's, else its config's media type) and its annotations.
+func referrerDescriptor(doc Document) (ocispec.Descriptor, error) {
+	var m struct {
+		ArtifactType string             `json:"artifactType"`
+		Config       ocispec.Descriptor `json:"config"`
+		Annotations  map[string]string  `json:"annotations"`
+	}
+	if err := json.Unmarshal(doc.Data, &m); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("reading the referrer %s: %w", doc.Desc.Digest, err)
+	}
+	d := ocispec.Descriptor{MediaType: doc.Desc.MediaType, Digest: doc.Desc.Digest, Size: doc.Desc.Size, ArtifactType: m.ArtifactType, Annotations: m.Annotations}
+	if d.ArtifactType == "" {
+		d.ArtifactType = m.Config.MediaType
+	}
+	return d, nil
+}
+
+// mergeTagSchema adds descs to the tag-schema index of subject in r, read
+// now: what it lists stays, in order; the new ones follow. Nothing is
+// written when it lists them all already.
+func (c *Client) mergeTagSchema(ctx context.Context, r Repo, subject digest.Digest, descs []ocispec.Descriptor) error {
+	have, err := c.tagSchema(ctx, r, subject)
 	if err != nil {
-		return nil, fmt.Errorf("reading the referrers tag of %s@%s: %w", r, d, err)
+		return err
+	}
+	listed := map[digest.Digest]bool{}
+	for _, d := range have {
+		listed[d.Digest] = true
+	}
+	merged := have
+	for _, d := range descs {
+		if !listed[d.Digest] {
+			listed[d.Digest] = true
+			merged = append(merged, d)
+		}
+	}
+	if len(merged) == len(have) {
+		return nil
+	}
+	idx, err := content.EncodeIndex(ocispec.MediaTypeImageIndex, nil, merged)
+	if err != nil {
+		return err
+	}
+	_, err = c.putManifest(ctx, r, referrersTag(subject), Document{Desc: idx.Descriptor, Data: idx.Bytes})
+	return err
+}
+
+// tagSchema lists the referrers of subject that the tag-schema index of r
+// holds; none when there is no such tag, or when the tag answers with
+// something that is not a referrers index: the subject itself (GitLab),
+// or a document that is no OCI index.
+func (c *Client) tagSchema(ctx context.Context, r Repo, subject digest.Digest) ([]ocispec.Descriptor, error) {
+	doc, err := c.ReadManifest(ctx, r, referrersTag(subject))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the referrers tag of %s@%s: %w", r, subject, err)
+	case doc.Desc.Digest == subject || doc.Desc.MediaType != ocispec.MediaTypeImageIndex:
+		return nil, nil
 	}
 	return referrersOf(doc.Data)
 }
 
-// ReferrersAPI lists the referrers of d in r through the referrers API
-// only. ok is false when the registry does not offer the API (it answers
-// 404, or something other than an image index): the referrers tag schema
-// is then where they are. A registry with the API answers an empty list for
-// a digest nothing refers to; a repository that does not exist is a 404
-// NAME_UNKNOWN from either kind, and reported as ok false with
-// ErrNotFound's error nil.
-func (c *Client) ReferrersAPI(ctx context.Context, r Repo, d digest.Digest) (descs []ocispec.Descriptor, ok bool, err error) {
-	if err := d.Validate(); err != nil {
-		return nil, false, err
-	}
+// referrersAPI lists the referrers of d in r through the referrers API
+// only. ok is false when the registry does not offer the API: it answers
+// 404, redirects away (GHCR sends the API to a web page), or answers with
+// something other than an image index. A registry with the API answers an
+// empty list for a digest nothing refers to.
+func (c *Client) referrersAPI(ctx context.Context, r Repo, d digest.Digest) (descs []ocispec.Descriptor, ok bool, err error) {
 	resp, err := c.do(ctx, request{
 		method: http.MethodGet,
 		repo:   r,
@@ -76,78 +286,9 @@ func (c *Client) ReferrersAPI(ctx context.Context, r Repo, d digest.Digest) (des
 	return descs, err == nil, err
 }
 
-// MaxTags caps the tags ListTags reads.
-const MaxTags = 100000
-
-// ListTags lists the tags of repository r, every page (the registry's Link
-// header), at most MaxTags; a repository that does not exist has none.
-func (c *Client) ListTags(ctx context.Context, r Repo) ([]string, error) {
-	var tags []string
-	query := url.Values{"n": {"10000"}}
-	for page := 0; ; page++ {
-		resp, err := c.do(ctx, request{
-			method: http.MethodGet,
-			repo:   r,
-			path:   "tags/list",
-			query:  query,
-			caps:   docker.HostCapabilityPull,
-		}, http.StatusOK)
-		if errors.Is(err, ErrNotFound) {
-			return nil, nil
-		}
-		if e, ok := errors.AsType[*Error](err); ok && e.StatusCode == http.StatusBadRequest && page == 0 && query.Has("n") {
-			// A registry that refuses a page size this large: its own.
-			query = url.Values{}
-			page--
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing the tags of %s: %w", r, err)
-		}
-		var list struct {
-			Tags []string `json:"tags"`
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, MaxManifestSize+1))
-		link := resp.Header.Get("Link")
-		drain(ctx, resp)
-		if err != nil {
-			return nil, transportError(resp.Request, err)
-		}
-		if len(data) > MaxManifestSize {
-			return nil, fmt.Errorf("the tags of %s: a list larger than %d bytes", r, MaxManifestSize)
-		}
-		if err := json.Unmarshal(data, &list); err != nil {
-			return nil, fmt.Errorf("the tags of %s: %w", r, err)
-		}
-		tags = append(tags, list.Tags...)
-		if len(tags) > MaxTags {
-			return nil, fmt.Errorf("%s has more than %d tags", r, MaxTags)
-		}
-		next := nextPage(link)
-		if next == nil || len(list.Tags) == 0 {
-			return tags, nil
-		}
-		query = next
-	}
-}
-
-// nextPage reads the query of the next page from a Link header
-// (</v2/name/tags/list?n=1000&last=x>; rel="next").
-func nextPage(link string) url.Values {
-	target, rest, ok := strings.Cut(link, ">")
-	if !ok || !strings.Contains(rest, `rel="next"`) {
-		return nil
-	}
-	u, err := url.Parse(strings.TrimPrefix(strings.TrimSpace(target), "<"))
-	if err != nil || u.Query().Get("last") == "" {
-		return nil
-	}
-	return u.Query()
-}
-
-// ReferrersTag is the tag of the referrers tag schema for d: its algorithm,
+// referrersTag is the tag of the referrers tag schema for d: its algorithm,
 // a dash and its hex (sha256:abc… gives sha256-abc…).
-func ReferrersTag(d digest.Digest) string {
+func referrersTag(d digest.Digest) string {
 	return d.Algorithm().String() + "-" + d.Encoded()
 }
 

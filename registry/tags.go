@@ -2,9 +2,13 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/opencontainers/go-digest"
@@ -72,4 +76,73 @@ func (c *Client) has(ctx context.Context, r Repo, path string, header http.Heade
 	}
 	drain(ctx, resp)
 	return resp.StatusCode == http.StatusOK, nil
+}
+
+// MaxTags caps the tags ListTags reads.
+const MaxTags = 100000
+
+// ListTags lists the tags of repository r, every page (the registry's Link
+// header), at most MaxTags; a repository that does not exist has none.
+func (c *Client) ListTags(ctx context.Context, r Repo) ([]string, error) {
+	var tags []string
+	query := url.Values{"n": {"10000"}}
+	for page := 0; ; page++ {
+		resp, err := c.do(ctx, request{
+			method: http.MethodGet,
+			repo:   r,
+			path:   "tags/list",
+			query:  query,
+			caps:   docker.HostCapabilityPull,
+		}, http.StatusOK)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if e, ok := errors.AsType[*Error](err); ok && e.StatusCode == http.StatusBadRequest && page == 0 && query.Has("n") {
+			// A registry that refuses a page size this large: its own.
+			query = url.Values{}
+			page--
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing the tags of %s: %w", r, err)
+		}
+		var list struct {
+			Tags []string `json:"tags"`
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, MaxManifestSize+1))
+		link := resp.Header.Get("Link")
+		drain(ctx, resp)
+		if err != nil {
+			return nil, transportError(resp.Request, err)
+		}
+		if len(data) > MaxManifestSize {
+			return nil, fmt.Errorf("the tags of %s: a list larger than %d bytes", r, MaxManifestSize)
+		}
+		if err := json.Unmarshal(data, &list); err != nil {
+			return nil, fmt.Errorf("the tags of %s: %w", r, err)
+		}
+		tags = append(tags, list.Tags...)
+		if len(tags) > MaxTags {
+			return nil, fmt.Errorf("%s has more than %d tags", r, MaxTags)
+		}
+		next := nextPage(link)
+		if next == nil || len(list.Tags) == 0 {
+			return tags, nil
+		}
+		query = next
+	}
+}
+
+// nextPage reads the query of the next page from a Link header
+// (</v2/name/tags/list?n=1000&last=x>; rel="next").
+func nextPage(link string) url.Values {
+	target, rest, ok := strings.Cut(link, ">")
+	if !ok || !strings.Contains(rest, `rel="next"`) {
+		return nil
+	}
+	u, err := url.Parse(strings.TrimPrefix(strings.TrimSpace(target), "<"))
+	if err != nil || u.Query().Get("last") == "" {
+		return nil
+	}
+	return u.Query()
 }

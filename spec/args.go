@@ -64,12 +64,10 @@ func FromArgs(a Args) (*Spec, error) {
 	}
 	s := &Spec{Name: FromArgsName}
 
-	switch a.Type {
-	case "", TypeAuto, TypeOCI, TypeDocker:
+	if err := CheckType(a.Type); err != nil {
+		fail("--type", nil, "%v", err)
+	} else {
 		s.Type = a.Type
-	default:
-		fail("--type", nil, "unknown type %s%s; use auto, oci or docker", suggest.Quote(a.Type),
-			didYouMean(a.Type, []string{TypeAuto, TypeOCI, TypeDocker}, nil))
 	}
 
 	if strings.TrimSpace(a.Target) == "" {
@@ -118,8 +116,8 @@ func FromArgs(a Args) (*Spec, error) {
 		}
 		s.Annotations[k] = v
 	}
-	if len(s.Annotations) > 0 && s.Type == TypeDocker {
-		fail("--annotations", nil, "annotations need an OCI index, but --type is docker: use --type oci (or auto), or drop the annotations")
+	if err := CheckAnnotations(s.Type, "--type"); err != nil && len(s.Annotations) > 0 {
+		fail("--annotations", nil, "%v", err)
 	}
 
 	var plats []ocispec.Platform
@@ -203,6 +201,11 @@ func FromArgs(a Args) (*Spec, error) {
 
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	// What the flags passed is held to the rules of every spec, the same
+	// check as for a loaded or hand-built one.
+	if err := Validate(s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -244,7 +244,7 @@ func TestFromArgsErrors(t *testing.T) {
 		{
 			name: "annotations with type docker",
 			args: with(func(a *Args) { a.Annotations = []string{"a=1"}; a.Type = TypeDocker }),
-			want: "--annotations: annotations need an OCI index, but --type is docker: use --type oci (or auto), or drop the annotations",
+			want: "--annotations: annotations need an OCI index, but --type is docker: use --type oci (or auto), or remove the annotations",
 		},
 		{
 			name: "bad type",

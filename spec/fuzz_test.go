@@ -108,7 +108,7 @@ func FuzzLoad(f *testing.F) {
 				t.Fatalf("entry platform is not normalised:\n%s", diff)
 			}
 			if n.OS != "" && n.Architecture != "" {
-				k := platform.Key(n) + setKey(e.Features)
+				k := platform.DuplicateKey(n, e.Features)
 				if seen[k] {
 					t.Fatalf("duplicate platform %s accepted", platform.Format(n))
 				}

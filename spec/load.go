@@ -180,12 +180,10 @@ func (l *loader) load(data []byte) *Spec {
 
 	if v, ok := f["type"]; ok {
 		if t, ok := l.str(v, "type"); ok {
-			switch t {
-			case TypeAuto, TypeOCI, TypeDocker:
+			if _, err := ParseType(t); err != nil {
+				l.errorf(v.val, nil, "%v", err)
+			} else {
 				s.Type = t
-			default:
-				l.errorf(v.val, nil, "unknown type %s%s; use auto, oci or docker", suggest.Quote(t),
-					didYouMean(t, []string{TypeAuto, TypeOCI, TypeDocker}, nil))
 			}
 		}
 	}
@@ -405,7 +403,7 @@ func (l *loader) fields(n *yaml.Node, known []string, aliases map[string]string,
 		}
 		if !slices.Contains(known, name) {
 			hint := ""
-			if near := nearest(k.Value, candidates, aliases); near != "" {
+			if near := suggest.Nearest(k.Value, candidates, aliases); near != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", near)
 				suggested[near] = true
 			}
@@ -529,8 +527,8 @@ func (l *loader) annotations(f field, typ string) map[string]string {
 	if !l.value(f, yaml.MappingNode, "a mapping of strings") {
 		return nil
 	}
-	if typ == TypeDocker {
-		l.errorf(f.key, nil, "annotations need an OCI index, but type is docker: use type: oci (or auto), or remove the annotations")
+	if err := CheckAnnotations(typ, "type"); err != nil {
+		l.errorf(f.key, nil, "%v", err)
 	}
 	out := make(map[string]string, len(f.val.Content)/2)
 	first := make(map[string]*yaml.Node, len(f.val.Content)/2)
@@ -626,7 +624,7 @@ func (l *loader) manifests(f field, typ string) []Entry {
 		}
 		e, platNode, platOK := l.entry(item, typ)
 		if p := e.Platform; platOK && p != nil && p.OS != "" && p.Architecture != "" && !configMayTell(*p) {
-			key := platform.Key(*p) + " " + setKey(e.Features)
+			key := platform.DuplicateKey(*p, e.Features)
 			if prev, dup := seen[key]; dup {
 				l.errorf(platNode, ErrDuplicatePlatform, "platform %s is also given at line %d (%s): an index holds each platform once; remove one entry or correct its platform",
 					platform.Format(*p), prev.line, prev.img)
@@ -753,13 +751,6 @@ func (l *loader) platform(f field) (*ocispec.Platform, []string) {
 		}
 	}
 	return &p, features
-}
-
-// setKey renders a set of strings canonically, for comparison.
-func setKey(s []string) string {
-	c := slices.Clone(s)
-	slices.Sort(c)
-	return strconv.Quote(strings.Join(slices.Compact(c), "\x00"))
 }
 
 // kindName names the kind of n for messages.

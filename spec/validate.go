@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/distribution/reference"
-	"github.com/manifest-push/manifest-push/internal/suggest"
 	"github.com/manifest-push/manifest-push/platform"
 )
 
@@ -25,10 +24,8 @@ func Validate(s *Spec) error {
 		errs = append(errs, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Err: err})
 	}
 	file := Pos{File: s.Name}
-	switch s.Type {
-	case "", TypeAuto, TypeOCI, TypeDocker:
-	default:
-		fail(file, nil, "unknown type %s; use auto, oci or docker", suggest.Quote(s.Type))
+	if err := CheckType(s.Type); err != nil {
+		fail(file, nil, "%v", err)
 	}
 	if s.Target == nil {
 		fail(file, nil, "no target: set the target reference, %s", examples["image"])
@@ -38,8 +35,8 @@ func Validate(s *Spec) error {
 			fail(file, nil, "%v", err)
 		}
 	}
-	if len(s.Annotations) > 0 && s.Type == TypeDocker {
-		fail(file, nil, "annotations need an OCI index, but type is docker: use type: oci (or auto), or remove the annotations")
+	if err := CheckAnnotations(s.Type, "type"); err != nil && len(s.Annotations) > 0 {
+		fail(file, nil, "%v", err)
 	}
 	if len(s.Manifests) == 0 && !(s.Append && len(s.Remove) > 0) {
 		fail(file, nil, `"manifests" is empty: list at least one source image, %s`, examples["manifests"])
@@ -63,8 +60,8 @@ func Validate(s *Spec) error {
 		case e.Layout != nil && e.Layout.Path == "":
 			fail(pos, nil, "the OCI layout source %s has no path: write oci-layout:PATH[:TAG|@DIGEST]", e.Layout)
 		}
-		if len(e.Annotations) > 0 && s.Type == TypeDocker {
-			fail(pos, nil, "annotations need an OCI index, but type is docker: use type: oci (or auto), or remove the annotations")
+		if err := CheckAnnotations(s.Type, "type"); err != nil && len(e.Annotations) > 0 {
+			fail(pos, nil, "%v", err)
 		}
 		if e.Platform == nil {
 			continue
@@ -77,7 +74,7 @@ func Validate(s *Spec) error {
 		if p.OS == "" || p.Architecture == "" || configMayTell(p) {
 			continue
 		}
-		key := platform.Key(p) + " " + setKey(e.Features)
+		key := platform.DuplicateKey(p, e.Features)
 		if prev, dup := seen[key]; dup {
 			fail(pos, ErrDuplicatePlatform, "platform %s is also given by %s: an index holds each platform once; remove one entry or correct its platform",
 				platform.Format(p), prev.Source())

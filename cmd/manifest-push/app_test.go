@@ -44,7 +44,7 @@ func TestCommandLineRefusesBadInput(t *testing.T) {
 		{"unknown command", "", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"from-spec without files", "", []string{"from-spec"}, "from-spec needs at least one spec file"},
 		{"bad output after the command", "", []string{"from-spec", "--output", "yaml", badSpec}, `--output "yaml": use text or json`},
-		{"bad type", "", []string{"from-spec", "--type", "zip", badSpec}, `--type "zip": use auto, oci or docker`},
+		{"bad type", "", []string{"from-spec", "--type", "zip", badSpec}, `--type: unknown type "zip"; use auto, oci or docker`},
 		{"misspelled key names file and line", "", []string{"from-spec", badSpec}, "bad.yaml:4:5"},
 		{"unknown architecture in from-args", "", []string{"from-args", "--plain-http", "--platforms", "linux/amd46", "--template", "127.0.0.1:9/img-OS-ARCH", "--target", "127.0.0.1:9/img"}, `"amd46"`},
 		{"global flag before and after", "", []string{"--plain-http", "from-args", "--jobs", "0", "--platforms", "linux/amd64", "--template", "127.0.0.1:9/img-OS-ARCH", "--target", "127.0.0.1:9/img"}, "--jobs 0: give 1 or more"},

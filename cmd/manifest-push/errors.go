@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -104,10 +103,8 @@ func printJSONError(w io.Writer, err error) {
 }
 
 // errorGroup is one cause: the first failure it was seen in, and what else
-// it hit (each named by the part of its message before the registry's
-// answer).
+// it hit (each named by its subject).
 type errorGroup struct {
-	key    string
 	first  error
 	others []string
 }
@@ -125,19 +122,23 @@ func groupErrors(err error) []*errorGroup {
 		}
 		key := cause(re)
 		if g := byKey[key]; g != nil {
-			msg := e.Error()
-			subject := msg
-			if i := strings.Index(msg, re.Error()); i > 0 {
-				subject = strings.TrimSuffix(msg[:i], ": ")
-			}
-			g.others = append(g.others, subject)
+			g.others = append(g.others, subject(e, re))
 			continue
 		}
-		g := &errorGroup{key: key, first: e}
+		g := &errorGroup{first: e}
 		byKey[key] = g
 		groups = append(groups, g)
 	}
 	return groups
+}
+
+// subject names what a failure was about: the source it read, else the
+// request that failed.
+func subject(e error, re *registry.Error) string {
+	if se, ok := errors.AsType[*publish.SourceError](e); ok {
+		return "source " + se.Ref.String()
+	}
+	return re.Method + " " + re.Path
 }
 
 // cause is what makes two registry errors the same failure: the host and
@@ -146,23 +147,16 @@ func groupErrors(err error) []*errorGroup {
 // else the host, the status, the registry's codes and messages, and the
 // transport error.
 func cause(e *registry.Error) string {
-	host := e.URL
-	if u, err := url.Parse(e.URL); err == nil {
-		host = u.Host
-	}
 	if e.Hint != registry.HintNone {
-		return fmt.Sprintf("%s\x00hint %d", host, e.Hint)
+		return fmt.Sprintf("%s\x00hint %d", e.Host, e.Hint)
 	}
 	transport := ""
 	if e.Err != nil {
-		transport = e.Err.Error()
-		// A transport error names the URL it failed for: the same failure
-		// on another path is the same cause.
-		if u, err := url.Parse(e.URL); err == nil {
-			transport = strings.ReplaceAll(transport, u.Path, "")
-		}
+		// A transport error may name the path it failed for: the same
+		// failure on another path is the same cause.
+		transport = strings.ReplaceAll(e.Err.Error(), e.Path, "")
 	}
-	return fmt.Sprintf("%s\x00%d\x00%q\x00%q\x00%s\x00%d", host, e.StatusCode, e.Codes, e.Messages, transport, e.Hint)
+	return fmt.Sprintf("%s\x00%d\x00%q\x00%q\x00%s", e.Host, e.StatusCode, e.Codes, e.Messages, transport)
 }
 
 // splitJoined lists the errors an errors.Join made err of (recursively), or
@@ -215,10 +209,7 @@ func hints(err error) []hint {
 	var walk func(error)
 	walk = func(err error) {
 		if e, ok := err.(*registry.Error); ok && e.Hint != registry.HintNone {
-			h := hint{Hint: e.Hint, host: e.URL}
-			if u, err := url.Parse(e.URL); err == nil {
-				h.host = u.Host
-			}
+			h := hint{Hint: e.Hint, host: e.Host}
 			if !slices.Contains(out, h) {
 				out = append(out, h)
 			}

@@ -72,6 +72,11 @@ func inspectAction(c *cli.Context, std streams) error {
 	if err != nil {
 		return annotateTimeout(ctx, err, g)
 	}
+	if !g.json {
+		for _, w := range in.Warnings {
+			fmt.Fprintf(std.err, "warning: %s\n", escape(w))
+		}
+	}
 	switch {
 	case c.Bool("raw"):
 		_, err = fmt.Fprintf(std.out, "%s\n", in.Raw)

@@ -31,12 +31,11 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 		return opts, usagef("--attestations %q: use keep or drop", a)
 	}
 	if isSet(c, "type") {
-		switch t := str(c, "type"); t {
-		case spec.TypeAuto, spec.TypeOCI, spec.TypeDocker:
-			opts.Type = t
-		default:
-			return opts, usagef("--type %q: use auto, oci or docker", t)
+		t, err := spec.ParseType(str(c, "type"))
+		if err != nil {
+			return opts, usagef("--type: %v", err)
 		}
+		opts.Type = t
 	}
 	return opts, nil
 }
@@ -258,10 +257,7 @@ func printText(std streams, g *globals, o outcome) {
 				fmt.Fprintf(info, "- %s\n", escape(c.Platform))
 			}
 		}
-		repo := r.Target
-		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
-			repo = repo[:i]
-		}
+		repo := r.Ref.Name()
 		for _, t := range r.Tags {
 			line := fmt.Sprintf("%s:%s %s", repo, t.Tag, t.Status)
 			switch {

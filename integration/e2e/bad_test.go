@@ -130,7 +130,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name:   "unknown --type",
 			args:   func(h string) []string { return fromArgs(h, "--type", "index") },
-			stderr: `--type "index": use auto, oci or docker`,
+			stderr: `--type: unknown type "index"; use auto, oci or docker`,
 		},
 		{
 			name:   "unknown --output",

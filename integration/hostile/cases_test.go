@@ -268,6 +268,68 @@ func TestFanOutIndexGraph(t *testing.T) {
 	if err := json.Unmarshal(body, &idx); err != nil || len(idx.Manifests) != 1 || idx.Manifests[0].Digest != img.Digest {
 		t.Errorf("dst/fan:1 is %s (%v)", body, err)
 	}
+
+	// verify and inspect walk the same graph with the same bounds: each
+	// distinct document read once.
+	for _, args := range [][]string{{"verify", "--blobs"}, {"inspect"}} {
+		e.Proxy.Reset()
+		r := run(t, clitest.RunOptions{}, append(append([]string{"--plain-http"}, args...), e.Host()+"/src/fan:top")...)
+		clitest.WantCode(t, r, 0)
+		if n := len(e.Proxy.Requests()); n >= 200 {
+			t.Errorf("%s: %d requests, want fewer than 200\n%s", args[0], n, clitest.Requests(e.Proxy))
+		}
+		t.Logf("%s of the fanned-out graph: %d requests", args[0], len(e.Proxy.Requests()))
+	}
+}
+
+// An index nested 1,000 levels deep: verify reports it damaged (deeper than
+// the walk's bound) and inspect lists its one entry, each reading each
+// distinct document at most once; a push refuses it. Nothing is written.
+func TestDeepIndexGraph(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t, registrytest.Options{})
+	ctx := context.Background()
+	level := e.Push("src/deep", "img", imagetest.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}, Format: imagetest.OCI})
+	const levels = 1000
+	for i := range levels {
+		tag := ""
+		if i == levels-1 {
+			tag = "top"
+		}
+		d, err := imagetest.PushIndex(ctx, e.Client, e.Registry.URL(), "src/deep", tag, []ocispec.Descriptor{level}, imagetest.IndexOptions{Format: imagetest.OCI})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Platform = nil
+		level = d
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"verify", "--blobs"}, 5, "nested more than 8 deep"},
+		{[]string{"inspect"}, 0, ""},
+		{fromSpec(t, e.Host()+"/dst/deep:1", e.Host()+"/src/deep:top"), 1, "nested more than 8 deep"},
+	} {
+		e.Proxy.Reset()
+		args := tc.args
+		if args[0] != "--plain-http" {
+			args = append(append([]string{"--plain-http"}, args...), e.Host()+"/src/deep:top")
+		}
+		r := run(t, clitest.RunOptions{}, args...)
+		clitest.WantCode(t, r, tc.code)
+		if tc.says != "" && !strings.Contains(r.Stdout+r.Stderr, tc.says) {
+			t.Errorf("%v does not say %q\n%s", tc.args, tc.says, r)
+		}
+		if n := len(e.Proxy.Requests()); n >= 200 {
+			t.Errorf("%v: %d requests, want fewer than 200\n%s", tc.args, n, clitest.Requests(e.Proxy))
+		}
+		if n := e.Proxy.Writes(); n != 0 {
+			t.Errorf("%v: %d writes", tc.args, n)
+		}
+		t.Logf("%v of an index nested %d deep: exit %d, %d requests", tc.args, levels, r.Code, len(e.Proxy.Requests()))
+	}
 }
 
 // fromSpec is the command line pushing target from sources (without

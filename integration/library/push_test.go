@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/integration/internal/clitest"
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
 	"github.com/manifest-push/manifest-push/integration/internal/libtest"
@@ -69,7 +70,7 @@ func TestCrossRepositoryPush(t *testing.T) {
 	if res.Digest != plannedRes.Digest || string(res.Index) != string(plannedRes.Index) {
 		t.Errorf("the dry run planned %s, the push pushed %s", plannedRes.Digest, res.Digest)
 	}
-	if !res.Changed || res.MediaType != plan.MediaTypeDockerManifestList {
+	if !res.Changed || res.MediaType != content.MediaTypeDockerManifestList {
 		t.Errorf("result %+v", res)
 	}
 	for _, tag := range res.Tags {
@@ -432,4 +433,56 @@ func TestFaults(t *testing.T) {
 			t.Errorf("error %v", err)
 		}
 	})
+}
+
+// TestNothingOutlivesAFailedPush: a push whose second source is missing
+// fails before any write, while the referrer scan of the first source's
+// repository (its tag list, held by the registry for 3 s) is still running.
+// When Push has returned, no request of it is left running: the scan was
+// cancelled and waited for, not left to finish behind the caller's back.
+func TestNothingOutlivesAFailedPush(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.image("src/app", "amd64", *linux("amd64", ""), imagetest.OCI)
+	e.Proxy.SetFault(func(r *http.Request, _ int) proxy.Action {
+		if strings.HasSuffix(r.URL.Path, "/tags/list") {
+			return proxy.Stall(3 * time.Second)
+		}
+		if strings.Contains(r.URL.Path, "/src/missing/") {
+			return proxy.Stall(300 * time.Millisecond) // after the first source's scan has started
+		}
+		return proxy.Pass()
+	})
+	s := e.spec("dst/app:1", nil, e.entry("src/app:amd64", nil), e.entry("src/missing:1", nil))
+	started := time.Now()
+	_, err := libtest.Push(ctx, s, e.opts())
+	if !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("push: %v, want a missing source", err)
+	}
+	returned := time.Since(started)
+	scanned := false
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for {
+		running := 0
+		for _, r := range e.Proxy.Requests() {
+			scanned = scanned || strings.HasSuffix(r.Path, "/tags/list")
+			if r.Duration == 0 {
+				running++
+			}
+		}
+		if running == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests still running after Push returned (in %v)\n%s", running, returned, clitest.Requests(e.Proxy))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !scanned {
+		t.Fatalf("the first source's repository was not scanned: the test proves nothing\n%s", clitest.Requests(e.Proxy))
+	}
+	if e.Proxy.Writes() != 0 {
+		t.Errorf("%d writes", e.Proxy.Writes())
+	}
+	t.Logf("Push returned in %v; every request had ended", returned)
 }
