@@ -88,6 +88,7 @@ type (
 		OSVersion    string   `json:"os.version,omitempty"`
 		OSFeatures   []string `json:"os.features,omitempty"`
 		Variant      string   `json:"variant,omitempty"`
+		Features     []string `json:"features,omitempty"`
 	}
 )
 
@@ -104,12 +105,20 @@ type Index struct {
 // list carries no annotations and no artifact types (its schema has no
 // place for them): they are left out.
 func EncodeIndex(mediaType string, annotations map[string]string, entries []ocispec.Descriptor) (Index, error) {
+	return EncodeIndexFeatures(mediaType, annotations, entries, nil)
+}
+
+// EncodeIndexFeatures is EncodeIndex with each entry's platform "features"
+// (features[i] for entries[i]; a short or nil features gives none): a
+// Docker manifest list's platform has the field (schema v2.2), written last;
+// an OCI index's has none, and they are left out of it.
+func EncodeIndexFeatures(mediaType string, annotations map[string]string, entries []ocispec.Descriptor, features [][]string) (Index, error) {
 	doc := wireIndex{SchemaVersion: 2, MediaType: mediaType, Manifests: make([]wireDescriptor, 0, len(entries))}
 	oci := mediaType == ocispec.MediaTypeImageIndex
 	if oci && len(annotations) > 0 {
 		doc.Annotations = annotations
 	}
-	for _, d := range entries {
+	for i, d := range entries {
 		w := wireDescriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
 		if d.Platform != nil {
 			w.Platform = &wirePlatform{
@@ -118,6 +127,9 @@ func EncodeIndex(mediaType string, annotations map[string]string, entries []ocis
 				OSVersion:    d.Platform.OSVersion,
 				OSFeatures:   d.Platform.OSFeatures,
 				Variant:      d.Platform.Variant,
+			}
+			if !oci && i < len(features) {
+				w.Platform.Features = features[i]
 			}
 		}
 		if oci {

@@ -103,14 +103,37 @@ func Build(in Input, opts Options) (*Plan, error) {
 	}
 
 	descs := make([]ocispec.Descriptor, len(entries))
+	features := make([][]string, len(entries))
 	for i, e := range entries {
 		descs[i] = e.Descriptor
+		if e.Source != nil && !e.Attestation && !e.Kept {
+			features[i] = e.Source.Features
+		}
 	}
-	idx, err := content.EncodeIndex(mediaType, in.Annotations, descs)
+	if mediaType == ocispec.MediaTypeImageIndex {
+		b.dropFeatures(entries)
+	}
+	idx, err := content.EncodeIndexFeatures(mediaType, in.Annotations, descs, features)
 	if err != nil {
 		return nil, err
 	}
 	return &Plan{Bytes: idx.Bytes, Descriptor: idx.Descriptor, Entries: entries, Warnings: b.warnings}, nil
+}
+
+// dropFeatures warns, once per source, that an OCI index leaves out the
+// features its spec gives: the OCI image index's platform has no features
+// field (image-spec 1.1 removed the reserved one), only a Docker manifest
+// list's has.
+func (b *builder) dropFeatures(entries []Entry) {
+	seen := map[*Source]bool{}
+	for _, e := range entries {
+		if e.Source == nil || e.Attestation || e.Kept || len(e.Source.Features) == 0 || seen[e.Source] {
+			continue
+		}
+		seen[e.Source] = true
+		b.warnings = append(b.warnings, at(e.Source.Pos)+fmt.Sprintf("%s: features %s left out: an OCI index's platform has no features field; use --type docker (type: docker) to keep them in a Docker manifest list",
+			e.Source.Ref, strings.Join(e.Source.Features, ",")))
+	}
 }
 
 type builder struct {

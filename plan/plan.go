@@ -49,7 +49,9 @@ type Source struct {
 	// os and architecture may be empty, to be filled from the config (P1).
 	Platform *ocispec.Platform
 	// Features is the platform's "features" asked for (spec.Entry.Features):
-	// part of the duplicate-platform key of rule P5.
+	// part of the duplicate-platform key of rule P5, and written into a
+	// Docker manifest list's platform (an OCI index has no such field and
+	// leaves it out with a warning).
 	Features []string
 	// Annotations are the descriptor annotations asked for (OCI only).
 	Annotations map[string]string

@@ -28,11 +28,13 @@ import (
 )
 
 // knownOS is the operating system list of Go's go/build/syslist.go, which
-// containerd uses too.
+// containerd uses too, plus "wasi": the os of Docker's Wasm workloads
+// (docker run --platform wasi/wasm, docker buildx --platform wasi/wasm),
+// which containerd's platform matcher compares as any other name.
 var knownOS = [...]string{
 	"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos",
 	"ios", "js", "linux", "nacl", "netbsd", "openbsd", "plan9", "solaris",
-	"wasip1", "windows", "zos",
+	"wasi", "wasip1", "windows", "zos",
 }
 
 // knownArch is the architecture list of Go's go/build/syslist.go, which

@@ -270,7 +270,7 @@ func TestEqualAgreesWithContainerd(t *testing.T) {
 		"linux/amd64", "linux/amd64/v1", "linux/x86_64", "linux/arm", "linux/arm/v7",
 		"linux/armhf", "linux/arm/v6", "linux/armel", "linux/arm64", "linux/arm64/v8",
 		"linux/aarch64", "linux/386", "linux/i386", "linux/ppc64le", "linux/s390x",
-		"windows/amd64", "linux/riscv64",
+		"windows/amd64", "linux/riscv64", "wasi/wasm", "wasip1/wasm", "WASI/wasm",
 	}
 	for _, a := range specs {
 		for _, b := range specs {
@@ -370,5 +370,37 @@ func TestNormalizeConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWasi: Docker's Wasm workloads are published as wasi/wasm; it parses,
+// formats back, and containerd's default matcher for wasi/wasm (what
+// docker run --platform wasi/wasm uses) picks it from a list and not
+// wasip1/wasm or linux/amd64.
+func TestWasi(t *testing.T) {
+	t.Parallel()
+	p, err := Parse("wasi/wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ocispec.Platform{OS: "wasi", Architecture: "wasm"}, p); diff != "" {
+		t.Errorf("Parse(wasi/wasm) (-want +got):\n%s", diff)
+	}
+	if got := Format(p); got != "wasi/wasm" {
+		t.Errorf("Format = %q", got)
+	}
+	m := platforms.Only(ocispec.Platform{OS: "wasi", Architecture: "wasm"})
+	var picked []string
+	for _, s := range []string{"linux/amd64", "wasip1/wasm", "wasi/wasm"} {
+		q, err := Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Match(q) {
+			picked = append(picked, Format(q))
+		}
+	}
+	if diff := cmp.Diff([]string{"wasi/wasm"}, picked); diff != "" {
+		t.Errorf("containerd's matcher for wasi/wasm picks (-want +got):\n%s", diff)
 	}
 }

@@ -46,6 +46,9 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if opts.ByDigest && s.StagingTag != "" {
 		return nil, &spec.Error{Msg: "--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them"}
 	}
+	if err := refuseLayouts(s); err != nil {
+		return nil, err
+	}
 	rd := &reader{reg: reg}
 	ctx = withScopes(ctx, s, !opts.DryRun)
 	// Whatever Push starts ends before it returns: on an early return the

@@ -46,7 +46,53 @@ func (c *Client) CopyBlob(ctx context.Context, from, to Repo, d ocispec.Descript
 		return 0, err
 	}
 	log.G(ctx).WithField("digest", d.Digest).WithField("from", from.Domain).Debug("copying the blob across registries")
-	return c.upload(ctx, from, to, d, nil, newMeter)
+	return c.upload(ctx, c.blobSource(from, d), to, d, nil, newMeter)
+}
+
+// BlobOpener opens the content of a blob for one attempt at uploading it;
+// the stream it gives is closed when the attempt ends.
+type BlobOpener func(ctx context.Context) (io.ReadCloser, error)
+
+// PushBlob uploads blob d into repository r from the stream open gives,
+// unless r has it already (asked with a HEAD first). The stream is verified
+// against d's digest and size as it goes, and the registry checks the
+// digest too; an upload broken by a transient failure is started again, as
+// a whole, with a new stream from open. newMeter, when not nil, gives a
+// Meter for each attempt. It returns the bytes uploaded: zero when r had
+// the blob.
+func (c *Client) PushBlob(ctx context.Context, r Repo, d ocispec.Descriptor, open BlobOpener, newMeter func() Meter) (int64, error) {
+	if err := d.Digest.Validate(); err != nil {
+		return 0, err
+	}
+	ok, err := c.HasBlob(ctx, r, d.Digest)
+	if err != nil || ok {
+		return 0, err
+	}
+	return c.upload(ctx, open, r, d, nil, newMeter)
+}
+
+// blobSource opens blob d of repository from, streamed from its registry.
+func (c *Client) blobSource(from Repo, d ocispec.Descriptor) BlobOpener {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		resp, err := c.do(ctx, request{method: http.MethodGet, repo: from, path: "blobs/" + d.Digest.String(), caps: docker.HostCapabilityPull, streamed: true}, http.StatusOK)
+		if err != nil {
+			return nil, fmt.Errorf("reading blob %s: %w", d.Digest, err)
+		}
+		return &drainingBody{ctx: ctx, resp: resp}, nil
+	}
+}
+
+// drainingBody is a response body that is drained and closed as drain does.
+type drainingBody struct {
+	ctx  context.Context
+	resp *http.Response
+}
+
+func (b *drainingBody) Read(p []byte) (int, error) { return b.resp.Body.Read(p) }
+
+func (b *drainingBody) Close() error {
+	drain(b.ctx, b.resp)
+	return nil
 }
 
 // mount mounts a blob from another repository of the target's registry; a
@@ -59,7 +105,7 @@ func (c *Client) CopyBlob(ctx context.Context, from, to Repo, d ocispec.Descript
 func (c *Client) mount(ctx context.Context, from, to Repo, d ocispec.Descriptor, newMeter func() Meter) (int64, error) {
 	pair := from.String() + "\x00" + to.String()
 	if _, refused := c.noMount.Load(pair); refused {
-		return c.upload(ctx, from, to, d, nil, newMeter)
+		return c.upload(ctx, c.blobSource(from, d), to, d, nil, newMeter)
 	}
 	resp, err := c.do(ctx, request{
 		method: http.MethodPost,
@@ -74,7 +120,7 @@ func (c *Client) mount(ctx context.Context, from, to Repo, d ocispec.Descriptor,
 		}
 		c.noMount.Store(pair, true)
 		log.G(ctx).WithError(err).WithField("digest", d.Digest).Debug("registry refused the mount: uploading the blob")
-		return c.upload(ctx, from, to, d, nil, newMeter)
+		return c.upload(ctx, c.blobSource(from, d), to, d, nil, newMeter)
 	}
 	drain(ctx, resp)
 	if resp.StatusCode == http.StatusCreated {
@@ -85,20 +131,21 @@ func (c *Client) mount(ctx context.Context, from, to Repo, d ocispec.Descriptor,
 	if err != nil {
 		return 0, fmt.Errorf("upload of blob %s: %w", d.Digest, err)
 	}
-	return c.upload(ctx, from, to, d, loc, newMeter)
+	return c.upload(ctx, c.blobSource(from, d), to, d, loc, newMeter)
 }
 
-// upload streams a blob from the source into the target repository (into
-// the upload at loc, or a new one when loc is nil), verifying it as it
-// goes, as a whole operation that is started again (with a new upload)
-// after a transient failure. It returns the bytes streamed.
-func (c *Client) upload(ctx context.Context, from, to Repo, d ocispec.Descriptor, loc *url.URL, newMeter func() Meter) (int64, error) {
+// upload streams a blob from src into the target repository (into the
+// upload at loc, or a new one when loc is nil), verifying it as it goes, as
+// a whole operation that is started again (with a new upload and a new
+// stream from src) after a transient failure. It returns the bytes
+// streamed.
+func (c *Client) upload(ctx context.Context, src BlobOpener, to Repo, d ocispec.Descriptor, loc *url.URL, newMeter func() Meter) (int64, error) {
 	for attempt := 1; ; attempt++ {
 		m := newCountMeter()
 		if newMeter != nil {
 			m = newMeter()
 		}
-		err := c.uploadOnce(ctx, from, to, d, loc, m)
+		err := c.uploadOnce(ctx, src, to, d, loc, m)
 		n := m.End(err == nil)
 		if err == nil {
 			return n, nil
@@ -128,7 +175,7 @@ func (c *Client) upload(ctx context.Context, from, to Repo, d ocispec.Descriptor
 	}
 }
 
-func (c *Client) uploadOnce(ctx context.Context, from, to Repo, d ocispec.Descriptor, loc *url.URL, m Meter) error {
+func (c *Client) uploadOnce(ctx context.Context, open BlobOpener, to Repo, d ocispec.Descriptor, loc *url.URL, m Meter) error {
 	if loc == nil {
 		resp, err := c.do(ctx, request{method: http.MethodPost, repo: to, path: "blobs/uploads/", caps: docker.HostCapabilityPush}, http.StatusAccepted)
 		if err != nil {
@@ -139,18 +186,22 @@ func (c *Client) uploadOnce(ctx context.Context, from, to Repo, d ocispec.Descri
 			return fmt.Errorf("upload of blob %s: %w", d.Digest, err)
 		}
 	}
-	src, err := c.do(ctx, request{method: http.MethodGet, repo: from, path: "blobs/" + d.Digest.String(), caps: docker.HostCapabilityPull, streamed: true}, http.StatusOK)
+	src, err := open(ctx)
 	if err != nil {
-		return fmt.Errorf("reading blob %s: %w", d.Digest, err)
+		return err
 	}
-	defer drain(ctx, src)
+	defer func() {
+		if err := src.Close(); err != nil {
+			log.G(ctx).WithError(err).Debug("closing the source of a blob upload")
+		}
+	}()
 	resp, err := c.do(ctx, request{
 		method:   http.MethodPut,
 		repo:     to,
 		location: loc,
 		query:    url.Values{"digest": {d.Digest.String()}},
 		header:   http.Header{"Content-Type": {"application/octet-stream"}},
-		stream:   m.Wrap(newVerifier(src.Body, d)),
+		stream:   m.Wrap(newVerifier(src, d)),
 		size:     d.Size,
 		caps:     docker.HostCapabilityPush,
 	}, http.StatusCreated)

@@ -80,6 +80,16 @@ func (c *Client) ReadManifest(ctx context.Context, r Repo, ref string) (Document
 	return Document{Desc: ocispec.Descriptor{MediaType: mt, Digest: got, Size: int64(len(data))}, Data: data}, nil
 }
 
+// MediaTypeOf tells the media type of a manifest or an index read from
+// elsewhere than a registry (an OCI layout): the one the document states,
+// else what its fields say. A document that is neither is ErrUnsupported.
+func MediaTypeOf(data []byte) (string, error) { return mediaTypeOf(data, "") }
+
+// VerifyingReader reads r and checks it against d as it goes: at its end, a
+// wrong size or digest is an error wrapping ErrDigestMismatch. It reads at
+// most d.Size+1 bytes of r.
+func VerifyingReader(r io.Reader, d ocispec.Descriptor) io.Reader { return newVerifier(r, d) }
+
 // mediaTypeOf tells a manifest's media type: the one the document states,
 // else the response's Content-Type, else what its fields say.
 func mediaTypeOf(data []byte, contentType string) (string, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/distribution/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/manifest-push/manifest-push/platform"
@@ -168,12 +167,12 @@ func FromArgs(a Args) (*Spec, error) {
 		fail("--template", nil, "%s and source arguments (%s) both given: give the sources by template or as arguments, not both", suggest.Quote(a.Template), suggest.Quote(a.Sources[0]))
 	case len(a.Sources) > 0:
 		for _, src := range a.Sources {
-			ref, err := parseSource(src)
+			e, err := argSource(src)
 			if err != nil {
 				fail("source "+suggest.Quote(src), nil, "%v", err)
 				continue
 			}
-			s.Manifests = append(s.Manifests, Entry{Image: ref})
+			s.Manifests = append(s.Manifests, e)
 		}
 		s.Select = plats
 	case onlyRemove:
@@ -188,19 +187,24 @@ func FromArgs(a Args) (*Spec, error) {
 		sources := map[string]string{}
 		for i, p := range plats {
 			src := Expand(a.Template, p)
-			ref, err := parseSource(src)
+			e, err := argSource(src)
 			if err != nil {
 				fail("--template", nil, "for %s it gives %s: %v", platform.Format(p), suggest.Quote(src), err)
 				continue
 			}
-			if prev, dup := sources[ref.String()]; dup {
+			key := e.Source()
+			if e.Image != nil {
+				key = e.Image.String()
+			}
+			if prev, dup := sources[key]; dup {
 				fail("--template", nil, "%s and %s both give %s: add the placeholders that tell them apart (e.g. VARIANT, OSVERSION)",
-					prev, platform.Format(p), reference.FamiliarString(ref))
+					prev, platform.Format(p), e.Source())
 				continue
 			}
-			sources[ref.String()] = platform.Format(p)
+			sources[key] = platform.Format(p)
 			pp := plats[i]
-			s.Manifests = append(s.Manifests, Entry{Image: ref, Platform: &pp})
+			e.Platform = &pp
+			s.Manifests = append(s.Manifests, e)
 		}
 	}
 
@@ -213,6 +217,18 @@ func FromArgs(a Args) (*Spec, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// argSource parses a source given on the command line (an argument, or a
+// template expanded): a registry reference, or oci-layout:PATH[:TAG|@DIGEST]
+// with PATH relative to the working directory.
+func argSource(src string) (Entry, error) {
+	if IsLayout(src) {
+		ref, err := ParseLayoutRef(src, "")
+		return Entry{Layout: ref}, err
+	}
+	ref, err := parseSource(src)
+	return Entry{Image: ref}, err
 }
 
 // ParseRemove parses --remove values (each possibly a comma-separated list)

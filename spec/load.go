@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,6 +31,10 @@ type LoadOptions struct {
 	// LookupEnv resolves ${VAR} references in spec values. Nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Dir is the directory that a relative oci-layout:PATH source is taken
+	// from. Empty means the directory of the spec file (Load's name), or
+	// the working directory for standard input ("-").
+	Dir string
 }
 
 // Load reads and validates one spec. name is used in error positions ("-"
@@ -48,7 +53,10 @@ func Load(name string, r io.Reader, opts LoadOptions) (*Spec, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	l := &loader{file: name, lookup: lookup}
+	l := &loader{file: name, lookup: lookup, dir: opts.Dir}
+	if l.dir == "" && name != "-" {
+		l.dir = filepath.Dir(name)
+	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, l.join(&Error{Pos: Pos{File: name}, Msg: fmt.Sprintf("cannot read the spec: %v", unwrapPath(err)), Err: err})
@@ -114,6 +122,7 @@ var examples = map[string]string{
 // loader holds the state of one Load: the file name and the errors found.
 type loader struct {
 	file   string
+	dir    string
 	lookup func(string) (string, bool)
 	errs   []*Error
 }
@@ -632,8 +641,8 @@ func (l *loader) manifests(f field, typ string) []Entry {
 					platform.Format(*p), prev.line, prev.img)
 			} else {
 				img := "no valid image"
-				if e.Image != nil {
-					img = reference.FamiliarString(e.Image)
+				if e.Image != nil || e.Layout != nil {
+					img = e.Source()
 				}
 				seen[key] = entrySeen{line: platNode.Line, img: img}
 			}
@@ -659,7 +668,13 @@ func (l *loader) entry(n *yaml.Node, typ string) (Entry, *yaml.Node, bool) {
 	f, _ := l.fields(n, entryKeys, nil, " in a manifests entry")
 	if v, ok := f["image"]; ok {
 		if img, ok := l.str(v, "image"); ok {
-			if ref, err := parseSource(img); err != nil {
+			if IsLayout(img) {
+				if ref, err := ParseLayoutRef(img, l.dir); err != nil {
+					l.errorf(v.val, nil, "%v", err)
+				} else {
+					e.Layout = ref
+				}
+			} else if ref, err := parseSource(img); err != nil {
 				l.errorf(v.val, nil, "%v", err)
 			} else {
 				e.Image = ref

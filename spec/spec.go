@@ -90,8 +90,12 @@ type Spec struct {
 // Entry is one source image of the index.
 type Entry struct {
 	// Image is the normalised source reference (tagged, or by digest); a
-	// missing tag is "latest".
+	// missing tag is "latest". Nil when the source is an OCI layout.
 	Image reference.Named
+	// Layout is the source when it is an OCI image layout
+	// (oci-layout:PATH[:TAG|@DIGEST]); nil for a registry source. Exactly
+	// one of Image and Layout is set.
+	Layout *LayoutRef
 	// Platform is nil when the spec gives none. When set, its fields are
 	// normalised; OS and Architecture may still be empty, to be filled from
 	// the image config.
@@ -105,6 +109,18 @@ type Entry struct {
 	Annotations map[string]string
 	// Pos is where the entry starts in the spec.
 	Pos Pos
+}
+
+// Source names an entry's source in messages: its reference, or its
+// oci-layout: form.
+func (e Entry) Source() string {
+	switch {
+	case e.Layout != nil:
+		return e.Layout.String()
+	case e.Image != nil:
+		return reference.FamiliarString(e.Image)
+	}
+	return "an entry with no image"
 }
 
 // Pos is a position in a spec file. Line and Col are 1-based; zero means

@@ -53,8 +53,13 @@ func Validate(s *Spec) error {
 		if pos.File == "" {
 			pos.File = s.Name
 		}
-		if e.Image == nil {
+		switch {
+		case e.Image == nil && e.Layout == nil:
 			fail(pos, nil, "an entry has no source image: set its reference, e.g. registry.example.com/hello:1.0-linux-amd64")
+		case e.Image != nil && e.Layout != nil:
+			fail(pos, nil, "an entry has both a registry reference (%s) and an OCI layout (%s): give one", familiar(e.Image), e.Layout)
+		case e.Layout != nil && e.Layout.Path == "":
+			fail(pos, nil, "the OCI layout source %s has no path: write oci-layout:PATH[:TAG|@DIGEST]", e.Layout)
 		}
 		if err := CheckAnnotations(s.Type, "type"); err != nil && len(e.Annotations) > 0 {
 			fail(pos, nil, "%v", err)
@@ -73,7 +78,7 @@ func Validate(s *Spec) error {
 		key := platform.DuplicateKey(p, e.Features)
 		if prev, dup := seen[key]; dup {
 			fail(pos, ErrDuplicatePlatform, "platform %s is also given by %s: an index holds each platform once; remove one entry or correct its platform",
-				platform.Format(p), familiar(prev.Image))
+				platform.Format(p), prev.Source())
 			continue
 		}
 		seen[key] = e

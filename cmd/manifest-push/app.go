@@ -296,6 +296,10 @@ type globals struct {
 	quiet              bool
 	// stdinUsed is set when the password was read from standard input.
 	stdinUsed bool
+	// manifestTool is set under manifest-tool's spelling (push from-spec,
+	// push from-args): text output keeps manifest-tool's stdout, the
+	// Digest line alone; every other line goes to stderr.
+	manifestTool bool
 }
 
 func readGlobals(c *cli.Context, std streams) (*globals, error) {
@@ -314,6 +318,11 @@ func readGlobals(c *cli.Context, std streams) (*globals, error) {
 		timeout:  owner(c, "timeout").Duration("timeout"),
 		debug:    boolean(c, "debug"),
 		quiet:    boolean(c, "quiet"),
+	}
+	for _, a := range c.Lineage() {
+		if a.Command != nil && a.Command.Name == "push" {
+			g.manifestTool = true
+		}
 	}
 	var err error
 	if g.json, err = readOutput(c); err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/manifest-push/manifest-push/layout"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/registry"
@@ -24,6 +25,8 @@ func exitCode(err error) int {
 		errors.Is(err, spec.ErrInvalidSpec),
 		errors.Is(err, registry.ErrInvalidReference),
 		errors.Is(err, registry.ErrDockerConfig),
+		errors.Is(err, layout.ErrInvalid),
+		errors.Is(err, layout.ErrAmbiguous),
 		errors.Is(err, platform.ErrInvalid),
 		errors.Is(err, platform.ErrUnknownOS),
 		errors.Is(err, platform.ErrUnknownArch):

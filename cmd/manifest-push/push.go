@@ -265,23 +265,33 @@ func annotateTimeout(ctx context.Context, err error, g *globals) error {
 	return fmt.Errorf("gave up after --timeout %s: %w", g.timeout, err)
 }
 
+// printText prints one push's result as text: the dry-run index, the
+// changes, the tags, the referrers and rounds, and last the Digest line. The
+// Digest line goes to stdout; the others too, except under manifest-tool's
+// spelling (globals.manifestTool), where they go to stderr.
 func printText(std streams, g *globals, o outcome) {
 	r := o.res
 	if r == nil {
 		return
 	}
+	// info carries every line but the Digest line: stdout, or stderr under
+	// manifest-tool's spelling, whose stdout is the Digest line alone.
+	info := std.out
+	if g.manifestTool {
+		info = std.err
+	}
 	if r.DryRun && !g.quiet {
-		fmt.Fprintf(std.out, "%s\n", r.Index)
+		fmt.Fprintf(info, "%s\n", r.Index)
 	}
 	if !g.quiet {
 		for _, c := range r.Changes {
 			switch c.Change {
 			case publish.ChangeAdded:
-				fmt.Fprintf(std.out, "+ %s\n", escape(c.Platform))
+				fmt.Fprintf(info, "+ %s\n", escape(c.Platform))
 			case publish.ChangeUpdated:
-				fmt.Fprintf(std.out, "~ %s %s -> %s\n", escape(c.Platform), c.From, c.To)
+				fmt.Fprintf(info, "~ %s %s -> %s\n", escape(c.Platform), c.From, c.To)
 			case publish.ChangeRemoved:
-				fmt.Fprintf(std.out, "- %s\n", escape(c.Platform))
+				fmt.Fprintf(info, "- %s\n", escape(c.Platform))
 			}
 		}
 		repo := r.Ref.Name()
@@ -303,7 +313,7 @@ func printText(std streams, g *globals, o outcome) {
 			case t.Previous == "" && t.Status != publish.TagUnchanged:
 				line += " (new)"
 			}
-			fmt.Fprintln(std.out, escape(line))
+			fmt.Fprintln(info, escape(line))
 		}
 	}
 	if n, copied := referrerCounts(r); n > 0 && !g.quiet {
@@ -311,10 +321,10 @@ func printText(std streams, g *globals, o outcome) {
 		if r.DryRun {
 			verb = "to copy"
 		}
-		fmt.Fprintf(std.out, "Referrers: %d found, %d %s\n", n, copied, verb)
+		fmt.Fprintf(info, "Referrers: %d found, %d %s\n", n, copied, verb)
 	}
 	if r.Rounds > 0 && !g.quiet {
-		fmt.Fprintf(std.out, "Rounds: %d\n", r.Rounds)
+		fmt.Fprintf(info, "Rounds: %d\n", r.Rounds)
 	}
 	if r.Digest != "" && o.err == nil {
 		fmt.Fprintf(std.out, "Digest: %s %d\n", r.Digest, r.Size)
