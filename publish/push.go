@@ -3,9 +3,7 @@ package publish
 import (
 	"context"
 	"errors"
-
 	"fmt"
-	"github.com/distribution/reference"
 	"maps"
 	"slices"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/containerd/log"
+	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"

@@ -172,6 +172,10 @@ func mirror(ctx context.Context, rd *reader, pr *prepared, s *spec.Spec, final *
 	for i, m := range s.Mirrors {
 		wg.Go(func() {
 			res, err := mirrorOne(ctx, rd, pr, s, m, final, opts)
+			if err != nil {
+				// Its own error line says which target failed.
+				err = fmt.Errorf("mirror %s: %w", m, err)
+			}
 			out[i] = &MirrorResult{Result: res, Err: err}
 		})
 	}

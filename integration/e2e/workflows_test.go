@@ -512,7 +512,7 @@ manifests:
 		r := e.run("--plain-http", "--timeout", "30s", "from-spec", path)
 		t.Logf("%s", r)
 		clitest.WantCode(t, r, 1)
-		clitest.WantStderr(t, r, dead+"/down/app")
+		clitest.WantStderr(t, r, "error: mirror "+dead+"/down/app:2.0: ")
 		d := e.TagDigest("app", "2.0")
 		if d == "" {
 			t.Fatal("the target was not published")
