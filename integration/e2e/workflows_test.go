@@ -354,8 +354,9 @@ func TestHeal(t *testing.T) {
 
 // --by-digest writes the children and the index and moves no tag: the tag
 // list is as before, the index is there by digest, stdout ends with its
-// Digest: line, and a rerun writes nothing. A push without it then moves
-// the tag (the sign-first, tag-later recipe) and writes only tags.
+// Digest: line, and a rerun writes nothing. Then the README's recipe goes
+// on: the index is signed by its digest, and a push without --by-digest
+// moves the tags to that same index.
 func TestByDigest(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -401,15 +402,23 @@ func TestByDigest(t *testing.T) {
 		t.Errorf("rerun JSON %+v, want byDigest, digest %s, no tags, unchanged", lines, d)
 	}
 
-	// Tag it (after signing): the tags point at the same index, so a
-	// signature made for its digest holds.
+	// Sign it, as cosign does (a signature under the tag
+	// sha256-<hex>.sig of the index's digest), then tag it: the tags point
+	// at the same index, so the signature made for its digest holds, and
+	// verify finds it whole.
+	s := side{base: e.Registry.URL(), client: e.Client, proxy: e.Proxy}
+	sig := s.artifact(t, "dst/img", nil, "application/vnd.dev.cosign.simplesigning.v1+json", "cosign signature of the index", tagOf(d)+".sig")
 	e.Proxy.Reset()
 	r = e.run(append([]string{"--plain-http"}, args...)...)
 	clitest.WantCode(t, r, 0)
 	if e.TagDigest("dst/img", "1") != d || e.TagDigest("dst/img", "latest") != d {
 		t.Errorf("the tags do not point at %s\n%s", d, r)
 	}
+	if got := e.TagDigest("dst/img", tagOf(d)+".sig"); got != sig.Digest {
+		t.Errorf("the signature of the tagged index is %q, want %s", got, sig.Digest)
+	}
 	t.Logf("tagging: %d requests, %d writes", e.Proxy.Count(), e.Proxy.Writes())
+	clitest.WantCode(t, e.run("--plain-http", "verify", e.ref("dst/img:1")), 0)
 }
 
 // closedPort is a loopback address nothing listens on.
