@@ -402,6 +402,14 @@ func TestByDigest(t *testing.T) {
 		t.Errorf("rerun JSON %+v, want byDigest, digest %s, no tags, unchanged", lines, d)
 	}
 
+	// The README's recipe takes the digest from the --quiet output, whose
+	// only line is the Digest: line.
+	r = e.run(append([]string{"--plain-http", "--quiet"}, append(args, "--by-digest")...)...)
+	clitest.WantCode(t, r, 0)
+	if want := fmt.Sprintf("Digest: %s %d\n", d, size); r.Stdout != want {
+		t.Errorf("--quiet --by-digest stdout %q, want %q", r.Stdout, want)
+	}
+
 	// Sign it, as cosign does (a signature under the tag
 	// sha256-<hex>.sig of the index's digest), then tag it: the tags point
 	// at the same index, so the signature made for its digest holds, and
