@@ -29,6 +29,9 @@ type copier struct {
 	// share it; manifestsIn writes each manifest once.
 	blobsIn     memo[struct{}]
 	manifestsIn memo[struct{}]
+	// early, when not nil, answers whether the target holds a manifest
+	// from a wave of HEADs started before (see has).
+	early *looks
 }
 
 // child is a manifest to have in the target repository, the repository it
@@ -80,7 +83,7 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 	missing := map[string]*copyNode{}
 	visit := func(ctx context.Context, n node) ([]node, error) {
 		if n.depth > 0 || mode.look {
-			ok, err := cp.rd.reg.HasManifest(ctx, cp.target, n.desc.Digest)
+			ok, err := cp.has(ctx, n.desc.Digest)
 			if err != nil || ok {
 				return nil, err
 			}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-
 	"fmt"
-	"github.com/distribution/reference"
 	"maps"
 	"slices"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/containerd/log"
+	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/platform"
@@ -105,16 +104,37 @@ type prepared struct {
 	build    func(current *plan.Source) (*plan.Plan, error)
 	found    []referrer
 	warnings []string
+	// early looks for the children of the index the target tag held, in
+	// the target (see looks); nil when it held none.
+	early *looks
 }
 
 // prepare does the read-only steps of a push: resolve every source and the
 // target's tags, build the index (an update of what the target tag holds
 // with s.Append), check the descriptors of index sources, find what refers
 // to the entries.
-func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *scans) (*prepared, error) {
+func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *scans) (_ *prepared, err error) {
 	target := registry.RepoOf(s.Target)
 	pr := &prepared{s: s, rd: rd, tags: uniqueTags(s)}
-	sources, previous, before, err := resolve(ctx, rd, s, target, pr.tags, opts.IgnoreMissing, sc)
+	// The children of the index the target tag holds are looked for in
+	// the target at once, overlapping the reads of the sources: a rerun
+	// heals with these answers (docs/rules.md, "Reruns heal"). Not for an
+	// update (--append), whose kept entries are not copied and so need no
+	// look, nor where no tag is left as it is (--force, --by-digest).
+	var onBefore func(registry.Document)
+	if !opts.DryRun && !opts.Force && !opts.ByDigest && !s.Append {
+		onBefore = func(doc registry.Document) {
+			if ds := indexChildren(doc); len(ds) > 0 {
+				pr.early = startLooks(ctx, rd.reg, target, ds)
+			}
+		}
+	}
+	defer func() {
+		if err != nil {
+			pr.early.wait() // whatever prepare starts ends before it fails
+		}
+	}()
+	sources, previous, before, err := resolve(ctx, rd, s, target, pr.tags, opts.IgnoreMissing, sc, onBefore)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +200,8 @@ func publish(ctx context.Context, pr *prepared, opts Options) (*Result, *plan.Pl
 	}
 	toWrite := res.setTags(tags, previous, p.Descriptor.Digest, opts.Force)
 	log.G(ctx).WithField("digest", p.Descriptor.Digest).WithField("tags", toWrite).Debug("index built")
-	cp := &copier{rd: pr.rd, target: target, progress: newProgress(opts.Progress)}
+	cp := &copier{rd: pr.rd, target: target, progress: newProgress(opts.Progress), early: pr.early}
+	defer pr.early.wait()
 	present := len(tags) > 0 && len(toWrite) == 0
 	if opts.ByDigest && !opts.Force && !opts.DryRun {
 		var err error
@@ -295,7 +316,8 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 // all concurrently: the target tag (tags[0]) is read whole, for the
 // changes a push makes to it and for what it holds; the others by digest
 // only. It reports every failing source, not only the first. before is the
-// target tag's document, zero when the tag does not exist.
+// target tag's document, zero when the tag does not exist; onBefore, when
+// set, hears of it as soon as it is read.
 //
 // A source is looked at with HEAD first (a registry such as Docker Hub
 // counts each manifest GET as a pull): when its digest is an image entry
@@ -304,7 +326,7 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 // pushed) and neither its manifest nor its config is read again. Only a
 // source that changed, or is new, is read. A rerun that changes nothing
 // so reads one manifest: the target's.
-func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool, sc *scans) (sources []plan.Source, previous []digest.Digest, before registry.Document, err error) {
+func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool, sc *scans, onBefore func(registry.Document)) (sources []plan.Source, previous []digest.Digest, before registry.Document, err error) {
 	var wg sync.WaitGroup
 	read := make(chan struct{}) // closed once before is read
 	var held map[digest.Digest]ocispec.Descriptor
@@ -333,6 +355,9 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo
 				before, err = rd.reg.ReadManifest(ctx, target, t)
 				if errors.Is(err, registry.ErrNotFound) {
 					before, err = registry.Document{}, nil
+				}
+				if err == nil && before.Desc.Digest != "" && onBefore != nil {
+					onBefore(before)
 				}
 				d = before.Desc.Digest
 				held = imageEntries(before)

@@ -2,11 +2,13 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
@@ -101,18 +103,91 @@ func tagDigests(ctx context.Context, reg Registry, r registry.Repo, tags []strin
 	return out, errors.Join(errs...)
 }
 
+// looks is one concurrent wave of HEADs looking for manifests in a
+// repository, started early: as soon as the target tag's index is read
+// (prepare), for its children, so that the wave overlaps the reads of the
+// sources' configs and referrers instead of following them. A rerun's heal
+// and an update's copy take their answers from it (copier.has).
+type looks struct {
+	repo  registry.Repo
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	found map[digest.Digest]bool
+}
+
+// startLooks looks for each of ds in repo, concurrently.
+func startLooks(ctx context.Context, reg Registry, repo registry.Repo, ds []digest.Digest) *looks {
+	l := &looks{repo: repo, found: map[digest.Digest]bool{}}
+	for _, d := range ds {
+		l.wg.Go(func() {
+			ok, err := reg.HasManifest(ctx, repo, d)
+			if err != nil {
+				return // looked for again when needed, and its error reported then
+			}
+			l.mu.Lock()
+			l.found[d] = ok
+			l.mu.Unlock()
+		})
+	}
+	return l
+}
+
+// wait waits for every answer; nil waits for nothing.
+func (l *looks) wait() {
+	if l != nil {
+		l.wg.Wait()
+	}
+}
+
+// indexChildren lists the digests an index document lists, each once; none
+// for a manifest or a document that does not parse.
+func indexChildren(doc registry.Document) []digest.Digest {
+	if !content.IsIndex(doc.Desc.MediaType) {
+		return nil
+	}
+	var idx ocispec.Index
+	if json.Unmarshal(doc.Data, &idx) != nil {
+		return nil
+	}
+	var out []digest.Digest
+	seen := map[digest.Digest]bool{}
+	for _, d := range idx.Manifests {
+		if !seen[d.Digest] {
+			seen[d.Digest] = true
+			out = append(out, d.Digest)
+		}
+	}
+	return out
+}
+
+// has reports whether the target repository holds manifest d: the answer
+// of the early wave when it asked about d, otherwise a HEAD now.
+func (cp *copier) has(ctx context.Context, d digest.Digest) (bool, error) {
+	if l := cp.early; l != nil && l.repo == cp.target {
+		l.wait()
+		l.mu.Lock()
+		ok, asked := l.found[d]
+		l.mu.Unlock()
+		if asked {
+			return ok, nil
+		}
+	}
+	return cp.rd.reg.HasManifest(ctx, cp.target, d)
+}
+
 // heal copies back into the target the children of p that a clean-up job
-// deleted from it: every child is looked for, in one concurrent wave, and
-// the missing ones are copied again from their sources. A missing child
-// that came from the target itself (an entry an update kept) cannot be
-// copied back: it is a warning. It reports whether it copied any.
+// deleted from it: every child is looked for, in one concurrent wave (the
+// early one for the children the target tag's index lists), and the
+// missing ones are copied again from their sources. A missing child that
+// came from the target itself (an entry an update kept) cannot be copied
+// back: it is a warning. It reports whether it copied any.
 func (res *Result) heal(ctx context.Context, cp *copier, p *plan.Plan) (bool, error) {
 	children := allChildren(p, cp.target)
 	found := make([]bool, len(children))
 	errs := make([]error, len(children))
 	var wg sync.WaitGroup
 	for i, ch := range children {
-		wg.Go(func() { found[i], errs[i] = cp.rd.reg.HasManifest(ctx, cp.target, ch.desc.Digest) })
+		wg.Go(func() { found[i], errs[i] = cp.has(ctx, ch.desc.Digest) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -172,6 +247,10 @@ func mirror(ctx context.Context, rd *reader, pr *prepared, s *spec.Spec, final *
 	for i, m := range s.Mirrors {
 		wg.Go(func() {
 			res, err := mirrorOne(ctx, rd, pr, s, m, final, opts)
+			if err != nil {
+				// Its own error line says which target failed.
+				err = fmt.Errorf("mirror %s: %w", m, err)
+			}
 			out[i] = &MirrorResult{Result: res, Err: err}
 		})
 	}

@@ -304,10 +304,19 @@ type jsonResult struct {
 	Changes   []jsonChange  `json:"changes"`
 	Warnings  []string      `json:"warnings"`
 	Rounds    int           `json:"rounds"`
+	ByDigest  bool          `json:"byDigest"`
+	Staging   *jsonStaging  `json:"staging"`
 	// Index is the index document, with --dry-run only.
 	Index json.RawMessage `json:"index"`
 	Spec  string          `json:"spec"`
 	Error string          `json:"error"`
+}
+
+// jsonStaging is what the completeness gate did.
+type jsonStaging struct {
+	Tag      string   `json:"tag"`
+	Complete bool     `json:"complete"`
+	Missing  []string `json:"missing"`
 }
 
 type jsonChange struct {
