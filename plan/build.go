@@ -27,7 +27,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 	for i := range sources {
 		src := &sources[i]
 		if src.Missing {
-			b.warnings = append(b.warnings, at(src.Pos)+fmt.Sprintf("%s not found; left out (ignoring missing sources)", src.Ref))
+			b.warnings = append(b.warnings, at(src.Pos)+fmt.Sprintf("%s not found; left out (ignoring missing sources)", src.Name()))
 			continue
 		}
 		switch {
@@ -36,7 +36,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 		case content.IsIndex(src.Descriptor.MediaType):
 			b.addIndex(src)
 		default:
-			b.fail(src, ErrMediaType, "%s is a %q, not an image manifest or an index", src.Ref, src.Descriptor.MediaType)
+			b.fail(src, ErrMediaType, "%s is a %q, not an image manifest or an index", src.Name(), src.Descriptor.MediaType)
 		}
 	}
 	if len(in.Select) > 0 && len(b.errs) == 0 {
@@ -87,7 +87,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 		}
 		for _, e := range b.images {
 			if e.Descriptor.MediaType == ocispec.MediaTypeImageManifest {
-				b.fail(e.Source, ErrMediaType, "%s is an OCI manifest, which a Docker manifest list cannot hold: use --type oci", e.Source.Ref)
+				b.fail(e.Source, ErrMediaType, "%s is an OCI manifest, which a Docker manifest list cannot hold: use --type oci", e.Source.Name())
 			}
 		}
 	}
@@ -132,7 +132,7 @@ func (b *builder) dropFeatures(entries []Entry) {
 		}
 		seen[e.Source] = true
 		b.warnings = append(b.warnings, at(e.Source.Pos)+fmt.Sprintf("%s: features %s left out: an OCI index's platform has no features field; use --type docker (type: docker) to keep them in a Docker manifest list",
-			e.Source.Ref, strings.Join(e.Source.Features, ",")))
+			e.Source.Name(), strings.Join(e.Source.Features, ",")))
 	}
 }
 
@@ -178,12 +178,12 @@ func (b *builder) addManifest(src *Source) {
 		}
 	}
 	if p.OS == "" || p.Architecture == "" {
-		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; add a platform to the entry", src.Ref)
+		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; add a platform to the entry", src.Name())
 		return
 	}
 	norm, err := platform.Normalize(p)
 	if err != nil {
-		b.fail(src, err, "%s: %v", src.Ref, err)
+		b.fail(src, err, "%s: %v", src.Name(), err)
 		return
 	}
 	p = norm
@@ -197,12 +197,12 @@ func (b *builder) addManifest(src *Source) {
 		} else {
 			// P2: the spec wins.
 			b.warnOrFail(src, ErrPlatformMismatch, "%s: image config says %s, spec says %s; the index uses the spec's platform",
-				src.Ref, platform.Format(cfg), platform.Format(p))
+				src.Name(), platform.Format(cfg), platform.Format(p))
 		}
 		if p.OS == cfg.OS && p.OSVersion != "" && cfg.OSVersion != "" && p.OSVersion != cfg.OSVersion {
 			// P2 for os.version: the spec wins too.
 			b.warnOrFail(src, ErrPlatformMismatch, "%s: image config says os.version %s, spec says %s; the index uses the spec's",
-				src.Ref, cfg.OSVersion, p.OSVersion)
+				src.Name(), cfg.OSVersion, p.OSVersion)
 		}
 	}
 	if p.OS == cfg.OS {
@@ -232,7 +232,7 @@ func (b *builder) addManifest(src *Source) {
 func (b *builder) fromRegistry(src *Source, what string, p ocispec.Platform) ocispec.Platform {
 	norm, problems := platform.NormalizeConfig(p)
 	for _, err := range problems {
-		b.warnings = append(b.warnings, fmt.Sprintf("%s: the %s's %v; left out of the index", src.Ref, what, err))
+		b.warnings = append(b.warnings, fmt.Sprintf("%s: the %s's %v; left out of the index", src.Name(), what, err))
 	}
 	return norm
 }
@@ -251,7 +251,7 @@ func (b *builder) split(src *Source) (images, attestations []ocispec.Descriptor)
 			images = append(images, c)
 		default:
 			b.warnings = append(b.warnings, fmt.Sprintf("%s: %s entry %s has no platform and is not an attestation; left out",
-				src.Ref, c.MediaType, c.Digest))
+				src.Name(), c.MediaType, c.Digest))
 		}
 	}
 	return images, attestations
@@ -276,16 +276,16 @@ func (b *builder) addIndex(src *Source) {
 			chosen = matches
 		case 0:
 			b.fail(src, ErrNoPlatformMatch, "%s is an index with no entry for %s; it has: %s",
-				src.Ref, platform.Format(*want), formatPlatforms(images))
+				src.Name(), platform.Format(*want), formatPlatforms(images))
 			return
 		default:
 			b.fail(src, ErrNoPlatformMatch, "%s has %d entries for %s (%s): give the variant or os.version to choose one",
-				src.Ref, len(matches), platform.Format(*want), formatPlatforms(matches))
+				src.Name(), len(matches), platform.Format(*want), formatPlatforms(matches))
 			return
 		}
 	}
 	if len(chosen) == 0 {
-		b.fail(src, ErrNoPlatformMatch, "%s is an index with no image entries", src.Ref)
+		b.fail(src, ErrNoPlatformMatch, "%s is an index with no image entries", src.Name())
 		return
 	}
 	for _, c := range chosen {
@@ -390,7 +390,7 @@ func (b *builder) checkDuplicates() {
 		}
 		names := make([]string, 0, len(idx))
 		for _, i := range idx {
-			names = append(names, fmt.Sprintf("%s (%s)", kept[i].Source.Ref, platform.Format(*kept[i].Descriptor.Platform)))
+			names = append(names, fmt.Sprintf("%s (%s)", kept[i].Source.Name(), platform.Format(*kept[i].Descriptor.Platform)))
 		}
 		b.warnOrFail(kept[idx[1]].Source, ErrDuplicateDigest, "%s are the same manifest %s: check the template", nameList(names), d)
 	}
@@ -424,7 +424,7 @@ func (b *builder) merge(cur *Source) {
 			p = b.fromRegistry(cur, "image config", *cur.Config)
 		}
 		if p.OS == "" || p.Architecture == "" {
-			b.fail(cur, ErrMissingPlatform, "%s is an image whose config gives no os and architecture: it cannot be kept as an entry; push without --append", cur.Ref)
+			b.fail(cur, ErrMissingPlatform, "%s is an image whose config gives no os and architecture: it cannot be kept as an entry; push without --append", cur.Name())
 			return
 		}
 		d.Platform = &p
@@ -554,9 +554,9 @@ func at(pos spec.Pos) string {
 // describe names an entry's source and where it is given.
 func describe(e Entry) string {
 	if e.Source.Pos.File == "" {
-		return fmt.Sprintf("%s (%s)", e.Source.Ref, e.Descriptor.Digest)
+		return fmt.Sprintf("%s (%s)", e.Source.Name(), e.Descriptor.Digest)
 	}
-	return fmt.Sprintf("%s (%s, %s)", e.Source.Ref, e.Descriptor.Digest, e.Source.Pos)
+	return fmt.Sprintf("%s (%s, %s)", e.Source.Name(), e.Descriptor.Digest, e.Source.Pos)
 }
 
 // nameList joins names, naming at most maxNamed and counting the rest.

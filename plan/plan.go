@@ -40,8 +40,10 @@ type Input struct {
 // registry holds.
 type Source struct {
 	// Ref is the source's normalised reference (its registry, repository,
-	// and tag or digest); it names the source in messages.
+	// and tag or digest); nil for a source in an OCI image layout.
 	Ref reference.Named
+	// Layout is the source when it is an OCI image layout; nil otherwise.
+	Layout *spec.LayoutRef
 	// Pos is where the source is given (a spec file position), for
 	// messages; zero when unknown.
 	Pos spec.Pos
@@ -109,4 +111,16 @@ type Entry struct {
 	// Kept is set for an entry kept from Input.Current: it is in the
 	// target repository already.
 	Kept bool
+}
+
+// Name names the source in messages: its reference, or its oci-layout:
+// form.
+func (s *Source) Name() string {
+	switch {
+	case s.Layout != nil:
+		return s.Layout.String()
+	case s.Ref != nil:
+		return s.Ref.String()
+	}
+	return "no source"
 }

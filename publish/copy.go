@@ -200,7 +200,11 @@ func (cp *copier) blob(ctx context.Context, from registry.Repo, source string, d
 	var streamed int64
 	_, err := cp.blobsIn.do(ctx, d.Digest, func() (struct{}, error) {
 		var err error
-		streamed, err = cp.rd.reg.CopyBlob(ctx, from, cp.target, d, cp.progress.meter(source, d))
+		if isLayout(from) {
+			streamed, err = cp.rd.reg.PushBlob(ctx, cp.target, d, cp.rd.layoutBlob(from, d), cp.progress.meter(source, d))
+		} else {
+			streamed, err = cp.rd.reg.CopyBlob(ctx, from, cp.target, d, cp.progress.meter(source, d))
+		}
 		return struct{}{}, err
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package publish
 import (
 	"errors"
 
-	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/spec"
 )
 
@@ -16,11 +15,12 @@ var ErrNotConverged = errors.New("concurrent updates did not converge")
 // the spec gives it) and why. The CLI names the source and its position
 // from these fields.
 type SourceError struct {
-	Ref reference.Named
-	Pos spec.Pos
-	Err error
+	// Source names it: its reference, or its oci-layout: form.
+	Source string
+	Pos    spec.Pos
+	Err    error
 }
 
-func (e *SourceError) Error() string { return "source " + e.Ref.String() + ": " + e.Err.Error() }
+func (e *SourceError) Error() string { return "source " + e.Source + ": " + e.Err.Error() }
 
 func (e *SourceError) Unwrap() error { return e.Err }

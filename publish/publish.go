@@ -37,6 +37,9 @@ type Registry interface {
 	// CopyBlob brings a blob from one repository into another (mount or
 	// stream) and returns the bytes streamed.
 	CopyBlob(ctx context.Context, from, to registry.Repo, d ocispec.Descriptor, newMeter func() registry.Meter) (int64, error)
+	// PushBlob uploads a blob from a stream (a layout's), unless the
+	// repository has it.
+	PushBlob(ctx context.Context, r registry.Repo, d ocispec.Descriptor, open registry.BlobOpener, newMeter func() registry.Meter) (int64, error)
 	// PutManifest writes a manifest or index under a digest or tag.
 	PutManifest(ctx context.Context, r registry.Repo, ref string, doc registry.Document) error
 	// ScanReferrers reads how a repository keeps referrers (its tags,

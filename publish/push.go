@@ -45,10 +45,12 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if opts.ByDigest && s.StagingTag != "" {
 		return nil, &spec.Error{Msg: "--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them"}
 	}
-	if err := refuseLayouts(s); err != nil {
+	ls, err := openLayouts(s)
+	if err != nil {
 		return nil, err
 	}
-	rd := &reader{reg: reg}
+	defer ls.close()
+	rd := &reader{reg: reg, layouts: ls}
 	ctx = withScopes(ctx, s, !opts.DryRun)
 	// Whatever Push starts ends before it returns: on an early return the
 	// referrer scans still running are cancelled, and waited for.
@@ -166,6 +168,9 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *sc
 		return nil, err
 	}
 	if err := verifyEntries(ctx, rd, pr.p); err != nil {
+		return nil, err
+	}
+	if err := verifyLayoutBlobs(ctx, rd, pr.p); err != nil {
 		return nil, err
 	}
 	if sc != nil {
@@ -293,6 +298,9 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 	target := registry.RepoOf(s.Target)
 	repos := map[registry.Repo]bool{target: push}
 	for _, e := range s.Manifests {
+		if e.Image == nil {
+			continue // a layout
+		}
 		if r := registry.RepoOf(e.Image); r.Domain == target.Domain && r != target {
 			repos[r] = false
 		}
@@ -417,7 +425,7 @@ func manifestResults(p *plan.Plan) []ManifestResult {
 	for i, e := range p.Entries {
 		m := ManifestResult{Digest: e.Descriptor.Digest, MediaType: e.Descriptor.MediaType, Size: e.Descriptor.Size}
 		if e.Source != nil {
-			m.Source = e.Source.Ref.String()
+			m.Source = e.Source.Name()
 		}
 		if e.Descriptor.Platform != nil {
 			m.Platform = platform.Format(*e.Descriptor.Platform)
@@ -459,7 +467,7 @@ func allMissing(sources []plan.Source) error {
 		if !src.Missing {
 			return nil
 		}
-		names = append(names, src.Ref.String())
+		names = append(names, src.Name())
 	}
 	return fmt.Errorf("every source is missing (%s): nothing to publish: %w", strings.Join(names, ", "), registry.ErrNotFound)
 }

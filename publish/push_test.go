@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/manifest-push/manifest-push/content"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -112,6 +113,23 @@ func (f *fakeRegistry) CopyBlob(_ context.Context, from, to registry.Repo, d oci
 	f.blobs[to.String()+"@"+d.Digest.String()] = b
 	f.writes = append(f.writes, "blob "+to.String()+"@"+short(d.Digest))
 	return 0, nil
+}
+
+func (f *fakeRegistry) PushBlob(ctx context.Context, r registry.Repo, d ocispec.Descriptor, open registry.BlobOpener, _ func() registry.Meter) (int64, error) {
+	rc, err := open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.blobs[r.String()+"@"+d.Digest.String()] = b
+	f.writes = append(f.writes, "blob "+r.String()+"@"+short(d.Digest))
+	return int64(len(b)), nil
 }
 
 func (f *fakeRegistry) PutManifest(ctx context.Context, r registry.Repo, ref string, doc registry.Document) error {

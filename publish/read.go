@@ -21,6 +21,9 @@ type reader struct {
 	reg       Registry
 	docs      memo[registry.Document]
 	platforms memo[*ocispec.Platform]
+	// layouts are the OCI image layouts the operation reads (see
+	// layoutRepo), by path.
+	layouts layouts
 }
 
 // document reads what ref names: by digest when it has one, else by tag
@@ -51,6 +54,13 @@ func (rd *reader) byTag(ctx context.Context, r registry.Repo, tag string) (regis
 // byDigest reads the manifest or index d from r, verified against d.
 func (rd *reader) byDigest(ctx context.Context, r registry.Repo, d digest.Digest) (registry.Document, error) {
 	return rd.docs.do(ctx, d, func() (registry.Document, error) {
+		if isLayout(r) {
+			l := rd.layouts[r.Path]
+			if l == nil {
+				return registry.Document{}, fmt.Errorf("%s: the layout was not opened", r.Path)
+			}
+			return l.ReadManifest(ctx, d)
+		}
 		return rd.reg.ReadManifest(ctx, r, d.String())
 	})
 }
@@ -59,7 +69,13 @@ func (rd *reader) byDigest(ctx context.Context, r registry.Repo, d digest.Digest
 // platform it declares, as the registry holds it (not normalised).
 func (rd *reader) platform(ctx context.Context, r registry.Repo, config ocispec.Descriptor) (*ocispec.Platform, error) {
 	return rd.platforms.do(ctx, config.Digest, func() (*ocispec.Platform, error) {
-		data, err := rd.reg.ReadBlob(ctx, r, config, maxConfigSize)
+		var data []byte
+		var err error
+		if l := rd.layouts[r.Path]; isLayout(r) && l != nil {
+			data, err = l.ReadBlob(ctx, config, maxConfigSize)
+		} else {
+			data, err = rd.reg.ReadBlob(ctx, r, config, maxConfigSize)
+		}
 		if err != nil {
 			return nil, err
 		}

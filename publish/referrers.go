@@ -119,6 +119,9 @@ func discover(ctx context.Context, rd *reader, sc *scans, children []child) ([]r
 	var roots []node
 	repoOrder := map[registry.Repo]int{}
 	for _, ch := range children {
+		if isLayout(ch.from) {
+			continue // a layout keeps no referrers
+		}
 		if _, ok := repoOrder[ch.from]; !ok {
 			repoOrder[ch.from] = len(repoOrder)
 		}

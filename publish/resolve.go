@@ -24,6 +24,9 @@ import (
 // the image entries of what the target tag holds. A source whose HEAD
 // fails is read (its GET gives the registry's own error).
 func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing bool, sc *scans, held func() map[digest.Digest]ocispec.Descriptor) (plan.Source, error) {
+	if e.Layout != nil {
+		return rd.layoutSource(ctx, e)
+	}
 	r := registry.RepoOf(e.Image)
 	var at digest.Digest
 	if d, ok := e.Image.(reference.Digested); ok {
@@ -32,7 +35,7 @@ func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing
 		at = head.Digest
 	} else if re, ok := errors.AsType[*registry.Error](err); ok && re.StatusCode == http.StatusUnauthorized {
 		// Credentials refused: a GET would be refused the same way.
-		return plan.Source{Ref: e.Image, Pos: e.Pos}, &SourceError{Ref: e.Image, Pos: e.Pos, Err: err}
+		return plan.Source{Ref: e.Image, Pos: e.Pos}, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
 	}
 	entry, ok := held()[at]
 	if at == "" || !ok || (e.Platform != nil && !platform.Matches(*e.Platform, *entry.Platform)) {
@@ -93,7 +96,7 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 			src.Missing = true
 			return src, nil
 		}
-		return src, &SourceError{Ref: e.Image, Pos: e.Pos, Err: err}
+		return src, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
 	}
 	src.Descriptor = doc.Desc
 	r := registry.RepoOf(e.Image)
@@ -112,7 +115,7 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 		src.Config, err = rd.platform(ctx, r, m.Config)
 	}
 	if err != nil {
-		return src, &SourceError{Ref: e.Image, Pos: e.Pos, Err: err}
+		return src, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
 	}
 	return src, nil
 }
@@ -184,13 +187,13 @@ func verifyEntries(ctx context.Context, rd *reader, p *plan.Plan) error {
 		}
 		wg.Go(func() {
 			d := e.Descriptor
-			doc, err := rd.byDigest(ctx, registry.RepoOf(e.Source.Ref), d.Digest)
+			doc, err := rd.byDigest(ctx, locationOf(e.Source), d.Digest)
 			if err != nil {
-				errs[i] = &SourceError{Ref: e.Source.Ref, Pos: e.Source.Pos, Err: fmt.Errorf("entry %s: %w", d.Digest, err)}
+				errs[i] = &SourceError{Source: e.Source.Name(), Pos: e.Source.Pos, Err: fmt.Errorf("entry %s: %w", d.Digest, err)}
 				return
 			}
 			if doc.Desc.Size != d.Size || doc.Desc.MediaType != d.MediaType {
-				errs[i] = &SourceError{Ref: e.Source.Ref, Pos: e.Source.Pos, Err: fmt.Errorf("its entry %s says %d bytes of %s, the registry holds %d bytes of %s: the index is wrong, nothing written: %w",
+				errs[i] = &SourceError{Source: e.Source.Name(), Pos: e.Source.Pos, Err: fmt.Errorf("its entry %s says %d bytes of %s, the registry holds %d bytes of %s: the index is wrong, nothing written: %w",
 					d.Digest, d.Size, d.MediaType, doc.Desc.Size, doc.Desc.MediaType, registry.ErrDigestMismatch)}
 			}
 		})

@@ -229,7 +229,7 @@ func allChildren(p *plan.Plan, kept registry.Repo) []child {
 		seen[d.Digest] = true
 		from, source := kept, kept.String()
 		if !e.Kept {
-			from, source = registry.RepoOf(e.Source.Ref), e.Source.Ref.String()
+			from, source = locationOf(e.Source), e.Source.Name()
 		}
 		out = append(out, child{desc: d, from: from, source: source})
 	}

@@ -102,7 +102,7 @@ func uniqueChildren(p *plan.Plan) []child {
 			continue
 		}
 		seen[d.Digest] = true
-		out = append(out, child{desc: d, from: registry.RepoOf(e.Source.Ref), source: e.Source.Ref.String()})
+		out = append(out, child{desc: d, from: locationOf(e.Source), source: e.Source.Name()})
 	}
 	return out
 }

@@ -141,7 +141,7 @@ func groupErrors(err error) []*errorGroup {
 // request that failed.
 func subject(e error, re *registry.Error) string {
 	if se, ok := errors.AsType[*publish.SourceError](e); ok {
-		return "source " + se.Ref.String()
+		return "source " + se.Source
 	}
 	return re.Method + " " + re.Path
 }
