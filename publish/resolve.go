@@ -33,8 +33,10 @@ func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing
 		at = d.Digest()
 	} else if head, err := rd.reg.Head(ctx, r, tagOf(e.Image)); err == nil {
 		at = head.Digest
-	} else if re, ok := errors.AsType[*registry.Error](err); ok && re.StatusCode == http.StatusUnauthorized {
-		// Credentials refused: a GET would be refused the same way.
+	} else if re, ok := errors.AsType[*registry.Error](err); ctx.Err() != nil || ok && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == 0) {
+		// Credentials refused, no answer at all, or no time left: a GET
+		// would fail the same way. (Another answer, such as a 404 or a
+		// 403, is read again by GET for the registry's own message.)
 		return plan.Source{Ref: e.Image, Pos: e.Pos}, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
 	}
 	entry, ok := held()[at]

@@ -46,40 +46,61 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 	settle = max(settle, 2*wrote)
 	tag := s.Target.Tag()
 	res.Rounds = 1
+	var knownLag time.Duration
 	before := res.Tags[0].Previous
 	for {
 		// A registry whose tag reads lag its writes (Docker Hub, GHCR,
-		// geo-replicated registries) shows the old index for a while: the
-		// settle time grows by how long this update's own write took to
-		// show, so that other writers' writes made before it show too.
-		lag, err := visible(ctx, cp, tag, before, p.Descriptor.Digest, min(maxLag, 10*settle))
+		// geo-replicated registries) shows the old index for a while. The
+		// settle time grows by twice how long this update's own write took
+		// to show: another writer may have read the tag up to one lag after
+		// this write without seeing it, and its write shows one lag later.
+		lag, seen, err := visible(ctx, cp, tag, before, p.Descriptor.Digest, min(maxLag, 10*settle))
 		if err != nil {
 			return p, fmt.Errorf("reading %s back: %w", s.Target, err)
 		}
-		wait := settle + lag + rand.N(settle/2+1)
-		select {
-		case <-ctx.Done():
-			return p, context.Cause(ctx)
-		case <-time.After(wait):
+		// Another writer's write may show first and sooner: the lag is at
+		// least what a write of this update took to show.
+		if seen {
+			knownLag = max(knownLag, lag)
 		}
-		doc, err := cp.rd.reg.ReadManifest(ctx, cp.target, tag)
+		lag = max(lag, knownLag)
+		// decide reads the tag and tells whether what it holds gives this
+		// update already (done), or the merge to write next.
+		decide := func() (doc registry.Document, next *plan.Plan, done bool, err error) {
+			select {
+			case <-ctx.Done():
+				return doc, nil, false, context.Cause(ctx)
+			case <-time.After(settle + 2*lag + rand.N(settle/2+1)):
+			}
+			if doc, err = cp.rd.reg.ReadManifest(ctx, cp.target, tag); err != nil {
+				return doc, nil, false, fmt.Errorf("reading %s back: %w", s.Target, err)
+			}
+			if doc.Desc.Digest == p.Descriptor.Digest {
+				return doc, p, true, nil
+			}
+			cur, err := cp.rd.currentSource(ctx, s.Target, doc)
+			if err != nil {
+				return doc, nil, false, fmt.Errorf("reading %s back: %w", s.Target, err)
+			}
+			if next, err = build(cur); err != nil {
+				return doc, nil, false, fmt.Errorf("merging again into what another writer put in %s: %w", s.Target, err)
+			}
+			return doc, next, next.Descriptor.Digest == doc.Desc.Digest, nil
+		}
+		doc, next, done, err := decide()
+		if err == nil && done && lag > visiblePoll {
+			// On a registry whose reads lag, a writer that read the tag
+			// before this update showed may still write without it: look
+			// once more, a lag later.
+			doc, next, done, err = decide()
+		}
 		if err != nil {
-			return p, fmt.Errorf("reading %s back: %w", s.Target, err)
+			return p, err
 		}
-		if doc.Desc.Digest == p.Descriptor.Digest {
-			return p, nil
-		}
-		cur, err := cp.rd.currentSource(ctx, s.Target, doc)
-		if err != nil {
-			return p, fmt.Errorf("reading %s back: %w", s.Target, err)
-		}
-		next, err := build(cur)
-		if err != nil {
-			return p, fmt.Errorf("merging again into what another writer put in %s: %w", s.Target, err)
-		}
-		if next.Descriptor.Digest == doc.Desc.Digest {
-			// Another writer's index holds this update already.
-			res.adopt(next)
+		if done {
+			if next != p {
+				res.adopt(next) // another writer's index holds this update already
+			}
 			return next, nil
 		}
 		if res.Rounds == maxRounds {
@@ -157,24 +178,25 @@ const (
 	maxLag      = 10 * time.Second
 )
 
-// visible waits until tag no longer reads as before (the digest it held
-// before this update's write of wrote): it shows this write, or a later
-// one. It returns how long that took, the registry's lag, at most limit;
-// the reads are HEADs (no pull counted).
-func visible(ctx context.Context, cp *copier, tag string, before, wrote digest.Digest, limit time.Duration) (time.Duration, error) {
+// visible waits until tag reads as something other than before (what it
+// held before this update's write of wrote: it shows this write, or a
+// later one) and returns how long that took: the registry's lag as far as
+// this write tells. seen is set when what showed is this write itself (the
+// surest measure). At most limit. The reads are HEADs (no pull counted).
+func visible(ctx context.Context, cp *copier, tag string, before, wrote digest.Digest, limit time.Duration) (lag time.Duration, seen bool, err error) {
 	start := time.Now()
 	for {
 		d, err := cp.rd.reg.TagDigest(ctx, cp.target, tag)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		lag := time.Since(start)
 		if d == wrote || d != before || lag >= limit {
-			return lag, nil
+			return min(lag, limit), d == wrote, nil
 		}
 		select {
 		case <-ctx.Done():
-			return lag, context.Cause(ctx)
+			return lag, false, context.Cause(ctx)
 		case <-time.After(min(visiblePoll, limit)):
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,6 +168,10 @@ func (e *Error) Unwrap() []error {
 	}
 	if e.isUnauthorized() {
 		errs = append(errs, ErrUnauthorized)
+	}
+	if slices.Contains(e.Codes, "DIGEST_INVALID") {
+		// The registry found the bytes sent are not those of the digest.
+		errs = append(errs, ErrDigestMismatch)
 	}
 	if e.StatusCode == http.StatusTooManyRequests {
 		errs = append(errs, ErrRateLimited)

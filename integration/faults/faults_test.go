@@ -212,7 +212,7 @@ func TestSlowerThanTimeout(t *testing.T) {
 	r := e.push("--timeout", "2s")
 	took := time.Since(start)
 	wantCode(t, r, 1)
-	clitest.WantStderr(t, r, "--timeout 2s", "GET http://"+e.Host()+"/v2/src/amd64/manifests/v1")
+	clitest.WantStderr(t, r, "--timeout 2s", "HEAD http://"+e.Host()+"/v2/src/amd64/manifests/v1")
 	if took > 20*time.Second {
 		t.Errorf("the run took %v with --timeout 2s", took)
 	}

@@ -403,7 +403,7 @@ func TestFaults(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		_, err := libtest.Push(ctx, s, e.opts())
-		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "GET ") || time.Since(start) > 5*time.Second {
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "HEAD ") || time.Since(start) > 5*time.Second {
 			t.Errorf("error %v after %v", err, time.Since(start))
 		}
 	})
