@@ -67,6 +67,9 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 			Current: current, Remove: s.Remove,
 		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations})
 	}
+	if s.Append && len(s.Manifests) == 0 && before.Desc.Digest == "" {
+		return nil, fmt.Errorf("%s: %w: --append with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", s.Target, registry.ErrNotFound)
+	}
 	var current *plan.Source
 	if before.Desc.Digest != "" {
 		if current, err = rd.currentSource(ctx, s.Target, before); err != nil {

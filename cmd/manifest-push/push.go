@@ -139,15 +139,16 @@ func fromArgsAction(c *cli.Context, std streams) error {
 		tags = append(tags, strings.Split(t, ",")...)
 	}
 	s, err := spec.FromArgs(spec.Args{
-		Platforms:   c.StringSlice("platforms"),
-		Template:    c.String("template"),
-		Sources:     c.Args().Slice(),
-		Target:      c.String("target"),
-		Tags:        tags,
-		Annotations: c.StringSlice("annotations"),
-		Type:        opts.Type,
-		Append:      c.Bool("append"),
-		Remove:      c.StringSlice("remove"),
+		Platforms:       c.StringSlice("platforms"),
+		Template:        c.String("template"),
+		Sources:         c.Args().Slice(),
+		Target:          c.String("target"),
+		Tags:            tags,
+		Annotations:     c.StringSlice("annotations"),
+		SourcePlatforms: c.StringSlice("desc-platform"),
+		Type:            opts.Type,
+		Append:          c.Bool("append"),
+		Remove:          c.StringSlice("remove"),
 	})
 	return pushAll(c.Context, g, opts, []job{{name: "from-args", spec: s, err: err}}, std)
 }
@@ -187,6 +188,7 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 		}
 		wg.Go(func() {
 			res, err := publish.Push(ctx, client, j.spec, opts)
+			err = explainMissing(ctx, client, j.spec, err)
 			outcomes[i] = outcome{res: res, err: annotateTimeout(ctx, err, g)}
 		})
 	}
