@@ -282,6 +282,11 @@ func NormalizeArch(arch, variant string) (string, string, error) {
 		}
 	}
 	if !slices.Contains(knownArch[:], a) {
+		if v == "" {
+			if j, ok := variantJoined(ocispec.Platform{OS: "linux", Architecture: a}); ok {
+				return "", "", fmt.Errorf("%w %s (did you mean architecture %q with variant %q? the variant is a field of its own)", ErrUnknownArch, suggest.Quote(arch), j.Architecture, j.Variant)
+			}
+		}
 		return "", "", unknown(ErrUnknownArch, arch, a, knownArch[:], archAliases[:])
 	}
 	return a, canonicalVariant(a, v), nil

@@ -374,3 +374,18 @@ func TestNormalizeConfig(t *testing.T) {
 		})
 	}
 }
+
+// An architecture written with its variant (docker's armv7, arm64v8) points
+// at the two fields.
+func TestNormalizeArchVariantJoined(t *testing.T) {
+	t.Parallel()
+	for arch, want := range map[string]string{
+		"armv7":   `unknown architecture "armv7" (did you mean architecture "arm" with variant "v7"? the variant is a field of its own)`,
+		"ARM64v8": `unknown architecture "ARM64v8" (did you mean architecture "arm64" with variant "v8"? the variant is a field of its own)`,
+	} {
+		_, _, err := NormalizeArch(arch, "")
+		if !errors.Is(err, ErrUnknownArch) || err.Error() != want {
+			t.Errorf("NormalizeArch(%q) = %v, want %s", arch, err, want)
+		}
+	}
+}

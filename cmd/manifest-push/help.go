@@ -117,10 +117,13 @@ const commandHelpTemplate = `NAME:
 
 USAGE:
    {{template "usageTemplate" .}}
-{{range .VisibleFlagCategories}}{{if not .Name}}
+{{if .VisibleFlagCategories}}{{range .VisibleFlagCategories}}{{if not .Name}}
 OPTIONS:{{range .Flags}}
    {{wrap .String 6}}{{end}}
-{{end}}{{end}}{{if .Description}}
+{{end}}{{end}}{{else if .VisibleFlags}}
+OPTIONS:{{range .VisibleFlags}}
+   {{wrap .String 6}}{{end}}
+{{end}}{{if .Description}}
    {{template "descriptionTemplate" .}}
 {{end}}{{range .VisibleFlagCategories}}{{if .Name}}
 {{.Name}} (every command takes them):{{range .Flags}}
