@@ -47,7 +47,9 @@ func TestFirstHourSuggestions(t *testing.T) {
 		},
 		{
 			name: "--remove without --append",
-			args: func(h string) []string { return []string{"from-args", "--remove", "linux/amd64", "--target", h + "/target:1"} },
+			args: func(h string) []string {
+				return []string{"from-args", "--remove", "linux/amd64", "--target", h + "/target:1"}
+			},
 			want: []string{"error: --remove: with no sources, --remove needs --append: it takes platforms out of what the target holds (add --append)"},
 			// One error: not the platforms and template a push would need.
 			notWant: []string{"--platforms", "--template"},
