@@ -6,7 +6,7 @@ BIN      := bin/manifest-push
 FUZZTIME ?= 30s
 BENCHFLAGS ?=
 
-.PHONY: all build test test-deps test-unit test-integration vet fmt-check tidy-check demo bench fuzz image release clean
+.PHONY: all build test test-deps test-unit test-integration vet fmt-check tidy-check demo playground bench fuzz image release clean
 
 all: build
 
@@ -45,6 +45,11 @@ fmt-check:
 # (scripts/demo.sh: compiles it, saying so, then runs it).
 demo:
 	@GO='$(GO)' ./scripts/demo.sh
+
+# playground runs the demo, then keeps its registry up with the demo's
+# images, printing the commands to try against it, until Ctrl-C.
+playground:
+	@GO='$(GO)' DEMO_CMD=playground ./scripts/demo.sh
 
 # bench measures round trips, requests, writes and memory through a delaying
 # proxy (BENCHFLAGS, e.g. "-delay 20ms -sizes 8,32 -runs 5 -trace -check").

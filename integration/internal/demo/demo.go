@@ -96,6 +96,10 @@ type Options struct {
 	// Tick is how often a long step says it is still at work. Zero means
 	// every 5 seconds.
 	Tick time.Duration
+	// Hold, when set, is called once the demo has run, while its registry
+	// is still up and its manifest-push executable still there (the
+	// playground: make playground). Run returns when it does.
+	Hold func(ctx context.Context, rep Report) error
 }
 
 // Report is what the demo did.
@@ -112,6 +116,12 @@ type Report struct {
 	Windows ocispec.Descriptor
 	// Elapsed is the demo's wall time.
 	Elapsed time.Duration
+	// Binary is the manifest-push executable the demo ran (for Hold: it
+	// is removed when Run returns).
+	Binary string
+	// Images are the per-platform images pushed, HOST/helloarch:1.0-SUFFIX,
+	// in Platforms order.
+	Images []string
 }
 
 // Greeted is the number of platforms that greeted correctly.
@@ -165,7 +175,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	d := &run{opts: opts, out: opts.Out}
+	d := &run{opts: opts, out: opts.Out, start: start}
 	if d.opts.Tick <= 0 {
 		d.opts.Tick = 5 * time.Second
 	}
@@ -188,6 +198,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 
 // run holds one demo's state.
 type run struct {
+	start   time.Time
 	opts    Options
 	out     io.Writer
 	stage   int
@@ -261,7 +272,15 @@ func (d *run) run(ctx context.Context) (Report, error) {
 
 	d.heading("The payoff: each machine picks its entry and runs it")
 	rep.Greetings, rep.Windows, err = d.payoff(ctx)
-	return rep, err
+	if err != nil || d.opts.Hold == nil {
+		return rep, err
+	}
+	rep.Binary = d.bin
+	for _, p := range Platforms {
+		rep.Images = append(rep.Images, d.host+"/"+Repo+":"+Version+"-"+crossimage.Suffix(p))
+	}
+	rep.Elapsed = time.Since(d.start)
+	return rep, d.opts.Hold(ctx, rep)
 }
 
 func (d *run) startRegistry() (stop func(), err error) {
