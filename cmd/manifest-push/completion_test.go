@@ -71,7 +71,7 @@ func TestCompletionZshAndFishParse(t *testing.T) {
 		t.Errorf("fish completes %q (%v)", out, err)
 	}
 	out, err = exec.Command("fish", "-c", "source "+script+"; complete -C 'manifest-push from-spec --type '").CombinedOutput()
-	if err != nil || strings.Fields(string(out))[0] != "auto" || !strings.Contains(string(out), "docker") {
+	if f := strings.Fields(string(out)); err != nil || len(f) == 0 || f[0] != "auto" || !strings.Contains(string(out), "docker") {
 		t.Errorf("fish completes --type with %q (%v), want auto, oci, docker", out, err)
 	}
 }
