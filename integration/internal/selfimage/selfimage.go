@@ -55,7 +55,9 @@ type CredentialHelper struct {
 	// Package is its main package, a tool of the credhelpers module
 	// (credhelpers/go.mod pins the versions).
 	Package string
-	// Version is the argument that makes it print its version and exit 0.
+	// Version is an argument that makes it say what it is (its version,
+	// or its usage for one without a version command) and exit 0, with no
+	// network.
 	Version string
 }
 
@@ -64,7 +66,7 @@ type CredentialHelper struct {
 var CredentialHelpers = []CredentialHelper{
 	{Name: "ecr-login", Package: "github.com/awslabs/amazon-ecr-credential-helper/ecr-login/cli/docker-credential-ecr-login", Version: "version"},
 	{Name: "gcr", Package: "github.com/GoogleCloudPlatform/docker-credential-gcr/v2", Version: "version"},
-	{Name: "acr-env", Package: "github.com/chrismellard/docker-credential-acr-env", Version: "version"},
+	{Name: "acr-env", Package: "github.com/chrismellard/docker-credential-acr-env", Version: "--help"},
 }
 
 // HelperPath is where the credential helper name is in the image.
@@ -123,6 +125,10 @@ type Options struct {
 	// run to run makes a rerun with the same source cheap. Empty means a
 	// temporary directory.
 	BuildDir string
+	// ReuseBuilds uses the executables already in BuildDir as they are,
+	// without building: for a second Run in the same process, from the
+	// same source (a test of the rerun). False builds every time.
+	ReuseBuilds bool
 }
 
 // Result is what Run published.
@@ -236,6 +242,16 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			helpers[crossimage.Suffix(p)] = append(helpers[crossimage.Suffix(p)], b)
 			all = append(all, b)
 		}
+	}
+	if opts.ReuseBuilds && opts.BuildDir != "" {
+		var missing []crossimage.Build
+		for _, b := range all {
+			if _, err := os.Stat(b.Out); err != nil {
+				missing = append(missing, b)
+			}
+		}
+		all = missing
+		say("reusing the executables in %s", opts.BuildDir)
 	}
 	if err := crossimage.GoBuildAll(ctx, all, 2); err != nil {
 		return res, err
