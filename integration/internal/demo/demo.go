@@ -343,6 +343,7 @@ func (d *run) buildAll(ctx context.Context) ([]string, error) {
 		err error
 	}
 	results := make(chan done, len(jobs))
+	started := make(chan int, len(jobs))
 	// At most three builds at a time: the go command parallelises each one
 	// too, and more would only make them share the same cores.
 	sem := make(chan struct{}, 3)
@@ -350,9 +351,11 @@ func (d *run) buildAll(ctx context.Context) ([]string, error) {
 		go func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			started <- i
 			results <- done{i, j.build(ctx)}
 		}()
 	}
+	running := map[int]bool{}
 	pending := map[int]bool{}
 	for i := range jobs {
 		pending[i] = true
@@ -362,6 +365,8 @@ func (d *run) buildAll(ctx context.Context) ([]string, error) {
 	var errs []error
 	for len(pending) > 0 {
 		select {
+		case i := <-started:
+			running[i] = true
 		case r := <-results:
 			delete(pending, r.i)
 			if r.err != nil {
@@ -369,12 +374,16 @@ func (d *run) buildAll(ctx context.Context) ([]string, error) {
 			}
 		case <-tick.C:
 			var names []string
+			waiting := 0
 			for i, j := range jobs {
-				if pending[i] {
+				switch {
+				case pending[i] && running[i]:
 					names = append(names, j.name)
+				case pending[i]:
+					waiting++
 				}
 			}
-			d.say("%3ds  %d of %d built; compiling %s", int(time.Since(start).Seconds()), len(jobs)-len(pending), len(jobs), strings.Join(names, ", "))
+			d.say("%3ds  %d of %d built, %d waiting; compiling %s", int(time.Since(start).Seconds()), len(jobs)-len(pending), len(jobs), waiting, strings.Join(names, ", "))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
