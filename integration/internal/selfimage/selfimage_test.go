@@ -35,7 +35,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 
 	// Two platforms: this machine's, whose binaries run, and arm/v7, the
