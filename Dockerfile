@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # manifest-push's container image: a static binary on Alpine (CA
-# certificates, and a shell, which GitLab CI jobs need), run as a non-root
-# user.
+# certificates, and a shell, which GitLab CI jobs need), with the ECR, Google
+# and Azure credential helpers, run as a non-root user.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t manifest-push .
 #   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7,linux/ppc64le,linux/s390x \
@@ -28,9 +28,20 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 	go build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=${VERSION}" \
 	-o /out/manifest-push ./cmd/manifest-push
 
+# The Docker credential helpers of Amazon ECR, Google (GCR, Artifact
+# Registry) and Azure (ACR, from the environment), at the versions
+# credhelpers/go.mod pins, so that a Docker config's credsStore or
+# credHelpers naming them works inside the image.
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+	cd credhelpers && CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH GOARM=${TARGETVARIANT#v} \
+	go build -trimpath -ldflags "-s -w" -o /out/ \
+	github.com/awslabs/amazon-ecr-credential-helper/ecr-login/cli/docker-credential-ecr-login \
+	github.com/GoogleCloudPlatform/docker-credential-gcr/v2 \
+	github.com/chrismellard/docker-credential-acr-env
+
 FROM alpine:${ALPINE_VERSION}
 RUN apk add --no-cache ca-certificates \
 	&& adduser -D -H -u 65532 -s /sbin/nologin nonroot
-COPY --from=build /out/manifest-push /usr/local/bin/manifest-push
+COPY --from=build /out/manifest-push /out/docker-credential-* /usr/local/bin/
 USER 65532:65532
 ENTRYPOINT ["manifest-push"]

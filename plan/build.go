@@ -148,13 +148,15 @@ func (b *builder) fail(src *Source, sentinel error, format string, args ...any) 
 	b.errs = append(b.errs, &spec.Error{Pos: src.Pos, Msg: fmt.Sprintf(format, args...), Err: sentinel})
 }
 
-// warnOrFail records a warning, or an error when strict platform checks are on.
-func (b *builder) warnOrFail(src *Source, sentinel error, format string, args ...any) {
+// warnOrFail records a warning, the message followed by then (what the
+// index does about it), or, when strict platform checks are on, an error,
+// the message followed by fix (what to do instead).
+func (b *builder) warnOrFail(src *Source, sentinel error, then, fix, format string, args ...any) {
 	if b.strict {
-		b.fail(src, sentinel, format+" (--strict-platform)", args...)
+		b.fail(src, sentinel, format+fix, args...)
 		return
 	}
-	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
+	b.warnings = append(b.warnings, fmt.Sprintf(format, args...)+then)
 }
 
 // addManifest applies P1–P3 to an image manifest source.
@@ -178,7 +180,7 @@ func (b *builder) addManifest(src *Source) {
 		}
 	}
 	if p.OS == "" || p.Architecture == "" {
-		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; add a platform to the entry", src.Name())
+		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; give it one: platform: in its spec entry, or --desc-platform with from-args", src.Name())
 		return
 	}
 	norm, err := platform.Normalize(p)
@@ -196,13 +198,15 @@ func (b *builder) addManifest(src *Source) {
 			}
 		} else {
 			// P2: the spec wins.
-			b.warnOrFail(src, ErrPlatformMismatch, "%s: image config says %s, spec says %s; the index uses the spec's platform",
-				src.Name(), platform.Format(cfg), platform.Format(p))
+			b.warnOrFail(src, ErrPlatformMismatch, "; the index uses the spec's platform",
+				"; --strict-platform refuses a mismatch: correct the spec's platform or rebuild the image for it (without --strict-platform the spec's platform wins, with a warning)",
+				"%s: image config says %s, spec says %s", src.Name(), platform.Format(cfg), platform.Format(p))
 		}
 		if p.OS == cfg.OS && p.OSVersion != "" && cfg.OSVersion != "" && p.OSVersion != cfg.OSVersion {
 			// P2 for os.version: the spec wins too.
-			b.warnOrFail(src, ErrPlatformMismatch, "%s: image config says os.version %s, spec says %s; the index uses the spec's",
-				src.Name(), cfg.OSVersion, p.OSVersion)
+			b.warnOrFail(src, ErrPlatformMismatch, "; the index uses the spec's",
+				"; --strict-platform refuses a mismatch: correct the spec's os.version (without --strict-platform the spec's wins, with a warning)",
+				"%s: image config says os.version %s, spec says %s", src.Name(), cfg.OSVersion, p.OSVersion)
 		}
 	}
 	if p.OS == cfg.OS {
@@ -392,7 +396,7 @@ func (b *builder) checkDuplicates() {
 		for _, i := range idx {
 			names = append(names, fmt.Sprintf("%s (%s)", kept[i].Source.Name(), platform.Format(*kept[i].Descriptor.Platform)))
 		}
-		b.warnOrFail(kept[idx[1]].Source, ErrDuplicateDigest, "%s are the same manifest %s: check the template", nameList(names), d)
+		b.warnOrFail(kept[idx[1]].Source, ErrDuplicateDigest, ": check the template", ": check the template (--strict-platform)", "%s are the same manifest %s", nameList(names), d)
 	}
 	b.images = kept
 

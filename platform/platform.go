@@ -20,6 +20,7 @@ package platform
 import (
 	"github.com/manifest-push/manifest-push/internal/suggest"
 
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -96,9 +97,37 @@ func Parse(s string) (ocispec.Platform, error) {
 	}
 	n, err := Normalize(p)
 	if err != nil {
+		if len(parts) == 2 && errors.Is(err, ErrUnknownArch) {
+			if joined, ok := variantJoined(p); ok {
+				return ocispec.Platform{}, fmt.Errorf("%w %s (did you mean %q? the variant goes after a '/')", ErrUnknownArch, suggest.Quote(p.Architecture), Format(joined))
+			}
+		}
 		return ocispec.Platform{}, err
 	}
 	return n, nil
+}
+
+// variantJoined reads an architecture written with its variant, such as
+// armv7 or arm64v8 (docker's image names spell them so), as the platform
+// with the variant apart, when that is a known one.
+func variantJoined(p ocispec.Platform) (ocispec.Platform, bool) {
+	arch := strings.ToLower(p.Architecture)
+	i := strings.LastIndex(arch, "v")
+	if i <= 0 || i == len(arch)-1 {
+		return ocispec.Platform{}, false
+	}
+	for _, c := range arch[i+1:] {
+		if c < '0' || c > '9' {
+			return ocispec.Platform{}, false
+		}
+	}
+	q := p
+	q.Architecture, q.Variant = arch[:i], arch[i:]
+	n, err := Normalize(q)
+	if err != nil {
+		return ocispec.Platform{}, false
+	}
+	return n, true
 }
 
 // Normalize returns p with its aliases normalised. Empty fields stay empty
@@ -255,6 +284,11 @@ func NormalizeArch(arch, variant string) (string, string, error) {
 		}
 	}
 	if !slices.Contains(knownArch[:], a) {
+		if v == "" {
+			if j, ok := variantJoined(ocispec.Platform{OS: "linux", Architecture: a}); ok {
+				return "", "", fmt.Errorf("%w %s (did you mean architecture %q with variant %q? the variant is a field of its own)", ErrUnknownArch, suggest.Quote(arch), j.Architecture, j.Variant)
+			}
+		}
 		return "", "", unknown(ErrUnknownArch, arch, a, knownArch[:], archAliases[:])
 	}
 	return a, canonicalVariant(a, v), nil

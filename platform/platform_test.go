@@ -88,6 +88,8 @@ func TestParseErrors(t *testing.T) {
 		{"windows/amd64:1:2", ErrInvalid, `os.version "1:2": invalid platform: it may not contain spaces, control characters, '/', ':' or ','`},
 		{"linux/arm/v\x007", ErrInvalid, `variant "v\x007": invalid platform: it may not contain spaces, control characters, '/', ':' or ','`},
 		{"linux/armhf/v6", ErrInvalid, `architecture "armhf" means arm/v7 but variant "v6" is given: invalid platform; drop the variant or write architecture arm`},
+		{"linux/armv7", ErrUnknownArch, `unknown architecture "armv7" (did you mean "linux/arm/v7"? the variant goes after a '/')`},
+		{"linux/arm64v8", ErrUnknownArch, `unknown architecture "arm64v8" (did you mean "linux/arm64/v8"? the variant goes after a '/')`},
 		{"linux/amd46", ErrUnknownArch, `unknown architecture "amd46" (did you mean "amd64"?); known: ` + knownArch},
 		{"linux/arm46", ErrUnknownArch, `unknown architecture "arm46" (did you mean "arm64"?); known: ` + knownArch},
 		{"linux/x86_46", ErrUnknownArch, `unknown architecture "x86_46" (did you mean "amd64"?); known: ` + knownArch},
@@ -402,5 +404,20 @@ func TestWasi(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"wasi/wasm"}, picked); diff != "" {
 		t.Errorf("containerd's matcher for wasi/wasm picks (-want +got):\n%s", diff)
+	}
+}
+
+// An architecture written with its variant (docker's armv7, arm64v8) points
+// at the two fields.
+func TestNormalizeArchVariantJoined(t *testing.T) {
+	t.Parallel()
+	for arch, want := range map[string]string{
+		"armv7":   `unknown architecture "armv7" (did you mean architecture "arm" with variant "v7"? the variant is a field of its own)`,
+		"ARM64v8": `unknown architecture "ARM64v8" (did you mean architecture "arm64" with variant "v8"? the variant is a field of its own)`,
+	} {
+		_, _, err := NormalizeArch(arch, "")
+		if !errors.Is(err, ErrUnknownArch) || err.Error() != want {
+			t.Errorf("NormalizeArch(%q) = %v, want %s", arch, err, want)
+		}
 	}
 }

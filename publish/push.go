@@ -154,6 +154,9 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *sc
 			Current: current, Remove: s.Remove,
 		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations})
 	}
+	if s.Append && len(s.Manifests) == 0 && before.Desc.Digest == "" {
+		return nil, fmt.Errorf("%s: %w: --append with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", s.Target, registry.ErrNotFound)
+	}
 	if before.Desc.Digest != "" {
 		if pr.current, err = rd.currentSource(ctx, s.Target, before); err != nil {
 			return nil, fmt.Errorf("reading what %s holds now: %w", s.Target, err)

@@ -29,6 +29,11 @@ type Args struct {
 	// from their configs (or an index's entries). Platforms, when given,
 	// then select among them (Spec.Select).
 	Sources []string
+	// SourcePlatforms (--desc-platform) give the Sources their platforms,
+	// the Nth for the Nth source, as a spec entry's platform does (rule
+	// P1: for a source whose config gives none, rule P2 otherwise). Empty
+	// means the configs give them.
+	SourcePlatforms []string
 	// Target is the target reference.
 	Target string
 	// Tags are the extra tags. Each element may hold several,
@@ -155,10 +160,13 @@ func FromArgs(a Args) (*Spec, error) {
 		errs = append(errs, err)
 	}
 	onlyRemove := a.Append && len(a.Remove) > 0 && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == ""
-	if len(a.Remove) > 0 && !a.Append && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == "" {
-		fail("--remove", nil, "with no sources, --remove needs --append: it takes platforms out of what the target holds")
+	removeWithoutAppend := len(a.Remove) > 0 && !a.Append && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == ""
+	if removeWithoutAppend {
+		// One error: the platforms and template a push would need are
+		// beside the point when the user meant --append --remove.
+		fail("--remove", nil, "with no sources, --remove needs --append: it takes platforms out of what the target holds (add --append), or give the sources to push without those platforms")
 	}
-	if len(splitList(a.Platforms)) == 0 && len(a.Sources) == 0 && !onlyRemove {
+	if len(splitList(a.Platforms)) == 0 && len(a.Sources) == 0 && !onlyRemove && !removeWithoutAppend {
 		fail("--platforms", nil, "missing: give the platforms to assemble, e.g. --platforms linux/amd64,linux/arm64,linux/arm/v7")
 	}
 
@@ -166,19 +174,35 @@ func FromArgs(a Args) (*Spec, error) {
 	case len(a.Sources) > 0 && strings.TrimSpace(a.Template) != "":
 		fail("--template", nil, "%s and source arguments (%s) both given: give the sources by template or as arguments, not both", suggest.Quote(a.Template), suggest.Quote(a.Sources[0]))
 	case len(a.Sources) > 0:
-		for _, src := range a.Sources {
+		descPlats := a.SourcePlatforms
+		if len(descPlats) > 0 && len(descPlats) != len(a.Sources) {
+			fail("--desc-platform", nil, "given %d times for %d sources: give one per source argument, in the same order", len(descPlats), len(a.Sources))
+			descPlats = nil
+		}
+		for i, src := range a.Sources {
 			e, err := argSource(src)
 			if err != nil {
 				fail("source "+suggest.Quote(src), nil, "%v", err)
 				continue
 			}
+			if len(descPlats) > 0 {
+				p, err := platform.Parse(descPlats[i])
+				if err != nil {
+					fail("--desc-platform", err, "%v", err)
+					continue
+				}
+				e.Platform = &p
+			}
 			s.Manifests = append(s.Manifests, e)
 		}
 		s.Select = plats
+	case removeWithoutAppend:
 	case onlyRemove:
 		if len(plats) > 0 {
 			fail("--platforms", nil, "given with no sources to choose from: give sources, or leave --platforms out")
 		}
+	case len(a.SourcePlatforms) > 0:
+		fail("--desc-platform", nil, "gives the platforms of source arguments, and none is given: give the sources as arguments after the flags")
 	case strings.TrimSpace(a.Template) == "":
 		fail("--template", nil, "missing: give the source reference with placeholders, e.g. --template registry.example.com/hello:1.0-OS-ARCH-VARIANT, or the sources as arguments")
 	case !hasPlaceholder(a.Template) && len(plats) > 1:

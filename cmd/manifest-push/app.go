@@ -108,12 +108,20 @@ func usagef(format string, args ...any) error {
 }
 
 func newApp(std streams) *cli.App {
-	onUsage := func(_ *cli.Context, err error, _ bool) error {
+	onUsage := func(c *cli.Context, err error, _ bool) error {
 		// The flag package names flags with one dash; ours are spelled with two.
-		return &usageError{errors.New(singleDash.ReplaceAllString(err.Error(), "$1--$2"))}
+		msg := singleDash.ReplaceAllString(err.Error(), "$1--$2")
+		if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
+			if near := nearestFlag(c, m[1]); near != "" {
+				msg += fmt.Sprintf(" (did you mean --%s?)", near)
+			}
+			msg += "; see " + helpFor(c)
+		}
+		return &usageError{errors.New(msg)}
 	}
+	// A command's help lists its own flags first, then the global ones.
 	pushFlags := func(extra ...cli.Flag) []cli.Flag {
-		return append(append(globalFlags(), commonPushFlags()...), extra...)
+		return append(append(extra, commonPushFlags()...), globalFlags()...)
 	}
 	fromSpec := func() *cli.Command {
 		return &cli.Command{
@@ -121,6 +129,7 @@ func newApp(std streams) *cli.App {
 			Usage:        "push one index per spec file (- reads standard input)",
 			ArgsUsage:    "FILE...",
 			Flags:        pushFlags(),
+			Description:  fromSpecHelp,
 			OnUsageError: onUsage,
 			Action:       func(c *cli.Context) error { return fromSpecAction(c, std) },
 		}
@@ -131,6 +140,7 @@ func newApp(std streams) *cli.App {
 			Usage:        "push an index described by flags (and source references)",
 			ArgsUsage:    "[SRC...]",
 			Flags:        pushFlags(fromArgsFlags()...),
+			Description:  fromArgsHelp,
 			OnUsageError: onUsage,
 			Action:       func(c *cli.Context) error { return fromArgsAction(c, std) },
 		}
@@ -151,27 +161,28 @@ func newApp(std streams) *cli.App {
 		OnUsageError:              onUsage,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(std.err, "manifest-push: unknown command %q: see manifest-push --help\n", name)
+			fmt.Fprintf(std.err, "manifest-push: %s\n", unknownCommand(c.App, name))
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usagef("unknown command %q: see manifest-push --help", c.Args().First())
+				return &usageError{errors.New(unknownCommand(c.App, c.Args().First()))}
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{
+		Commands: withHelp([]*cli.Command{
 			fromSpec(),
 			fromArgs(),
 			{
 				Name:      "inspect",
 				Usage:     "show a manifest or index (platforms, digests, sizes, annotations, referrers)",
 				ArgsUsage: "REF",
-				Flags: append(globalFlags(),
+				Flags: append([]cli.Flag{
 					&cli.BoolFlag{Name: "raw", Usage: "print the document as the registry holds it"},
 					&cli.StringFlag{Name: "platform", Usage: "also show the entry of this platform: its manifest, config platform and layers"},
-					&cli.StringFlag{Name: "format", Usage: "print with a Go template over the JSON fields, e.g. '{{.digest}}' or '{{range .manifests}}{{.platform}} {{end}}'"},
+					&cli.StringFlag{Name: "format", Usage: "print with a Go template over the JSON fields, docker's spelling or the JSON's: '{{.Digest}}', '{{range .Manifests}}{{.Platform}} {{end}}'; an unknown field is an error"},
 					&cli.BoolFlag{Name: "referrers", Value: true, Usage: "list what refers to each entry (--referrers=false: do not look)"},
-				),
+				}, globalFlags()...),
+				Description:  inspectHelp,
 				OnUsageError: onUsage,
 				Action:       func(c *cli.Context) error { return inspectAction(c, std) },
 			},
@@ -179,7 +190,8 @@ func newApp(std streams) *cli.App {
 				Name:         "verify",
 				Usage:        "check that an index is whole: every child, blob and attestation present",
 				ArgsUsage:    "REF",
-				Flags:        append(globalFlags(), &cli.BoolFlag{Name: "blobs", Usage: "check every config and layer blob too"}),
+				Flags:        append([]cli.Flag{&cli.BoolFlag{Name: "blobs", Usage: "check every config and layer blob too"}}, globalFlags()...),
+				Description:  verifyHelp,
 				OnUsageError: onUsage,
 				Action:       func(c *cli.Context) error { return verifyAction(c, std) },
 			},
@@ -190,8 +202,20 @@ func newApp(std streams) *cli.App {
 				OnUsageError: onUsage,
 				Subcommands:  []*cli.Command{fromSpec(), fromArgs()},
 				Action: func(c *cli.Context) error {
+					if c.Args().Present() {
+						return &usageError{errors.New(unknownSubcommand(c.Command, c.Args().First()))}
+					}
 					return usagef("push needs a subcommand: from-spec or from-args")
 				},
+			},
+			{
+				Name:         "validate",
+				Usage:        "check spec files without a registry: syntax, platforms, references, rules (for pre-commit)",
+				ArgsUsage:    "FILE...",
+				Flags:        append([]cli.Flag{}, validateFlags()...),
+				Description:  validateHelp,
+				OnUsageError: onUsage,
+				Action:       func(c *cli.Context) error { return validateAction(c, std) },
 			},
 			{
 				Name:         "version",
@@ -209,14 +233,14 @@ func newApp(std streams) *cli.App {
 				OnUsageError: onUsage,
 				Action:       func(c *cli.Context) error { return completionAction(c, std) },
 			},
-		},
+		}),
 	}
 }
 
 // globalFlags are accepted before or after the command name: every command
 // declares them too, and lookups walk the context lineage.
 func globalFlags() []cli.Flag {
-	return []cli.Flag{
+	return inCategory(globalCategory, []cli.Flag{
 		&cli.BoolFlag{Name: "plain-http", Usage: "speak plain HTTP to registries"},
 		&cli.BoolFlag{Name: "insecure", Usage: "skip TLS certificate verification (never implied)"},
 		&cli.StringSliceFlag{Name: "plain-http-host", Usage: "speak plain HTTP to this HOST[:PORT] only (repeatable; HOST alone: any port)"},
@@ -231,7 +255,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
 		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log every request to standard error (secrets redacted)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the Digest line and errors: no tag lines, warnings or progress"},
-	}
+	})
 }
 
 func commonPushFlags() []cli.Flag {
@@ -259,6 +283,7 @@ func fromArgsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "target", Usage: "target reference"},
 		&cli.StringSliceFlag{Name: "tags", Usage: "extra tags, comma-separated or repeated"},
 		&cli.StringSliceFlag{Name: "annotations", Usage: "index annotation key=value (repeatable)"},
+		&cli.StringSliceFlag{Name: "desc-platform", Usage: "the platform of a source argument, for one whose config gives none (repeatable: the Nth for the Nth source)"},
 	}
 }
 

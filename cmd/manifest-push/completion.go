@@ -21,15 +21,58 @@ func completionAction(c *cli.Context, std streams) error {
 	global := flagWords(completionCommand{flags: completionFlags(c.App.Flags)})
 	switch shell := c.Args().First(); shell {
 	case "bash":
-		writeBash(std.out, cmds, global)
+		writeBash(std.out, cmds, global, subcommandNames(c.App))
 	case "zsh":
-		writeZsh(std.out, cmds, global)
+		writeZsh(std.out, cmds, global, subcommandNames(c.App))
 	case "fish":
 		writeFish(std.out, cmds)
 	default:
 		return usagef("completion %q: give bash, zsh or fish", shell)
 	}
 	return nil
+}
+
+// flagValues are the values of the flags that take one of a few words,
+// offered after the flag.
+var flagValues = map[string][]string{
+	"type":         {"auto", "oci", "docker"},
+	"output":       {"text", "json"},
+	"attestations": {"keep", "drop"},
+}
+
+// valueCases is a shell case list: one "pattern) words" line per flag of
+// flagValues, its long name and its aliases, in sorted order.
+func valueCases(format string) string {
+	names := make([]string, 0, len(flagValues))
+	for n := range flagValues {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		pattern := "--" + n
+		if n == "output" {
+			pattern += "|-o"
+		}
+		fmt.Fprintf(&b, format, pattern, strings.Join(flagValues[n], " "))
+	}
+	return b.String()
+}
+
+// subcommandNames are the subcommands push takes.
+func subcommandNames(app *cli.App) string {
+	for _, c := range app.Commands {
+		if c.Name == "push" {
+			var names []string
+			for _, s := range c.Subcommands {
+				if s.Name != "help" {
+					names = append(names, s.Name)
+				}
+			}
+			return strings.Join(names, " ")
+		}
+	}
+	return ""
 }
 
 // completionCommand is one command as the scripts see it: its name, its
@@ -57,7 +100,7 @@ func completionCommands(app *cli.App) []completionCommand {
 				continue
 			}
 			seen[c.Name] = true
-			out = append(out, completionCommand{name: c.Name, usage: c.Usage, flags: completionFlags(c.Flags), files: c.Name == "from-spec"})
+			out = append(out, completionCommand{name: c.Name, usage: c.Usage, flags: completionFlags(c.Flags), files: c.Name == "from-spec" || c.Name == "validate"})
 			walk(c.Subcommands)
 		}
 	}
@@ -94,11 +137,15 @@ func flagWords(c completionCommand) string {
 	return strings.Join(words, " ")
 }
 
-func writeBash(w io.Writer, cmds []completionCommand, global string) {
+func writeBash(w io.Writer, cmds []completionCommand, global, pushSubcommands string) {
 	fmt.Fprintf(w, `# bash completion for manifest-push: source <(manifest-push completion bash)
 _manifest_push() {
-	local cur=${COMP_WORDS[COMP_CWORD]} cmd="" w opts=""
-	for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+	local cur=${COMP_WORDS[COMP_CWORD]} prev="" cmd="" w opts=""
+	if ((COMP_CWORD > 0)); then prev=${COMP_WORDS[COMP_CWORD-1]}; fi
+	case $prev in
+%s	esac
+	for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do`, valueCases("\t%s) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return ;;\n"))
+	fmt.Fprintf(w, `
 		case $w in
 		%s) cmd=$w ;;
 		esac
@@ -111,23 +158,28 @@ _manifest_push() {
 	fmt.Fprintf(w, "\t*) opts=%q ;;\n\tesac\n", global)
 	fmt.Fprintf(w, `	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-	elif [[ -z $cmd || $cmd == push ]]; then
+	elif [[ $cmd == push ]]; then
 		COMPREPLY=($(compgen -W %q -- "$cur"))
-	elif [[ $cmd == from-spec ]]; then
+	elif [[ -z $cmd ]]; then
+		COMPREPLY=($(compgen -W %q -- "$cur"))
+	elif [[ $cmd == from-spec || $cmd == validate ]]; then
 		COMPREPLY=($(compgen -f -- "$cur"))
 	fi
 }
 complete -o default -F _manifest_push manifest-push
-`, commandNames(cmds))
+`, pushSubcommands, commandNames(cmds))
 }
 
-func writeZsh(w io.Writer, cmds []completionCommand, global string) {
+func writeZsh(w io.Writer, cmds []completionCommand, global, pushSubcommands string) {
 	fmt.Fprintf(w, `#compdef manifest-push
 # zsh completion for manifest-push: source <(manifest-push completion zsh)
 _manifest_push() {
 	local cmd="" w
 	local -a opts
-	for w in ${words[2,CURRENT-1]}; do
+	case ${words[CURRENT-1]} in
+%s	esac
+	for w in ${words[2,CURRENT-1]}; do`, valueCases("\t(%s) compadd -- %s; return ;;\n"))
+	fmt.Fprintf(w, `
 		case $w in
 		(%s) cmd=$w ;;
 		esac
@@ -140,14 +192,16 @@ _manifest_push() {
 	fmt.Fprintf(w, "\t(*) opts=(%s) ;;\n\tesac\n", global)
 	fmt.Fprintf(w, `	if [[ $PREFIX == -* ]]; then
 		compadd -- $opts
-	elif [[ -z $cmd || $cmd == push ]]; then
+	elif [[ $cmd == push ]]; then
 		compadd -- %s
-	elif [[ $cmd == from-spec ]]; then
+	elif [[ -z $cmd ]]; then
+		compadd -- %s
+	elif [[ $cmd == from-spec || $cmd == validate ]]; then
 		_files
 	fi
 }
 compdef _manifest_push manifest-push
-`, commandNames(cmds))
+`, pushSubcommands, commandNames(cmds))
 }
 
 func writeFish(w io.Writer, cmds []completionCommand) {
@@ -162,6 +216,9 @@ func writeFish(w io.Writer, cmds []completionCommand) {
 			value := ""
 			if f.value {
 				value = " -r"
+			}
+			if words, ok := flagValues[f.name]; ok {
+				value = " -x -a " + fishQuote(strings.Join(words, " "))
 			}
 			fmt.Fprintf(w, "complete -c manifest-push -n '__fish_seen_subcommand_from %s' -l %s%s -d %s\n", c.name, f.name, value, fishQuote(f.usage))
 		}

@@ -35,6 +35,13 @@ func TestCompletionBash(t *testing.T) {
 		{"manifest-push --plain-http-h", "--plain-http-host"},
 		{"manifest-push inspect --ra", "--raw"},
 		{"manifest-push comp", "completion"},
+		{"manifest-push push fr", "from-spec from-args"},
+		{"manifest-push push v", ""},
+		{"manifest-push va", "validate"},
+		{"manifest-push from-spec --type o", "oci"},
+		{"manifest-push from-args --type ''", "auto oci docker"},
+		{"manifest-push inspect -o j", "json"},
+		{"manifest-push from-args --attestations d", "drop"},
 	} {
 		words := strings.Fields(tc.words)
 		body := "source " + script + "\nCOMP_WORDS=(" + tc.words + ")\nCOMP_CWORD=" + strconv.Itoa(len(words)-1) + "\n_manifest_push\necho \"${COMPREPLY[*]}\"\n"
@@ -54,7 +61,7 @@ func TestCompletionZshAndFishParse(t *testing.T) {
 		script := completionScript(t, shell)
 		out, err := exec.Command(check[0], append(check[1:], script)...).CombinedOutput()
 		if err != nil {
-			t.Errorf("%s does not parse its script (%s is installed by .ci/run): %v\n%s", shell, shell, err, out)
+			t.Errorf("%s does not parse its script (%s is installed by make test-deps): %v\n%s", shell, shell, err, out)
 		}
 	}
 	// fish runs its script: the completions it registers answer.
@@ -62,5 +69,9 @@ func TestCompletionZshAndFishParse(t *testing.T) {
 	out, err := exec.Command("fish", "-c", "source "+script+"; complete -C 'manifest-push from-spec --dr'").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--dry-run") {
 		t.Errorf("fish completes %q (%v)", out, err)
+	}
+	out, err = exec.Command("fish", "-c", "source "+script+"; complete -C 'manifest-push from-spec --type '").CombinedOutput()
+	if f := strings.Fields(string(out)); err != nil || len(f) == 0 || f[0] != "auto" || !strings.Contains(string(out), "docker") {
+		t.Errorf("fish completes --type with %q (%v), want auto, oci, docker", out, err)
 	}
 }

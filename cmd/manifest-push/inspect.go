@@ -64,7 +64,7 @@ func inspectAction(c *cli.Context, std streams) error {
 	}
 	var tmpl *template.Template
 	if f := c.String("format"); f != "" {
-		if tmpl, err = template.New("format").Funcs(template.FuncMap{"json": toJSON}).Parse(f); err != nil {
+		if tmpl, err = template.New("format").Funcs(template.FuncMap{"json": toJSON}).Option("missingkey=error").Parse(f); err != nil {
 			return usagef("--format: %v", err)
 		}
 	}
@@ -95,9 +95,12 @@ func inspectAction(c *cli.Context, std streams) error {
 }
 
 // formatInspection runs the --format template over the inspection's JSON
-// fields (decoded: {{.digest}}, {{range .manifests}}{{.platform}}{{end}}),
-// as docker's and regctl's --format do over theirs. What it prints is
-// escaped like any text output.
+// fields, as docker's and regctl's --format do over theirs: each field is
+// there under its JSON name and capitalised, as docker spells them
+// ({{.Digest}} and {{.digest}}, {{range .Manifests}}{{.Platform}}{{end}}).
+// A field the inspection does not have is an error that lists those it
+// has, and nothing is printed. What it prints is escaped like any text
+// output.
 func formatInspection(std streams, tmpl *template.Template, in *publish.Inspection) error {
 	b, err := json.Marshal(in)
 	if err != nil {
@@ -108,8 +111,13 @@ func formatInspection(std streams, tmpl *template.Template, in *publish.Inspecti
 		return err
 	}
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, data); err != nil {
-		return usagef("--format: %v", err)
+	if err := tmpl.Execute(&out, docker(data)); err != nil {
+		fields := make([]string, 0, len(data))
+		for k := range data {
+			fields = append(fields, capitalise(k))
+		}
+		sort.Strings(fields)
+		return usagef("--format: %v; the fields are %s (and, in each of Manifests, those of an entry: see --output json)", err, strings.Join(fields, ", "))
 	}
 	text := out.String()
 	if !strings.HasSuffix(text, "\n") {
@@ -124,6 +132,46 @@ func formatInspection(std streams, tmpl *template.Template, in *publish.Inspecti
 		}
 	}
 	return nil
+}
+
+// docker returns v (decoded JSON) with every object's keys also under
+// their capitalised spelling, the one docker's --format uses; annotations
+// keep their keys as they are.
+func docker(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, 2*len(v))
+		for k, x := range v {
+			if k == "annotations" {
+				out[k] = x // keys from outside: as they are
+				continue
+			}
+			out[k] = docker(x)
+		}
+		for k := range v {
+			if c := capitalise(k); c != k {
+				if _, taken := v[c]; !taken {
+					out[c] = out[k]
+				}
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = docker(x)
+		}
+		return out
+	}
+	return v
+}
+
+// capitalise upper-cases the first letter of an ASCII key.
+func capitalise(k string) string {
+	if k == "" || k[0] < 'a' || k[0] > 'z' {
+		return k
+	}
+	return string(k[0]-'a'+'A') + k[1:]
 }
 
 // toJSON is the template function json: v as compact JSON.

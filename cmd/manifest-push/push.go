@@ -157,18 +157,19 @@ func fromArgsAction(c *cli.Context, std streams) error {
 		tags = append(tags, strings.Split(t, ",")...)
 	}
 	s, err := spec.FromArgs(spec.Args{
-		Platforms:   c.StringSlice("platforms"),
-		Template:    c.String("template"),
-		Sources:     c.Args().Slice(),
-		Target:      c.String("target"),
-		Tags:        tags,
-		Annotations: c.StringSlice("annotations"),
-		Type:        opts.Type,
-		Append:      c.Bool("append"),
-		Remove:      c.StringSlice("remove"),
-		Require:     c.StringSlice("require"),
-		StagingTag:  c.String("staging-tag"),
-		Mirrors:     c.StringSlice("mirror"),
+		Platforms:       c.StringSlice("platforms"),
+		Template:        c.String("template"),
+		Sources:         c.Args().Slice(),
+		Target:          c.String("target"),
+		Tags:            tags,
+		Annotations:     c.StringSlice("annotations"),
+		SourcePlatforms: c.StringSlice("desc-platform"),
+		Type:            opts.Type,
+		Append:          c.Bool("append"),
+		Remove:          c.StringSlice("remove"),
+		Require:         c.StringSlice("require"),
+		StagingTag:      c.String("staging-tag"),
+		Mirrors:         c.StringSlice("mirror"),
 	})
 	if err == nil {
 		err = workflowFlags(c)
@@ -211,6 +212,7 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 		}
 		wg.Go(func() {
 			res, err := publish.Push(ctx, client, j.spec, opts)
+			err = explainMissing(ctx, client, j.spec, err)
 			outcomes[i] = outcome{res: res, err: annotateTimeout(ctx, err, g)}
 		})
 	}

@@ -39,3 +39,25 @@ func TestQuote(t *testing.T) {
 		t.Errorf("Quote(long) = %s", got)
 	}
 }
+
+func TestNearest(t *testing.T) {
+	t.Parallel()
+	commands := []string{"from-spec", "from-args", "inspect", "verify", "validate", "push"}
+	for _, tc := range []struct{ word, want string }{
+		{"form-spec", "from-spec"},
+		{"fromspec", "from-spec"},
+		{"FROM_ARGS", "from-args"},
+		{"inspcet", "inspect"},
+		{"validte", "validate"},
+		{"dryrun", ""},
+		{"xyz", ""},
+		{"", ""},
+	} {
+		if got := Nearest(tc.word, commands, nil); got != tc.want {
+			t.Errorf("Nearest(%q) = %q, want %q", tc.word, got, tc.want)
+		}
+	}
+	if got := Nearest("dryrun", []string{"debug", "dry-run", "force"}, nil); got != "dry-run" {
+		t.Errorf("Nearest(dryrun) = %q, want dry-run", got)
+	}
+}

@@ -176,6 +176,9 @@ type Image struct {
 	// Files are extra regular files (path → content, mode 0644), such as a
 	// CA bundle. Nil means none.
 	Files map[string][]byte
+	// Executables are extra executables (path → content, mode 0755), such
+	// as credential helpers. Nil means none.
+	Executables map[string][]byte
 	// Entrypoint, Env, User and Labels go into the config. Nil or empty
 	// means none.
 	Entrypoint []string
@@ -260,6 +263,9 @@ func Layer(img Image) ([]byte, digest.Digest, error) {
 	}
 	for p, content := range img.Files {
 		add(p, content, 0o644)
+	}
+	for p, content := range img.Executables {
+		add(p, content, 0o755)
 	}
 	add(name, img.Binary, 0o755)
 

@@ -30,8 +30,8 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/manifest-push/manifest-push/integration/internal/binary"
 	"github.com/manifest-push/manifest-push/integration/internal/crossimage"
+	"github.com/manifest-push/manifest-push/integration/internal/ggcrtest"
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
-	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -72,8 +72,13 @@ type Options struct {
 	// io.Discard.
 	Out io.Writer
 	// Registry is the host[:port] of a registry to use instead of the
-	// embedded one (anonymous push and pull). Empty means: start the
-	// embedded distribution registry on 127.0.0.1 and stop it at the end.
+	// embedded one (anonymous push and pull). Empty means: start
+	// go-containerregistry's registry (pkg/registry) in-process on
+	// 127.0.0.1 and stop it at the end. It is the demo's registry, rather
+	// than distribution's, because it compiles in seconds where
+	// distribution's (with its OpenTelemetry, gRPC, Redis and Prometheus
+	// dependencies) takes over two minutes on a cold build cache; the
+	// tests run both.
 	Registry string
 	// HTTPS speaks HTTPS to Registry. False means plain HTTP (and
 	// manifest-push gets --plain-http). Ignored for the embedded registry,
@@ -84,6 +89,17 @@ type Options struct {
 	Binary string
 	// LookPath finds the qemu user-mode emulators. Nil means exec.LookPath.
 	LookPath func(file string) (string, error)
+	// Start is when the demo started, for its "Done in": make demo passes
+	// the time it began compiling the demo itself. Zero means when Run is
+	// called.
+	Start time.Time
+	// Tick is how often a long step says it is still at work. Zero means
+	// every 5 seconds.
+	Tick time.Duration
+	// Hold, when set, is called once the demo has run, while its registry
+	// is still up and its manifest-push executable still there (the
+	// playground: make playground). Run returns when it does.
+	Hold func(ctx context.Context, rep Report) error
 }
 
 // Report is what the demo did.
@@ -100,6 +116,12 @@ type Report struct {
 	Windows ocispec.Descriptor
 	// Elapsed is the demo's wall time.
 	Elapsed time.Duration
+	// Binary is the manifest-push executable the demo ran (for Hold: it
+	// is removed when Run returns).
+	Binary string
+	// Images are the per-platform images pushed, HOST/helloarch:1.0-SUFFIX,
+	// in Platforms order.
+	Images []string
 }
 
 // Greeted is the number of platforms that greeted correctly.
@@ -149,8 +171,14 @@ func (g Greeting) OK() bool { return g.Runner != "" && g.Err == nil && g.Got == 
 // greets wrongly; a missing emulator is not an error (the report says which
 // platforms were not run, and the narration how to install it).
 func Run(ctx context.Context, opts Options) (Report, error) {
-	start := time.Now()
-	d := &run{opts: opts, out: opts.Out}
+	start := opts.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	d := &run{opts: opts, out: opts.Out, start: start}
+	if d.opts.Tick <= 0 {
+		d.opts.Tick = 5 * time.Second
+	}
 	if d.out == nil {
 		d.out = io.Discard
 	}
@@ -170,6 +198,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 
 // run holds one demo's state.
 type run struct {
+	start   time.Time
 	opts    Options
 	out     io.Writer
 	stage   int
@@ -220,8 +249,8 @@ func (d *run) run(ctx context.Context) (Report, error) {
 	rep.Registry = d.host
 	rep.Target = d.host + "/" + Repo + ":" + Version
 
-	d.heading("Cross-compile " + strings.TrimPrefix(ProgramPath, "./") + " (CGO_ENABLED=0)")
-	bins, err := d.buildPrograms(ctx)
+	d.heading("Compile " + strings.TrimPrefix(ProgramPath, "./") + " for six platforms and manifest-push, in parallel")
+	bins, err := d.buildAll(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -243,7 +272,15 @@ func (d *run) run(ctx context.Context) (Report, error) {
 
 	d.heading("The payoff: each machine picks its entry and runs it")
 	rep.Greetings, rep.Windows, err = d.payoff(ctx)
-	return rep, err
+	if err != nil || d.opts.Hold == nil {
+		return rep, err
+	}
+	rep.Binary = d.bin
+	for _, p := range Platforms {
+		rep.Images = append(rep.Images, d.host+"/"+Repo+":"+Version+"-"+crossimage.Suffix(p))
+	}
+	rep.Elapsed = time.Since(d.start)
+	return rep, d.opts.Hold(ctx, rep)
 }
 
 func (d *run) startRegistry() (stop func(), err error) {
@@ -259,18 +296,22 @@ func (d *run) startRegistry() (stop func(), err error) {
 		return func() {}, nil
 	}
 	d.opts.HTTPS = false
-	reg, err := registrytest.Start(registrytest.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		return nil, fmt.Errorf("demo: start the registry: %w", err)
-	}
+	reg := ggcrtest.Start()
 	d.host, d.baseURL, d.client = reg.Host(), reg.URL(), reg.Client()
-	d.say("the CNCF distribution registry (registry:2's code), in-process, in memory, plain HTTP at %s", d.host)
+	d.say("go-containerregistry's registry (pkg/registry), in-process, in memory, plain HTTP at %s", d.host)
 	return reg.Close, nil
 }
 
-// buildPrograms cross-compiles the greeting program for every platform and
-// returns the executables, in Platforms order.
-func (d *run) buildPrograms(ctx context.Context) ([]string, error) {
+// buildAll cross-compiles the greeting program for every platform and
+// builds manifest-push (unless Options.Binary is given), all at once, saying
+// every Tick what is still compiling. It returns the programs' executables,
+// in Platforms order.
+func (d *run) buildAll(ctx context.Context) ([]string, error) {
+	type job struct {
+		name  string
+		build func(context.Context) error
+	}
+	var jobs []job
 	builds := make([]crossimage.Build, len(Platforms))
 	for i, p := range Platforms {
 		name := "hello-" + crossimage.Suffix(p)
@@ -283,10 +324,72 @@ func (d *run) buildPrograms(ctx context.Context) ([]string, error) {
 			Platform: ocispec.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant},
 			Out:      filepath.Join(d.work, "build", name),
 		}
+		b := builds[i]
+		jobs = append(jobs, job{"hello " + crossimage.Name(p), func(ctx context.Context) error { return crossimage.GoBuild(ctx, b) }})
 	}
-	if err := crossimage.GoBuildAll(ctx, builds, 2); err != nil {
+	d.bin = d.opts.Binary
+	if d.bin == "" {
+		jobs = append(jobs, job{"manifest-push", func(ctx context.Context) error {
+			var err error
+			d.bin, err = binary.Build(ctx, d.work, binary.Options{})
+			return err
+		}})
+		d.say("the first run compiles Go's runtime for five more platforms and manifest-push's dependencies:")
+		d.say("about a minute and a half on two cores; later runs take seconds (the Go build cache)")
+	}
+	start := time.Now()
+	type done struct {
+		i   int
+		err error
+	}
+	results := make(chan done, len(jobs))
+	started := make(chan int, len(jobs))
+	// At most three builds at a time: the go command parallelises each one
+	// too, and more would only make them share the same cores.
+	sem := make(chan struct{}, 3)
+	for i, j := range jobs {
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			started <- i
+			results <- done{i, j.build(ctx)}
+		}()
+	}
+	running := map[int]bool{}
+	pending := map[int]bool{}
+	for i := range jobs {
+		pending[i] = true
+	}
+	tick := time.NewTicker(d.opts.Tick)
+	defer tick.Stop()
+	var errs []error
+	for len(pending) > 0 {
+		select {
+		case i := <-started:
+			running[i] = true
+		case r := <-results:
+			delete(pending, r.i)
+			if r.err != nil {
+				errs = append(errs, r.err)
+			}
+		case <-tick.C:
+			var names []string
+			waiting := 0
+			for i, j := range jobs {
+				switch {
+				case pending[i] && running[i]:
+					names = append(names, j.name)
+				case pending[i]:
+					waiting++
+				}
+			}
+			d.say("%3ds  %d of %d built, %d waiting; compiling %s", int(time.Since(start).Seconds()), len(jobs)-len(pending), len(jobs), waiting, strings.Join(names, ", "))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	d.say("compiled in %s:", time.Since(start).Round(100*time.Millisecond))
 	out := make([]string, len(builds))
 	for i, b := range builds {
 		env, err := crossimage.GoEnv(b.Platform)
@@ -356,16 +459,9 @@ func (d *run) flags(args ...string) []string {
 	return append([]string{"--plain-http"}, args...)
 }
 
-// assemble builds manifest-push (unless given), pushes the spec, pushes it
-// again to show that a rerun writes nothing, and returns the digest.
+// assemble pushes the spec, pushes it again to show that a rerun writes
+// nothing, and returns the digest.
 func (d *run) assemble(ctx context.Context) (string, error) {
-	d.bin = d.opts.Binary
-	if d.bin == "" {
-		var err error
-		if d.bin, err = binary.Build(ctx, d.work, binary.Options{}); err != nil {
-			return "", err
-		}
-	}
 	var first bytes.Buffer
 	if err := d.manifestPushTo(ctx, &first, d.flags("from-spec", SpecPath)...); err != nil {
 		return "", err

@@ -45,6 +45,33 @@ var DefaultPlatforms = []ocispec.Platform{
 // BinaryPath is where the executable is in the image.
 const BinaryPath = "/usr/local/bin/manifest-push"
 
+// CredentialHelper is a Docker credential helper the image carries, so
+// that a Docker config's credsStore or credHelpers naming it works inside
+// the image, as in manifest-tool's image.
+type CredentialHelper struct {
+	// Name is the helper's name in a Docker config (ecr-login): the
+	// executable is /usr/local/bin/docker-credential-NAME.
+	Name string
+	// Package is its main package, a tool of the credhelpers module
+	// (credhelpers/go.mod pins the versions).
+	Package string
+	// Version is an argument that makes it say what it is (its version,
+	// or its usage for one without a version command) and exit 0, with no
+	// network.
+	Version string
+}
+
+// CredentialHelpers are the helpers of the image: Amazon ECR's, Google's
+// (GCR and Artifact Registry) and Azure's (ACR, from the environment).
+var CredentialHelpers = []CredentialHelper{
+	{Name: "ecr-login", Package: "github.com/awslabs/amazon-ecr-credential-helper/ecr-login/cli/docker-credential-ecr-login", Version: "version"},
+	{Name: "gcr", Package: "github.com/GoogleCloudPlatform/docker-credential-gcr/v2", Version: "version"},
+	{Name: "acr-env", Package: "github.com/chrismellard/docker-credential-acr-env", Version: "--help"},
+}
+
+// HelperPath is where the credential helper name is in the image.
+func HelperPath(name string) string { return "/usr/local/bin/docker-credential-" + name }
+
 // User is the image's user: the uid and gid distroless calls nonroot.
 const User = "65532:65532"
 
@@ -93,6 +120,15 @@ type Options struct {
 	// first of CABundles that exists; none found means an image without CA
 	// certificates, and a warning.
 	CABundle string
+	// BuildDir is where the executables are built. The go command leaves
+	// one that is up to date as it is (no link), so a BuildDir kept from
+	// run to run makes a rerun with the same source cheap. Empty means a
+	// temporary directory.
+	BuildDir string
+	// ReuseBuilds uses the executables already in BuildDir as they are,
+	// without building: for a second Run in the same process, from the
+	// same source (a test of the rerun). False builds every time.
+	ReuseBuilds bool
 }
 
 // Result is what Run published.
@@ -179,18 +215,45 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	res.Target = host + "/" + repo + ":" + target
 
-	heading("Build manifest-push %s (CGO_ENABLED=0, -trimpath)", res.Version)
+	heading("Build manifest-push %s and the credential helpers (CGO_ENABLED=0, -trimpath)", res.Version)
+	buildDir := opts.BuildDir
+	if buildDir == "" {
+		buildDir = filepath.Join(work, "build")
+	}
 	builds := make([]crossimage.Build, len(plats))
+	var all []crossimage.Build
+	helpers := map[string][]crossimage.Build{} // platform suffix → its helpers
 	for i, p := range plats {
 		builds[i] = crossimage.Build{
 			Dir:      root,
 			Package:  "./cmd/manifest-push",
 			Platform: p,
-			Out:      filepath.Join(work, "manifest-push-"+crossimage.Suffix(p)),
+			Out:      filepath.Join(buildDir, "manifest-push-"+crossimage.Suffix(p)),
 			LDFlags:  "-s -w -X main.version=" + res.Version,
 		}
+		all = append(all, builds[i])
+		for _, h := range CredentialHelpers {
+			b := crossimage.Build{
+				Dir:      filepath.Join(root, "credhelpers"),
+				Package:  h.Package,
+				Platform: p,
+				Out:      filepath.Join(buildDir, "docker-credential-"+h.Name+"-"+crossimage.Suffix(p)),
+			}
+			helpers[crossimage.Suffix(p)] = append(helpers[crossimage.Suffix(p)], b)
+			all = append(all, b)
+		}
 	}
-	if err := crossimage.GoBuildAll(ctx, builds, 2); err != nil {
+	if opts.ReuseBuilds && opts.BuildDir != "" {
+		var missing []crossimage.Build
+		for _, b := range all {
+			if _, err := os.Stat(b.Out); err != nil {
+				missing = append(missing, b)
+			}
+		}
+		all = missing
+		say("reusing the executables in %s", opts.BuildDir)
+	}
+	if err := crossimage.GoBuildAll(ctx, all, 2); err != nil {
 		return res, err
 	}
 	for _, b := range builds {
@@ -222,16 +285,23 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			return res, fmt.Errorf("selfimage: %w", err)
 		}
 		tag := target + "-" + crossimage.Suffix(b.Platform)
+		executables := map[string][]byte{}
+		for i, hb := range helpers[crossimage.Suffix(b.Platform)] {
+			if executables[HelperPath(CredentialHelpers[i].Name)], err = os.ReadFile(hb.Out); err != nil {
+				return res, fmt.Errorf("selfimage: %w", err)
+			}
+		}
 		desc, err := crossimage.Push(ctx, client, baseURL, repo, tag, crossimage.Image{
-			Platform:   b.Platform,
-			Format:     imagetest.OCI,
-			Path:       BinaryPath,
-			Binary:     content,
-			Files:      files,
-			Entrypoint: []string{BinaryPath},
-			Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			User:       User,
-			Labels:     labels,
+			Executables: executables,
+			Platform:    b.Platform,
+			Format:      imagetest.OCI,
+			Path:        BinaryPath,
+			Binary:      content,
+			Files:       files,
+			Entrypoint:  []string{BinaryPath},
+			Env:         []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+			User:        User,
+			Labels:      labels,
 		})
 		if err != nil {
 			return res, fmt.Errorf("selfimage: push %s:%s: %w", repo, tag, err)

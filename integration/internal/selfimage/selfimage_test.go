@@ -1,9 +1,12 @@
 package selfimage_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,12 +35,24 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 
-	plats := selfimage.DefaultPlatforms
-	if testing.Short() {
-		plats = []ocispec.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}
+	// Two platforms: this machine's, whose binaries run, and arm/v7, the
+	// one with a variant (GOARM). The five of DefaultPlatforms, with their
+	// credential helpers, cost four times the builds for the same code
+	// paths (make release builds manifest-push for all of them, and the
+	// ship tests check those): MP_SELFIMAGE_ALL=1 builds them all here too.
+	plats := []ocispec.Platform{{OS: "linux", Architecture: runtime.GOARCH}, {OS: "linux", Architecture: "arm", Variant: "v7"}}
+	if os.Getenv("MP_SELFIMAGE_ALL") == "1" {
+		plats = selfimage.DefaultPlatforms
+	}
+	// The builds are kept in the user's cache directory: the go command
+	// then skips linking what is up to date, on the rerun below and on the
+	// next make test.
+	cacheDir, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("no cache directory for the builds: %v (set $XDG_CACHE_HOME or $HOME)", err)
 	}
 	// A release version: tagged 1.2.3, 1.2, 1 and latest (ImageTags), as
 	// the CI examples expect to pull :1.
@@ -49,6 +64,7 @@ func TestRun(t *testing.T) {
 		Registry:  reg.Host(),
 		Version:   version,
 		Platforms: plats,
+		BuildDir:  filepath.Join(cacheDir, "manifest-push", "selfimage-test"),
 	}
 	res, err := selfimage.Run(ctx, opts)
 	if err != nil {
@@ -130,6 +146,11 @@ func TestRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		for _, h := range selfimage.CredentialHelpers {
+			if _, mode, err := crossimage.ReadFile(layer, selfimage.HelperPath(h.Name)); err != nil || mode&0o111 == 0 {
+				t.Errorf("%s: credential helper %s: mode %o, %v; want an executable", name, selfimage.HelperPath(h.Name), mode, err)
+			}
+		}
 		exe, mode, err := crossimage.ReadFile(layer, selfimage.BinaryPath)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -149,10 +170,27 @@ func TestRun(t *testing.T) {
 		if err != nil || !strings.Contains(string(v), version) {
 			t.Errorf("%s --version = %q, %v; want it to name %s", name, v, err, version)
 		}
+		// Each credential helper runs inside the image's file system (the
+		// layer unpacked, chroot into it: the image has nothing but what
+		// the layer holds) and says its version.
+		rootfs := unpack(t, layer)
+		for _, h := range selfimage.CredentialHelpers {
+			cmd := exec.CommandContext(ctx, "chroot", rootfs, selfimage.HelperPath(h.Name), h.Version)
+			cmd.Env = []string{"PATH=/usr/local/bin", "HOME=/"}
+			out, err := cmd.CombinedOutput()
+			if err != nil || len(strings.TrimSpace(string(out))) == 0 {
+				t.Errorf("%s: chroot %s %s %s: %v\n%s", name, rootfs, selfimage.HelperPath(h.Name), h.Version, err, out)
+				continue
+			}
+			t.Logf("%s in the image: %s", selfimage.HelperPath(h.Name), strings.TrimSpace(string(out)))
+		}
 	}
 
-	// A rerun publishes the same bytes: same digest, nothing updated.
+	// A rerun publishes the same bytes: same digest, nothing updated. It
+	// packs the executables just built (building them again is what
+	// integration/ship's reproducibility test checks).
 	out.Reset()
+	opts.ReuseBuilds = true
 	again, err := selfimage.Run(ctx, opts)
 	if err != nil {
 		t.Fatalf("rerun: %v\n%s", err, out.String())
@@ -197,5 +235,50 @@ func TestRunRefusesWindows(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "only linux") {
 		t.Fatalf("err = %v, want a refusal of windows", err)
+	}
+}
+
+// unpack writes a gzip-compressed tar layer's files into a new directory,
+// for chroot (which needs root: make test runs as root, as CI does).
+func unpack(t *testing.T, layer []byte) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("running the credential helpers inside the image's file system needs chroot, which needs root: run make test as root (sudo make test), as CI does")
+	}
+	dir := t.TempDir()
+	gz, err := gzip.NewReader(bytes.NewReader(layer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return dir
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			t.Fatalf("layer entry %q outside the root", h.Name)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, b, os.FileMode(h.Mode)&0o777); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
