@@ -264,8 +264,8 @@ func TestReleaseIsReproducible(t *testing.T) {
 
 // inputsHash hashes what the release binaries are made of: the Go version
 // and settings, go.mod, go.sum, scripts/release.sh and the non-test .go
-// files of the product module (the product embeds no other files; a
-// go:embed would have to be added here).
+// files of the product module (the product embeds no other files; an
+// embed directive would have to be added here).
 func inputsHash(t *testing.T) string {
 	t.Helper()
 	h := sha256.New()
