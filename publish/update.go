@@ -46,7 +46,10 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 	settle = max(settle, 2*wrote)
 	tag := s.Target.Tag()
 	res.Rounds = 1
-	var knownLag time.Duration
+	// knownLag is the longest a write of this update took to show (-1:
+	// none was seen yet), limit the longest it is waited for.
+	knownLag := time.Duration(-1)
+	limit := min(maxLag, 10*settle)
 	before := res.Tags[0].Previous
 	for {
 		// A registry whose tag reads lag its writes (Docker Hub, GHCR,
@@ -54,7 +57,7 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 		// settle time grows by twice how long this update's own write took
 		// to show: another writer may have read the tag up to one lag after
 		// this write without seeing it, and its write shows one lag later.
-		lag, seen, err := visible(ctx, cp, tag, before, p.Descriptor.Digest, min(maxLag, 10*settle))
+		lag, seen, err := visible(ctx, cp, tag, before, p.Descriptor.Digest, limit)
 		if err != nil {
 			return p, fmt.Errorf("reading %s back: %w", s.Target, err)
 		}
@@ -66,7 +69,7 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 		lag = max(lag, knownLag)
 		// decide reads the tag and tells whether what it holds gives this
 		// update already (done), or the merge to write next.
-		decide := func() (doc registry.Document, next *plan.Plan, done bool, err error) {
+		decide := func(lag time.Duration) (doc registry.Document, next *plan.Plan, done bool, err error) {
 			select {
 			case <-ctx.Done():
 				return doc, nil, false, context.Cause(ctx)
@@ -87,12 +90,20 @@ func converge(ctx context.Context, cp *copier, s *spec.Spec, res *Result, p *pla
 			}
 			return doc, next, next.Descriptor.Digest == doc.Desc.Digest, nil
 		}
-		doc, next, done, err := decide()
-		if err == nil && done && lag > visiblePoll {
-			// On a registry whose reads lag, a writer that read the tag
-			// before this update showed may still write without it: look
-			// once more, a lag later.
-			doc, next, done, err = decide()
+		doc, next, done, err := decide(lag)
+		switch {
+		case err != nil || !done:
+		case knownLag < 0:
+			// None of this update's writes was seen to show (another
+			// writer replaced it first): how far reads lag is not known.
+			// Look once more after the longest lag waited for, so that a
+			// writer that read the tag before this update showed, and
+			// wrote without it, is seen.
+			doc, next, done, err = decide(limit)
+		case knownLag > visiblePoll:
+			// On a registry whose reads lag, such a writer may still
+			// write: look once more, a lag later.
+			doc, next, done, err = decide(lag)
 		}
 		if err != nil {
 			return p, err
