@@ -9,9 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/containerd/log"
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/plan"
@@ -80,7 +78,16 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	res, final, err := publish(ctx, pr, opts)
+	defer pr.early.wait()
+	target := registry.RepoOf(s.Target)
+	c := commit{
+		ref: s.Target, tags: pr.tags, previous: pr.previous, current: pr.current, plan: pr.p,
+		children: children(pr.p, target), found: pr.found, warnings: append(slices.Clone(pr.p.Warnings), pr.warnings...),
+	}
+	if s.Append {
+		c.update = pr.build
+	}
+	res, final, err := newWriter(rd, target, opts, pr.early).write(ctx, c, opts)
 	if err != nil || opts.DryRun {
 		return res, err
 	}
@@ -177,103 +184,12 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *sc
 		return nil, err
 	}
 	if sc != nil {
-		if pr.found, err = discover(ctx, rd, sc, uniqueChildren(pr.p)); err != nil {
+		if pr.found, err = discover(ctx, rd, sc, sourceChildren(pr.p)); err != nil {
 			return nil, fmt.Errorf("finding what refers to the entries: %w", err)
 		}
 		pr.warnings = sc.wait()
 	}
 	return pr, nil
-}
-
-// publish does the writes of a prepared push into its target: the children
-// and the index unless a tag points at it already, then the tags that do
-// not (none with ByDigest), then the referrers the target lacks; with
-// s.Append it converges with other writers. When nothing is to be written
-// it heals: children missing from the target (a clean-up job deleted them)
-// are copied back. It returns the result and the index the target holds
-// at the end (another writer's merge, after converging). Any failure after
-// the first write is a *TagsError.
-func publish(ctx context.Context, pr *prepared, opts Options) (*Result, *plan.Plan, error) {
-	s, p := pr.s, pr.p
-	target := registry.RepoOf(s.Target)
-	res := newResult(s.Target, p, opts.DryRun)
-	res.Warnings = append(res.Warnings, pr.warnings...)
-	if pr.previous[0] != p.Descriptor.Digest {
-		res.Changes = changes(pr.current, p.Entries)
-	}
-	tags, previous := pr.tags, pr.previous
-	if opts.ByDigest {
-		tags, previous = nil, nil
-		res.ByDigest = true
-	}
-	toWrite := res.setTags(tags, previous, p.Descriptor.Digest, opts.Force)
-	log.G(ctx).WithField("digest", p.Descriptor.Digest).WithField("tags", toWrite).Debug("index built")
-	cp := &copier{rd: pr.rd, target: target, progress: newProgress(opts.Progress), early: pr.early}
-	defer pr.early.wait()
-	present := len(tags) > 0 && len(toWrite) == 0
-	if opts.ByDigest && !opts.Force && !opts.DryRun {
-		var err error
-		if present, err = pr.rd.reg.HasManifest(ctx, target, p.Descriptor.Digest); err != nil {
-			return res, p, fmt.Errorf("looking for %s@%s: %w", target, p.Descriptor.Digest, err)
-		}
-	}
-	if opts.DryRun || present {
-		res.Changed = !present
-		// The index is there (or nothing is written): its children may
-		// have been deleted since, and its entries' referrers may still be
-		// missing from the target.
-		var wg sync.WaitGroup
-		var healed, copied bool
-		var healErr, refErr error
-		if !opts.DryRun {
-			wg.Go(func() { healed, healErr = res.heal(ctx, cp, p) })
-		}
-		wg.Go(func() { copied, refErr = res.referrers(ctx, cp, pr.found, opts.DryRun) })
-		wg.Wait()
-		res.Changed = res.Changed || healed || copied
-		err := errors.Join(healErr, refErr)
-		if err != nil && (healed || copied) {
-			return res, p, tagsError(cp, res, err)
-		}
-		return res, p, err
-	}
-
-	res.Changed = true
-	started := time.Now()
-	if err := write(ctx, cp, p, res, toWrite, opts.Force); err != nil {
-		return res, p, tagsError(cp, res, err)
-	}
-	if _, err := res.referrers(ctx, cp, pr.found, false); err != nil {
-		return res, p, tagsError(cp, res, err)
-	}
-	if s.Append && !opts.ByDigest {
-		final, err := converge(ctx, cp, s, res, p, pr.build, time.Since(started), opts.Settle)
-		if err != nil {
-			return res, final, tagsError(cp, res, err)
-		}
-		p = final
-	}
-	return res, p, nil
-}
-
-// referrers brings the referrers found into the target repository (or,
-// with dryRun, says which it would bring), records them on res's entries
-// and reports whether any was written.
-func (res *Result) referrers(ctx context.Context, cp *copier, found []referrer, dryRun bool) (bool, error) {
-	results, warnings, err := syncReferrers(ctx, cp, found, dryRun)
-	res.Warnings = append(res.Warnings, warnings...)
-	copied := false
-	for i := range res.Manifests {
-		m := &res.Manifests[i]
-		m.Referrers = results[m.Digest]
-		for _, r := range m.Referrers {
-			copied = copied || r.Copied
-		}
-	}
-	if err != nil {
-		return copied, fmt.Errorf("bringing the referrers into %s: %w", cp.target, err)
-	}
-	return copied, nil
 }
 
 // uniqueTags are the target tag, then the extra tags, each once.
@@ -415,7 +331,7 @@ func newResult(target reference.NamedTagged, p *plan.Plan, dryRun bool) *Result 
 		Size:      p.Descriptor.Size,
 		MediaType: p.Descriptor.MediaType,
 		DryRun:    dryRun,
-		Warnings:  append([]string{}, p.Warnings...),
+		Warnings:  []string{},
 		Index:     p.Bytes,
 		Manifests: manifestResults(p),
 	}

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"slices"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,18 +42,23 @@ type MirrorResult struct {
 }
 
 // missingPlatforms are the required platforms that no image entry of p
-// gives (platform.Matches: fields left empty match any value).
+// gives.
 func missingPlatforms(require []ocispec.Platform, p *plan.Plan) []string {
+	var have []ocispec.Platform
+	for _, e := range p.Entries {
+		if !e.Attestation && e.Descriptor.Platform != nil {
+			have = append(have, *e.Descriptor.Platform)
+		}
+	}
+	return missingFrom(require, have)
+}
+
+// missingFrom are the required platforms that none of have gives
+// (platform.Matches: fields left empty match any value).
+func missingFrom(require, have []ocispec.Platform) []string {
 	missing := []string{}
 	for _, want := range require {
-		found := false
-		for _, e := range p.Entries {
-			if !e.Attestation && e.Descriptor.Platform != nil && platform.Matches(want, *e.Descriptor.Platform) {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.ContainsFunc(have, func(h ocispec.Platform) bool { return platform.Matches(want, h) }) {
 			missing = append(missing, platform.Format(want))
 		}
 	}
@@ -60,10 +66,10 @@ func missingPlatforms(require []ocispec.Platform, p *plan.Plan) []string {
 }
 
 // complete ends a gated push (public.StagingTag): res is the push into the
-// staging tag, final the index that tag holds after converging. When final
-// gives every required platform, the target tag and the extra tags are
-// moved to it (those that point elsewhere); otherwise nothing public moves
-// and the result names what is missing.
+// staging tag, final the index that tag holds after converging. When the
+// staging tag gives every required platform, the target tag and the extra
+// tags are moved to what it holds (see promote); otherwise nothing public
+// moves and the result names what is missing.
 func complete(ctx context.Context, rd *reader, public *spec.Spec, res *Result, final *plan.Plan, opts Options) (*Result, error) {
 	missing := missingPlatforms(public.Require, final)
 	res.Staging = &Staging{Tag: public.StagingTag, Complete: len(missing) == 0, Missing: missing}
@@ -72,19 +78,14 @@ func complete(ctx context.Context, rd *reader, public *spec.Spec, res *Result, f
 		res.Tags = []TagResult{}
 		return res, nil
 	}
-	target := registry.RepoOf(public.Target)
-	tags := uniqueTags(public)
-	previous, err := tagDigests(ctx, rd.reg, target, tags)
+	staging, err := reference.WithTag(public.Target, public.StagingTag)
 	if err != nil {
 		return res, err
 	}
-	toWrite := res.setTags(tags, previous, final.Descriptor.Digest, opts.Force)
-	cp := &copier{rd: rd, target: target}
-	if err := putTags(ctx, cp, final, res, toWrite); err != nil {
-		return res, tagsError(cp, res, err)
-	}
-	res.Changed = res.Changed || len(toWrite) > 0
-	return res, nil
+	w := newWriter(rd, registry.RepoOf(public.Target), Options{}, nil)
+	changed, err := w.promote(ctx, staging, uniqueTags(public), public.Require, final, res, opts)
+	res.Changed = res.Changed || changed
+	return res, err
 }
 
 // tagDigests reads where each tag of r points now, concurrently.
@@ -175,50 +176,10 @@ func (cp *copier) has(ctx context.Context, d digest.Digest) (bool, error) {
 	return cp.rd.reg.HasManifest(ctx, cp.target, d)
 }
 
-// heal copies back into the target the children of p that a clean-up job
-// deleted from it: every child is looked for, in one concurrent wave (the
-// early one for the children the target tag's index lists), and the
-// missing ones are copied again from their sources. A missing child that
-// came from the target itself (an entry an update kept) cannot be copied
-// back: it is a warning. It reports whether it copied any.
-func (res *Result) heal(ctx context.Context, cp *copier, p *plan.Plan) (bool, error) {
-	children := allChildren(p, cp.target)
-	found := make([]bool, len(children))
-	errs := make([]error, len(children))
-	var wg sync.WaitGroup
-	for i, ch := range children {
-		wg.Go(func() { found[i], errs[i] = cp.has(ctx, ch.desc.Digest) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return false, fmt.Errorf("looking for the entries in %s: %w", cp.target, err)
-	}
-	var missing []child
-	for i, ch := range children {
-		switch {
-		case found[i]:
-		case ch.from == cp.target:
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s@%s is missing from %s and was kept from what the tag held: it cannot be copied back; push its image again", cp.target, ch.desc.Digest, cp.target))
-		default:
-			missing = append(missing, ch)
-		}
-	}
-	if len(missing) == 0 {
-		return false, nil
-	}
-	copied, err := cp.copy(ctx, missing, copyMode{})
-	for i, e := range p.Entries {
-		if copied[e.Descriptor.Digest] {
-			res.Manifests[i].Copied = true
-		}
-	}
-	return len(copied) > 0, err
-}
-
-// allChildren lists every manifest the index refers to, each once, in
-// index order, with the repository it is read from: its source's, or for
-// an entry kept from what the target tag held, the target repository kept.
-func allChildren(p *plan.Plan, kept registry.Repo) []child {
+// children lists every manifest the index refers to, each once, in index
+// order, with the repository it is read from: its source's, or for an
+// entry kept from what the target tag held, kept (the push's own target).
+func children(p *plan.Plan, kept registry.Repo) []child {
 	seen := map[digest.Digest]bool{}
 	var out []child
 	for _, e := range p.Entries {
@@ -232,6 +193,18 @@ func allChildren(p *plan.Plan, kept registry.Repo) []child {
 			from, source = locationOf(e.Source), e.Source.Name()
 		}
 		out = append(out, child{desc: d, from: from, source: source})
+	}
+	return out
+}
+
+// sourceChildren are the children of p that come from its sources (not
+// kept from what the target tag held).
+func sourceChildren(p *plan.Plan) []child {
+	var out []child
+	for _, ch := range children(p, registry.Repo{}) {
+		if ch.from != (registry.Repo{}) {
+			out = append(out, ch)
+		}
 	}
 	return out
 }
@@ -258,44 +231,23 @@ func mirror(ctx context.Context, rd *reader, pr *prepared, s *spec.Spec, final *
 	return out
 }
 
+// mirrorOne publishes final to mirror m through m's own writer: the
+// children are read from their sources, and the entries an update kept
+// from the push's own target (which holds them).
 func mirrorOne(ctx context.Context, rd *reader, pr *prepared, s *spec.Spec, m reference.NamedTagged, final *plan.Plan, opts Options) (*Result, error) {
 	target := registry.RepoOf(m)
 	ms := *s
 	ms.Target = m
 	tags := uniqueTags(&ms)
-	res := newResult(m, final, false)
-	res.Warnings = []string{}
 	previous, err := tagDigests(ctx, rd.reg, target, tags)
 	if err != nil {
+		res := newResult(m, final, false)
+		res.Warnings = []string{}
 		return res, err
 	}
-	if opts.ByDigest {
-		tags, previous = nil, nil
-		res.ByDigest = true
-	}
-	toWrite := res.setTags(tags, previous, final.Descriptor.Digest, opts.Force)
-	if previous == nil || previous[0] == "" {
-		res.Changes = changes(nil, final.Entries)
-	}
-	cp := &copier{rd: rd, target: target, progress: newProgress(opts.Progress)}
-	present := len(tags) > 0 && len(toWrite) == 0
-	if opts.ByDigest && !opts.Force {
-		if present, err = rd.reg.HasManifest(ctx, target, final.Descriptor.Digest); err != nil {
-			return res, err
-		}
-	}
-	if present {
-		healed, err := res.heal(ctx, cp, final)
-		copied, rerr := res.referrers(ctx, cp, pr.found, false)
-		res.Changed = healed || copied
-		return res, errors.Join(err, rerr)
-	}
-	res.Changed = true
-	if err := writeChildren(ctx, cp, final, res, allChildren(final, registry.RepoOf(pr.s.Target)), toWrite, opts.Force); err != nil {
-		return res, tagsError(cp, res, err)
-	}
-	if _, err := res.referrers(ctx, cp, pr.found, false); err != nil {
-		return res, tagsError(cp, res, err)
-	}
-	return res, nil
+	res, _, err := newWriter(rd, target, opts, nil).write(ctx, commit{
+		ref: m, tags: tags, previous: previous, plan: final,
+		children: children(final, registry.RepoOf(pr.s.Target)), found: pr.found,
+	}, opts)
+	return res, err
 }

@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/proxy"
+)
+
+// Concurrent jobs at unequal speeds (docs/rules.md, "Updating an index"):
+// CI jobs that append to one tag do not copy at the same speed. One copies
+// a large layer from another registry, another copies nothing; the slow
+// one's first read of the tag is long stale when it writes.
+
+// job is one manifest-push process of a concurrent test.
+type job struct {
+	cmd      *exec.Cmd
+	out, err bytes.Buffer
+}
+
+// startJobs starts one process per argument list, with a shared Docker
+// configuration and HOME, and returns them running.
+func (e *env) startJobs(args ...[]string) []*job {
+	e.t.Helper()
+	cfg := filepath.Join(e.Dir, "docker")
+	if err := os.MkdirAll(cfg, 0o700); err != nil {
+		e.t.Fatal(err)
+	}
+	jobs := make([]*job, len(args))
+	for i, a := range args {
+		j := &job{cmd: exec.CommandContext(e.t.Context(), bin, a...)}
+		j.cmd.Env = []string{"HOME=" + e.Dir, "DOCKER_CONFIG=" + cfg, "PATH=" + os.Getenv("PATH")}
+		j.cmd.Stdout, j.cmd.Stderr = &j.out, &j.err
+		if err := j.cmd.Start(); err != nil {
+			e.t.Fatal(err)
+		}
+		jobs[i] = j
+	}
+	return jobs
+}
+
+// wait waits for the job and returns its exit code.
+func (j *job) wait() int {
+	if err := j.cmd.Wait(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		return -1
+	}
+	return 0
+}
+
+// stallBlobReads makes src's proxy hold every blob GET for d: copying
+// anything from src takes that long at least.
+func stallBlobReads(px *proxy.Proxy, d time.Duration) {
+	px.SetFault(func(r *http.Request, _ int) proxy.Action {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
+			return proxy.Stall(d)
+		}
+		return proxy.Pass()
+	})
+}
+
+// Defect: job B reads the tag, then spends 1.5 s copying its image from
+// another registry; job A, copying nothing, appends and exits meanwhile.
+// B's merge must be made from a read of the tag taken just before it
+// writes, so A's entry stays: both exit 0 and the tag holds the base, A's
+// and B's platforms.
+func TestSlowAppendKeepsAFastAppendsEntry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	src := newEnv(t)
+	base := e.image("app", "base", "linux/amd64")
+	fast := e.image("app", "fast", "linux/arm64")
+	slow := src.image("build/app", "slow", "linux/s390x")
+	clitest.WantCode(t, e.run("--plain-http", "from-args", "--target", e.ref("app:1.0"), e.ref("app:base")), 0)
+	stallBlobReads(src.Proxy, 1500*time.Millisecond)
+
+	jobs := e.startJobs(
+		[]string{"--plain-http", "from-args", "--append", "--target", e.ref("app:1.0"), src.ref("build/app:slow")},
+		[]string{"--plain-http", "from-args", "--append", "--target", e.ref("app:1.0"), e.ref("app:fast")},
+	)
+	for i, j := range jobs {
+		if code := j.wait(); code != 0 {
+			t.Errorf("job %d: exit %d\n%s%s", i, code, j.out.String(), j.err.String())
+		}
+	}
+	got := e.index("app", "1.0")
+	want := []digest.Digest{base.Digest, fast.Digest, slow.Digest}
+	for _, d := range want {
+		if !slices.ContainsFunc(got.index.Manifests, func(m ocispec.Descriptor) bool { return m.Digest == d }) {
+			t.Errorf("app:1.0 lacks %s: it holds %v", d, platformsOf(got.index))
+		}
+	}
+	for _, m := range got.index.Manifests {
+		e.hasImage("app", m.Digest)
+	}
+}
+
+// Defect, through the completeness gate: two jobs of one run, the slow
+// one copying across registries; both stage, one completes, and the public
+// tag ends holding both required platforms.
+func TestSlowGateJobStillCompletes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	src := newEnv(t)
+	e.image("app", "fast", "linux/arm64")
+	src.image("build/app", "slow", "linux/s390x")
+	stallBlobReads(src.Proxy, 1500*time.Millisecond)
+	gate := func(source string) []string {
+		return []string{"--plain-http", "-o", "json", "from-args", "--append", "--require", "linux/arm64,linux/s390x",
+			"--staging-tag", "1.0-run-1", "--target", e.ref("app:1.0"), source}
+	}
+	jobs := e.startJobs(gate(src.ref("build/app:slow")), gate(e.ref("app:fast")))
+	for i, j := range jobs {
+		if code := j.wait(); code != 0 {
+			t.Errorf("job %d: exit %d\n%s%s", i, code, j.out.String(), j.err.String())
+		}
+	}
+	if !slices.Contains(e.tags("app"), "1.0") {
+		t.Fatalf("the public tag was never written; staging holds %v\n%s%s\n%s%s", platformsOf(e.index("app", "1.0-run-1").index),
+			jobs[0].out.String(), jobs[0].err.String(), jobs[1].out.String(), jobs[1].err.String())
+	}
+	if got := platformsOf(e.index("app", "1.0").index); !slices.Equal(got, []string{"linux/arm64", "linux/s390x"}) {
+		t.Errorf("app:1.0 holds %v, want linux/arm64 and linux/s390x", got)
+	}
+}
+
+// The shape CI has: eight jobs append at once, four of them copying a
+// 64 MiB layer from another registry behind a 50 ms proxy, four copying
+// nothing (their images are in the target repository already); five
+// repetitions, each into a fresh registry. No entry is lost and every job
+// exits 0: with --append, through the gate (the public tag ends with every
+// required platform), and with tag reads that lag writes by 1.5 s.
+func TestConcurrentAppendsUnequalSpeeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies 64 MiB layers")
+	}
+	t.Parallel()
+	const reps = 5
+	slowPlats := []string{"linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/s390x"}
+	fastPlats := []string{"linux/386", "linux/riscv64", "linux/arm/v6", "linux/mips64le"}
+	src := newEnv(t)
+	src.Proxy.SetDelay(50 * time.Millisecond)
+	for i, p := range slowPlats {
+		src.Push("build/app", fmt.Sprintf("slow%d", i), imagetest.Image{
+			Platform: plat(t, p),
+			Layers:   []imagetest.Layer{{Size: 64 << 20, Seed: "large"}},
+		})
+	}
+	var all []string
+	for _, p := range append(slices.Clone(slowPlats), fastPlats...) {
+		all = append(all, platforms.FormatAll(plat(t, p)))
+	}
+	slices.Sort(all)
+
+	for _, shape := range []struct {
+		name string
+		gate bool
+		lag  time.Duration
+	}{
+		{name: "append"},
+		{name: "gate", gate: true},
+		{name: "append-lag", lag: 1500 * time.Millisecond},
+	} {
+		t.Run(shape.name, func(t *testing.T) {
+			for rep := range reps {
+				t.Run(fmt.Sprint(rep), func(t *testing.T) {
+					e := newEnv(t)
+					if shape.lag > 0 {
+						prof := proxy.Lagging(proxy.ProfileOptions{Upstream: e.Registry.URL(), Client: e.Client, TagLag: shape.lag})
+						t.Cleanup(prof.Close)
+						e.Proxy.SetFault(prof.Fault)
+					}
+					want := slices.Clone(all)
+					if !shape.gate {
+						e.image("app", "base", "linux/amd64")
+						clitest.WantCode(t, e.run("--plain-http", "from-args", "--target", e.ref("app:1.0"), e.ref("app:base")), 0)
+						want = append(want, "linux/amd64")
+						slices.Sort(want)
+						if shape.lag > 0 {
+							time.Sleep(shape.lag + 100*time.Millisecond) // every job sees the base
+						}
+					}
+					var args [][]string
+					add := func(source string) {
+						a := []string{"--plain-http", "-o", "json", "from-args", "--append", "--target", e.ref("app:1.0"), source}
+						if shape.gate {
+							a = append(a, "--require", strings.Join(all, ","), "--staging-tag", "1.0-run-1")
+						}
+						args = append(args, a)
+					}
+					for i := range slowPlats {
+						add(src.ref(fmt.Sprintf("build/app:slow%d", i)))
+					}
+					for i, p := range fastPlats {
+						e.image("app", fmt.Sprintf("fast%d", i), p)
+						add(e.ref(fmt.Sprintf("app:fast%d", i)))
+					}
+					completed := 0
+					for i, j := range e.startJobs(args...) {
+						if code := j.wait(); code != 0 {
+							t.Errorf("job %d: exit %d\n%s%s", i, code, j.out.String(), j.err.String())
+							continue
+						}
+						var res jsonResult
+						if err := json.Unmarshal(j.out.Bytes(), &res); err != nil {
+							t.Errorf("job %d: %v\n%s", i, err, j.out.String())
+						}
+						if res.Staging != nil && res.Staging.Complete {
+							completed++
+						}
+					}
+					if shape.gate && completed == 0 {
+						t.Errorf("no job saw the staging index complete")
+					}
+					got := e.index("app", "1.0") // read from the registry directly: no lag
+					if plats := platformsOf(got.index); !slices.Equal(plats, want) {
+						t.Fatalf("app:1.0 holds %v, want %v", plats, want)
+					}
+					for _, m := range got.index.Manifests {
+						e.hasImage("app", m.Digest)
+					}
+				})
+			}
+		})
+	}
+}
