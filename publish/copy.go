@@ -29,6 +29,8 @@ type copier struct {
 	// share it; manifestsIn writes each manifest once.
 	blobsIn     memo[struct{}]
 	manifestsIn memo[struct{}]
+	// put writes a manifest into the target (the writer's put).
+	put func(ctx context.Context, ref string, doc registry.Document) error
 	// early, when not nil, answers whether the target holds a manifest
 	// from a wave of HEADs started before (see has).
 	early *looks
@@ -123,7 +125,9 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 		if cn == nil {
 			return nil // in the target already
 		}
-		_, err := cp.manifestsIn.do(ctx, cn.doc.Desc.Digest, func() (struct{}, error) {
+		// need brings in everything the manifest needs: what an index
+		// lists, a manifest's blobs.
+		need := func() error {
 			var wg sync.WaitGroup
 			errs := make([]error, len(cn.next))
 			for i, k := range cn.next {
@@ -131,17 +135,24 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 			}
 			wg.Wait()
 			if err := errors.Join(errs...); err != nil {
-				return struct{}{}, err
+				return err
 			}
 			if !content.IsIndex(cn.doc.Desc.MediaType) {
-				if err := cp.blobs(ctx, cn.n.repo, sources[cn.n.from], cn.doc); err != nil {
-					return struct{}{}, err
-				}
+				return cp.blobs(ctx, cn.n.repo, sources[cn.n.from], cn.doc)
 			}
-			if root && mode.skipPut {
-				return struct{}{}, nil
+			return nil
+		}
+		if root && mode.skipPut {
+			// The registry client writes it (a referrer): it is not
+			// recorded as written, so a copy that needs it as a child
+			// still writes it.
+			return need()
+		}
+		_, err := cp.manifestsIn.do(ctx, cn.doc.Desc.Digest, func() (struct{}, error) {
+			if err := need(); err != nil {
+				return struct{}{}, err
 			}
-			return struct{}{}, cp.rd.reg.PutManifest(ctx, cp.target, cn.doc.Desc.Digest.String(), cn.doc)
+			return struct{}{}, cp.put(ctx, cn.doc.Desc.Digest.String(), cn.doc)
 		})
 		return err
 	}

@@ -434,12 +434,13 @@ func TestRerunReadsOneManifest(t *testing.T) {
 	f.image("reg.test/build/hello", "amd64", amd)
 	f.image("reg.test/build/hello", "arm64", arm)
 	s := testSpec(t, "reg.test/hello:1", []string{"latest"}, "reg.test/build/hello:amd64", "reg.test/build/hello:arm64")
-	first, err := Push(ctx, f, s, Options{})
+	configs := MemoryCache()
+	first, err := Push(ctx, f, s, Options{Configs: configs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.gets, f.heads, f.writes = 0, 0, nil
-	again, err := Push(ctx, f, s, Options{})
+	again, err := Push(ctx, f, s, Options{Configs: configs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +454,7 @@ func TestRerunReadsOneManifest(t *testing.T) {
 	f.blobs["reg.test/build/hello@"+digest.FromString("x").String()] = nil
 	f.mu.Unlock()
 	f.gets, f.heads = 0, 0
-	moved, err := Push(ctx, f, s, Options{DryRun: true})
+	moved, err := Push(ctx, f, s, Options{DryRun: true, Configs: configs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 		return nil, err
 	}
 	defer ls.close()
-	rd := &reader{reg: reg, layouts: ls}
+	rd := &reader{reg: reg, layouts: ls, strict: opts.StrictPlatform, configs: opts.Configs}
 	ctx = withScopes(ctx, s, !opts.DryRun)
 	// Whatever Push starts ends before it returns: on an early return the
 	// referrer scans still running are cancelled, and waited for.

@@ -18,7 +18,12 @@ const maxConfigSize = 8 << 20
 // reader reads manifests, indexes and configs through a Registry, each
 // digest once per operation.
 type reader struct {
-	reg       Registry
+	reg Registry
+	// strict judges every source by its own config (StrictPlatform): no
+	// entry of the target's index describes one.
+	strict bool
+	// configs remembers the platforms of image configs read (nil: none).
+	configs   ConfigCache
 	docs      memo[registry.Document]
 	platforms memo[*ocispec.Platform]
 	// layouts are the OCI image layouts the operation reads (see
@@ -142,4 +147,20 @@ func (m *memo[T]) put(d digest.Digest, v T) {
 	c := &memoCall[T]{done: make(chan struct{}), v: v}
 	close(c.done)
 	m.m[d] = c
+}
+
+// config is the platform remembered for image manifest d.
+func (rd *reader) config(d digest.Digest) (ocispec.Platform, bool) {
+	if rd.configs == nil {
+		return ocispec.Platform{}, false
+	}
+	return rd.configs.Config(d)
+}
+
+// remember keeps the platform of image manifest d's config, read and
+// verified.
+func (rd *reader) remember(d digest.Digest, p ocispec.Platform) {
+	if rd.configs != nil {
+		rd.configs.PutConfig(d, p)
+	}
 }

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/distribution/reference"
-	"github.com/manifest-push/manifest-push/platform"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/manifest-push/manifest-push/content"
@@ -28,34 +28,58 @@ func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing
 		return rd.layoutSource(ctx, e)
 	}
 	r := registry.RepoOf(e.Image)
-	var at digest.Digest
+	ref := tagOf(e.Image)
 	if d, ok := e.Image.(reference.Digested); ok {
-		at = d.Digest()
-	} else if head, err := rd.reg.Head(ctx, r, tagOf(e.Image)); err == nil {
-		at = head.Digest
-	} else if re, ok := errors.AsType[*registry.Error](err); ctx.Err() != nil || ok && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == 0) {
+		ref = d.Digest().String()
+	}
+	head, err := rd.reg.Head(ctx, r, ref)
+	if re, ok := errors.AsType[*registry.Error](err); err != nil && (ctx.Err() != nil || ok && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == 0)) {
 		// Credentials refused, no answer at all, or no time left: a GET
 		// would fail the same way. (Another answer, such as a 404 or a
 		// 403, is read again by GET for the registry's own message.)
 		return plan.Source{Ref: e.Image, Pos: e.Pos}, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
 	}
+	at := head.Digest
+	if d, ok := e.Image.(reference.Digested); ok {
+		at = d.Digest()
+	}
 	entry, ok := held()[at]
-	if at == "" || !ok || (e.Platform != nil && !platform.Matches(*e.Platform, *entry.Platform)) {
+	if err != nil || !ok {
 		return rd.source(ctx, e, ignoreMissing, sc, at)
+	}
+	src := plan.Source{Ref: e.Image, Pos: e.Pos, Platform: e.Platform, Features: e.Features, Annotations: e.Annotations}
+	if cfg, known := rd.config(at); known && content.IsManifest(head.MediaType) {
+		// The platform its config declares is known (ConfigCache): the
+		// source is described as a fresh read would describe it.
+		src.Descriptor = ocispec.Descriptor{MediaType: head.MediaType, Digest: at, Size: head.Size}
+		src.Config = &cfg
+	} else if rd.strict || !describes(entry, head, e.Platform) {
+		return rd.source(ctx, e, ignoreMissing, sc, at)
+	} else {
+		cfg := *entry.Platform
+		src.Descriptor = ocispec.Descriptor{MediaType: entry.MediaType, Digest: entry.Digest, Size: entry.Size}
+		src.Config = &cfg
 	}
 	if sc != nil {
 		sc.start(ctx, r)
 	}
-	cfg := *entry.Platform
-	return plan.Source{
-		Ref:         e.Image,
-		Pos:         e.Pos,
-		Platform:    e.Platform,
-		Features:    e.Features,
-		Annotations: e.Annotations,
-		Descriptor:  ocispec.Descriptor{MediaType: entry.MediaType, Digest: entry.Digest, Size: entry.Size},
-		Config:      &cfg,
-	}, nil
+	return src, nil
+}
+
+// describes reports whether entry, an image entry of what the target tag
+// holds, is exactly what the source (as its HEAD describes it) and the
+// platform the spec asks for would give again: the same media type and
+// size as the registry holds, and a platform the spec gives field by field
+// (os, architecture, variant, os.version, os.features). A field the spec
+// leaves to the image's config cannot be told apart from one an earlier
+// spec set, so then the source is read (docs/rules.md, "Reruns").
+func describes(entry, head ocispec.Descriptor, want *ocispec.Platform) bool {
+	if entry.MediaType != head.MediaType || entry.Size != head.Size || want == nil || entry.Platform == nil {
+		return false
+	}
+	have := *entry.Platform
+	return want.OS == have.OS && want.Architecture == have.Architecture && want.Variant == have.Variant &&
+		want.OSVersion == have.OSVersion && slices.Equal(slices.Sorted(slices.Values(want.OSFeatures)), slices.Sorted(slices.Values(have.OSFeatures)))
 }
 
 // tagOf is a reference's tag, latest when it has none.
@@ -114,7 +138,9 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 			err = fmt.Errorf("reading the manifest: %w", err)
 			break
 		}
-		src.Config, err = rd.platform(ctx, r, m.Config)
+		if src.Config, err = rd.platform(ctx, r, m.Config); err == nil {
+			rd.remember(doc.Desc.Digest, *src.Config)
+		}
 	}
 	if err != nil {
 		return src, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}

@@ -38,6 +38,12 @@ type Options struct {
 	// tag (sign first, tag later); a rerun writes nothing when the index
 	// is there already.
 	ByDigest bool
+	// Configs, when set, remembers the platforms of the image configs a
+	// push reads, so that a rerun describes a source the target's index
+	// holds already without reading it (see ConfigCache). Nil means none:
+	// a rerun then reads every source whose platform the spec does not
+	// give field by field.
+	Configs ConfigCache
 	// Progress, when set, hears how far the blobs of each source are in
 	// being brought into the target repository (see Progress). It is
 	// called from the push's goroutines, one call at a time, and should

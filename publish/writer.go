@@ -31,10 +31,12 @@ type writer struct {
 }
 
 func newWriter(rd *reader, target registry.Repo, opts Options, early *looks) *writer {
-	return &writer{cp: &copier{rd: rd, target: target, progress: newProgress(opts.Progress), early: early}}
+	w := &writer{cp: &copier{rd: rd, target: target, progress: newProgress(opts.Progress), early: early}}
+	w.cp.put = w.put
+	return w
 }
 
-func (w *writer) reg() Registry        { return w.cp.rd.reg }
+func (w *writer) reg() Registry         { return w.cp.rd.reg }
 func (w *writer) target() registry.Repo { return w.cp.target }
 
 // put writes one manifest into the target repository, under its digest or
@@ -600,7 +602,6 @@ func (w *writer) visible(ctx context.Context, tag string, before, wrote digest.D
 func docOf(p *plan.Plan) registry.Document {
 	return registry.Document{Desc: p.Descriptor, Data: p.Bytes}
 }
-
 
 // promote moves the public tags to the index the staging tag holds once it
 // gives every required platform (the completeness gate): the staging tag

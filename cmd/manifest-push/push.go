@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -22,6 +24,9 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 		Force:          boolean(c, "force"),
 		StrictPlatform: boolean(c, "strict-platform"),
 		SkipReferrers:  !boolean(c, "referrers"),
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		opts.Configs = publish.DirCache(filepath.Join(dir, "manifest-push", "configs"))
 	}
 	switch a := str(c, "attestations"); a {
 	case "keep":
