@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/manifest-push/manifest-push/content"
@@ -253,34 +255,61 @@ func referrerDescriptor(doc Document) (ocispec.Descriptor, error) {
 	return d, nil
 }
 
+// Bounds of a merge into a tag-schema index (mergeTagSchema): it is read
+// back at least tagSchemaSettle after a write (twice as long as the write
+// took, if longer), and written at most tagSchemaRounds times.
+const (
+	tagSchemaSettle = 300 * time.Millisecond
+	tagSchemaRounds = 8
+)
+
 // mergeTagSchema adds descs to the tag-schema index of subject in r, read
 // now: what it lists stays, in order; the new ones follow. Nothing is
-// written when it lists them all already.
+// written when it lists them all already. A registry has no
+// compare-and-swap, and another writer adding referrers to the same
+// subject may have read the index before this write and write after it:
+// so after a write the index is read back after a settle time (with
+// jitter), and merged and written again while it lacks any of descs; the
+// merge is done when a read lists them all.
 func (c *Client) mergeTagSchema(ctx context.Context, r Repo, subject digest.Digest, descs []ocispec.Descriptor) error {
-	have, err := c.tagSchema(ctx, r, subject)
-	if err != nil {
-		return err
-	}
-	listed := map[digest.Digest]bool{}
-	for _, d := range have {
-		listed[d.Digest] = true
-	}
-	merged := have
-	for _, d := range descs {
-		if !listed[d.Digest] {
+	settle := tagSchemaSettle
+	for round := 0; ; round++ {
+		have, err := c.tagSchema(ctx, r, subject)
+		if err != nil {
+			return err
+		}
+		listed := map[digest.Digest]bool{}
+		for _, d := range have {
 			listed[d.Digest] = true
-			merged = append(merged, d)
+		}
+		merged := have
+		for _, d := range descs {
+			if !listed[d.Digest] {
+				listed[d.Digest] = true
+				merged = append(merged, d)
+			}
+		}
+		if len(merged) == len(have) {
+			return nil
+		}
+		if round == tagSchemaRounds {
+			return fmt.Errorf("the referrers index %s:%s: other writers kept replacing it; gave up after %d writes", r, referrersTag(subject), tagSchemaRounds)
+		}
+		idx, err := content.EncodeIndex(ocispec.MediaTypeImageIndex, nil, merged)
+		if err != nil {
+			return err
+		}
+		started := time.Now()
+		if _, err := c.putManifest(ctx, r, referrersTag(subject), Document{Desc: idx.Descriptor, Data: idx.Bytes}); err != nil {
+			return err
+		}
+		settle = max(settle, 2*time.Since(started))
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(settle + rand.N(settle/2+1)):
 		}
 	}
-	if len(merged) == len(have) {
-		return nil
-	}
-	idx, err := content.EncodeIndex(ocispec.MediaTypeImageIndex, nil, merged)
-	if err != nil {
-		return err
-	}
-	_, err = c.putManifest(ctx, r, referrersTag(subject), Document{Desc: idx.Descriptor, Data: idx.Bytes})
-	return err
 }
 
 // tagSchema lists the referrers of subject that the tag-schema index of r
