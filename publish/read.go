@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/registry"
@@ -15,10 +16,22 @@ import (
 // maxConfigSize is the largest image config read.
 const maxConfigSize = 8 << 20
 
+// maxGraphBytes bounds the manifests and indexes one operation reads, in
+// all: each is kept for the operation (read once), so a graph of many
+// large documents (10,000 nested indexes of 4 MiB each) is refused, not
+// held. A real multi-platform image is far below it (an index of 256
+// entries and its manifests: about a megabyte).
+const maxGraphBytes = 32 << 20
+
+// errTooManyBytes: the documents of the graph exceed maxGraphBytes.
+var errTooManyBytes = fmt.Errorf("manifests and indexes of more than %d MiB in all: refused", maxGraphBytes>>20)
+
 // reader reads manifests, indexes and configs through a Registry, each
 // digest once per operation.
 type reader struct {
 	reg Registry
+	// bytes counts the document bytes read (see maxGraphBytes).
+	bytes atomic.Int64
 	// strict judges every source by its own config (StrictPlatform): no
 	// entry of the target's index describes one.
 	strict bool
@@ -49,6 +62,9 @@ func (rd *reader) document(ctx context.Context, ref reference.Named) (registry.D
 // remembered for later reads by digest.
 func (rd *reader) byTag(ctx context.Context, r registry.Repo, tag string) (registry.Document, error) {
 	doc, err := rd.reg.ReadManifest(ctx, r, tag)
+	if err == nil {
+		err = rd.count(doc)
+	}
 	if err != nil {
 		return registry.Document{}, err
 	}
@@ -59,14 +75,21 @@ func (rd *reader) byTag(ctx context.Context, r registry.Repo, tag string) (regis
 // byDigest reads the manifest or index d from r, verified against d.
 func (rd *reader) byDigest(ctx context.Context, r registry.Repo, d digest.Digest) (registry.Document, error) {
 	return rd.docs.do(ctx, d, func() (registry.Document, error) {
+		var doc registry.Document
+		var err error
 		if isLayout(r) {
 			l := rd.layouts[r.Path]
 			if l == nil {
 				return registry.Document{}, fmt.Errorf("%s: the layout was not opened", r.Path)
 			}
-			return l.ReadManifest(ctx, d)
+			doc, err = l.ReadManifest(ctx, d)
+		} else {
+			doc, err = rd.reg.ReadManifest(ctx, r, d.String())
 		}
-		return rd.reg.ReadManifest(ctx, r, d.String())
+		if err == nil {
+			err = rd.count(doc)
+		}
+		return doc, err
 	})
 }
 
@@ -163,4 +186,13 @@ func (rd *reader) remember(d digest.Digest, p ocispec.Platform) {
 	if rd.configs != nil {
 		rd.configs.PutConfig(d, p)
 	}
+}
+
+// count adds doc to the bytes read, and fails once they exceed
+// maxGraphBytes.
+func (rd *reader) count(doc registry.Document) error {
+	if rd.bytes.Add(int64(len(doc.Data))) > maxGraphBytes {
+		return errTooManyBytes
+	}
+	return nil
 }

@@ -72,7 +72,20 @@ func walk(ctx context.Context, roots []node, visit visitFunc) ([]node, error) {
 		}
 	}
 	met := len(level)
+	// Each level's documents are counted, by the sizes their parents
+	// declare, before any of them is read (see maxGraphBytes): a graph of
+	// many large documents is refused before it is held.
+	var bytes int64
 	for depth := 0; len(level) > 0; depth++ {
+		for _, n := range level {
+			size := n.desc.Size
+			if size <= 0 || size > registry.MaxManifestSize {
+				size = registry.MaxManifestSize // read at most that much, then verified
+			}
+			if bytes += size; bytes > maxGraphBytes {
+				return visited, errTooManyBytes
+			}
+		}
 		next := make([][]node, len(level))
 		errs := make([]error, len(level))
 		var wg sync.WaitGroup
@@ -82,6 +95,9 @@ func walk(ctx context.Context, roots []node, visit visitFunc) ([]node, error) {
 		wg.Wait()
 		visited = append(visited, level...)
 		if err := errors.Join(errs...); err != nil {
+			if errors.Is(err, errTooManyBytes) {
+				return visited, errTooManyBytes // one cause, however many visits met it
+			}
 			return visited, err
 		}
 		parents := level

@@ -484,3 +484,51 @@ func TestControlCharactersAreEscaped(t *testing.T) {
 		clean(t, "inspect", r.Stdout)
 	})
 }
+
+// Suspected: the walk is bounded by nodes, not bytes. A source whose index
+// lists 24 distinct nested indexes of 3 MiB each (72 MiB in all, each
+// document under the 4 MiB cap) would be read and kept whole. Every
+// operation is refused once the documents it read pass 32 MiB: nothing
+// written, peak memory under the suite's bound.
+func TestLargeIndexGraph(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t, registrytest.Options{})
+	ctx := context.Background()
+	img := e.Push("src/large", "img", imagetest.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}, Format: imagetest.OCI})
+	var nested []ocispec.Descriptor
+	for i := range 24 {
+		pad := strings.Repeat(fmt.Sprintf("%02d", i), 3<<19)
+		d, err := imagetest.PushIndex(ctx, e.Client, e.Registry.URL(), "src/large", "", []ocispec.Descriptor{img}, imagetest.IndexOptions{Format: imagetest.OCI, Annotations: map[string]string{"pad": pad}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Platform = nil
+		nested = append(nested, d)
+	}
+	if _, err := imagetest.PushIndex(ctx, e.Client, e.Registry.URL(), "src/large", "top", nested, imagetest.IndexOptions{Format: imagetest.OCI}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"verify"}, 1}, // could not check
+		{fromSpec(t, e.Host()+"/dst/large:1", e.Host()+"/src/large:top"), 1},
+	} {
+		e.Proxy.Reset()
+		args := tc.args
+		if args[0] != "--plain-http" {
+			args = append(append([]string{"--plain-http"}, args...), e.Host()+"/src/large:top")
+		}
+		r := run(t, clitest.RunOptions{}, args...)
+		clitest.WantCode(t, r, tc.code)
+		clitest.WantStderr(t, r, "more than 32 MiB in all: refused")
+		if n := strings.Count(r.Stderr, "refused"); n != 1 {
+			t.Errorf("%v: the cause said %d times, want once\n%s", tc.args, n, r)
+		}
+		if n := e.Proxy.Writes(); n != 0 {
+			t.Errorf("%v: %d writes", tc.args, n)
+		}
+		t.Logf("%v of 24 nested indexes of 3 MiB: exit %d, %d requests", tc.args, r.Code, len(e.Proxy.Requests()))
+	}
+}
