@@ -157,6 +157,7 @@ func newApp(std streams) *cli.App {
 		Writer:                    std.out,
 		ErrWriter:                 std.err,
 		Flags:                     globalFlags(),
+		CustomAppHelpTemplate:     appHelpTemplate,
 		DisableSliceFlagSeparator: true,
 		Suggest:                   true,
 		OnUsageError:              onUsage,
