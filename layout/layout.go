@@ -58,8 +58,14 @@ type files interface {
 // Open opens the OCI image layout at path: a directory, or a tar archive of
 // one (entries may start with "./"). It reads and checks oci-layout and
 // index.json. A missing path, an unreadable one or one that is not a layout
-// is an error wrapping ErrInvalid that names the file.
-func Open(path string) (*Layout, error) {
+// is an error wrapping ErrInvalid that names the file; so is a named pipe,
+// a device or a symbolic link among the layout's files, refused without
+// waiting on it (a symbolic link as path itself is followed: the caller
+// named it). Open stops, with ctx's error, when ctx ends.
+func Open(ctx context.Context, path string) (*Layout, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", path, ErrInvalid, unwrapPath(err))
@@ -67,16 +73,18 @@ func Open(path string) (*Layout, error) {
 	var fs files
 	switch {
 	case fi.IsDir():
-		fs = dirFiles{root: path}
+		if fs, err = openDir(path); err != nil {
+			return nil, err
+		}
 	case fi.Mode().IsRegular():
-		if fs, err = openTar(path); err != nil {
+		if fs, err = openTar(ctx, path); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("%s: %w: neither a directory nor a tar archive", path, ErrInvalid)
+		return nil, fmt.Errorf("%s: %w: %s, neither a directory nor a tar archive", path, ErrInvalid, kind(fi.Mode()))
 	}
 	l := &Layout{path: path, files: fs}
-	if err := l.load(); err != nil {
+	if err := l.load(ctx); err != nil {
 		return nil, errors.Join(err, l.Close())
 	}
 	return l, nil
@@ -97,7 +105,7 @@ func (l *Layout) Close() error { return l.files.close() }
 func (l *Layout) Path() string { return l.path }
 
 // load reads and checks oci-layout and index.json.
-func (l *Layout) load() error {
+func (l *Layout) load(ctx context.Context) error {
 	data, err := l.readFile(ocispec.ImageLayoutFile, maxLayoutFile)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %w", l.name(ocispec.ImageLayoutFile), ErrInvalid, err)
@@ -108,6 +116,9 @@ func (l *Layout) load() error {
 	}
 	if major, _, _ := strings.Cut(lf.Version, "."); major != "1" {
 		return fmt.Errorf("%s: %w: imageLayoutVersion %q; only version 1 (%s) is known", l.name(ocispec.ImageLayoutFile), ErrInvalid, lf.Version, ocispec.ImageLayoutVersion)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	data, err = l.readFile(ocispec.ImageIndexFile, registry.MaxManifestSize)
 	if err != nil {
@@ -130,7 +141,7 @@ func (l *Layout) load() error {
 // name names a file of the layout in messages: the directory's path joined
 // with it, or ARCHIVE!NAME for a file inside a tar archive.
 func (l *Layout) name(file string) string {
-	if _, ok := l.files.(dirFiles); ok {
+	if _, ok := l.files.(*dirFiles); ok {
 		return strings.TrimSuffix(l.path, "/") + "/" + file
 	}
 	return l.path + "!" + file

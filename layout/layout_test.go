@@ -156,7 +156,7 @@ func snapshot(t *testing.T, root string) map[string]string {
 
 func open(t *testing.T, p string) *layout.Layout {
 	t.Helper()
-	l, err := layout.Open(p)
+	l, err := layout.Open(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", p, err)
 	}
@@ -406,7 +406,7 @@ func TestOpenErrors(t *testing.T) {
 		{"gzip", gz, []string{gz, "gunzip"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := layout.Open(tc.path)
+			l, err := layout.Open(context.Background(), tc.path)
 			if err == nil {
 				t.Fatalf("Open(%s) succeeded: %v", tc.path, l.Close())
 			}

@@ -3,6 +3,7 @@ package layout
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,8 +33,11 @@ type tarEntry struct {
 // openTar scans the tar archive at p. Entry names are cleaned, so "./blobs/x"
 // and "blobs/x" are the same file; a later entry of a name replaces an
 // earlier one, as tar extraction would.
-func openTar(p string) (_ *tarFiles, err error) {
-	f, err := os.Open(p)
+// A file that is not a regular one once open (one swapped in after Open
+// looked) is refused, without waiting on it. The scan stops, with ctx's
+// error, when ctx ends.
+func openTar(ctx context.Context, p string) (_ *tarFiles, err error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", p, ErrInvalid, unwrapPath(err))
 	}
@@ -42,6 +46,13 @@ func openTar(p string) (_ *tarFiles, err error) {
 			err = errors.Join(err, f.Close())
 		}
 	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", p, ErrInvalid, unwrapPath(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", p, &refusedError{what: kind(fi.Mode()), want: "a directory nor a tar archive"})
+	}
 	var magic [4]byte
 	if n, err := f.ReadAt(magic[:], 0); err != nil && !(errors.Is(err, io.EOF) && n > 0) {
 		return nil, fmt.Errorf("%s: %w: not a layout directory nor a tar archive: %w", p, ErrInvalid, err)
@@ -55,6 +66,9 @@ func openTar(p string) (_ *tarFiles, err error) {
 	t := &tarFiles{f: f, entries: map[string]tarEntry{}}
 	tr := tar.NewReader(f)
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break

@@ -56,7 +56,7 @@ func openLayouts(s *spec.Spec) (layouts, error) {
 		if _, ok := ls[e.Layout.Path]; ok {
 			continue
 		}
-		l, err := layout.Open(e.Layout.Path)
+		l, err := layout.Open(context.TODO(), e.Layout.Path)
 		if err != nil {
 			errs = append(errs, &SourceError{Source: e.Source(), Pos: e.Pos, Err: err})
 			continue

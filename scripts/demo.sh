@@ -1,10 +1,13 @@
 #!/bin/sh
-# demo.sh — make demo (and make playground, DEMO_CMD=playground): compile the demo program (integration/cmd/demo), saying
-# so every few seconds, then run it; its "Done in" counts from the start of
-# this script, compiling included. Arguments go to the demo (-registry, ...).
+# demo.sh — make demo (and make playground, DEMO_CMD=playground): install
+# the qemu user-mode emulators when root with apt-get (test-deps.sh --demo),
+# compile the demo program (integration/cmd/demo), saying so every few
+# seconds, then run it; its "Done in" counts from the start of this script,
+# compiling included. Arguments go to the demo (-registry, ...).
 set -eu
-cd "$(dirname "$0")/../integration"
 start=$(date +%s)
+"$(dirname "$0")/test-deps.sh" --demo
+cd "$(dirname "$0")/../integration"
 mkdir -p ../bin
 cmd=${DEMO_CMD:-demo}
 echo "==> Compile the $cmd program (integration/cmd/$cmd and go-containerregistry's registry)"

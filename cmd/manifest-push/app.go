@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,6 +157,7 @@ func newApp(std streams) *cli.App {
 		Writer:                    std.out,
 		ErrWriter:                 std.err,
 		Flags:                     globalFlags(),
+		CustomAppHelpTemplate:     appHelpTemplate,
 		DisableSliceFlagSeparator: true,
 		Suggest:                   true,
 		OnUsageError:              onUsage,
@@ -212,7 +214,7 @@ func newApp(std streams) *cli.App {
 				Name:         "validate",
 				Usage:        "check spec files without a registry: syntax, platforms, references, rules (for pre-commit)",
 				ArgsUsage:    "FILE...",
-				Flags:        append([]cli.Flag{}, validateFlags()...),
+				Flags:        append(validateFlags(), globalFlags(validateFlagNames()...)...),
 				Description:  validateHelp,
 				OnUsageError: onUsage,
 				Action:       func(c *cli.Context) error { return validateAction(c, std) },
@@ -238,9 +240,11 @@ func newApp(std streams) *cli.App {
 }
 
 // globalFlags are accepted before or after the command name: every command
-// declares them too, and lookups walk the context lineage.
-func globalFlags() []cli.Flag {
-	return inCategory(globalCategory, []cli.Flag{
+// declares them too, and lookups walk the context lineage. A command that
+// declares one of them as its own flag (validate's --output and --quiet,
+// with their own help) names it in except.
+func globalFlags(except ...string) []cli.Flag {
+	return inCategory(globalCategory, slices.DeleteFunc([]cli.Flag{
 		&cli.BoolFlag{Name: "plain-http", Usage: "speak plain HTTP to registries"},
 		&cli.BoolFlag{Name: "insecure", Usage: "skip TLS certificate verification (never implied)"},
 		&cli.StringSliceFlag{Name: "plain-http-host", Usage: "speak plain HTTP to this HOST[:PORT] only (repeatable; HOST alone: any port)"},
@@ -255,7 +259,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
 		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log every request to standard error (secrets redacted)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the Digest line and errors: no tag lines, warnings or progress"},
-	})
+	}, func(f cli.Flag) bool { return slices.Contains(except, f.Names()[0]) }))
 }
 
 func commonPushFlags() []cli.Flag {

@@ -130,6 +130,26 @@ OPTIONS:{{range .VisibleFlags}}
    {{wrap .String 6}}{{end}}
 {{end}}{{end}}`
 
+// appHelpTemplate is urfave/cli's AppHelpTemplate with the global options
+// under one heading: every flag of the app (--help, then the global
+// options) under the heading the commands' help uses for them. The
+// default prints "GLOBAL OPTIONS:" over the flags of no category (only
+// --help), then the category's name over the real list.
+const appHelpTemplate = `NAME:
+   {{template "helpNameTemplate" .}}
+
+USAGE:
+   {{if .UsageText}}{{wrap .UsageText 3}}{{else}}{{.HelpName}} {{if .VisibleFlags}}[global options]{{end}}{{if .Commands}} command [command options]{{end}}{{if .ArgsUsage}} {{.ArgsUsage}}{{else}}{{if .Args}} [arguments...]{{end}}{{end}}{{end}}{{if .Description}}
+
+DESCRIPTION:
+   {{template "descriptionTemplate" .}}{{end}}{{if .VisibleCommands}}
+
+COMMANDS:{{template "visibleCommandCategoryTemplate" .}}{{end}}{{if .VisibleFlagCategories}}
+
+` + globalCategory + ` (every command takes them, before or after it):{{range .VisibleFlagCategories}}{{range .Flags}}
+   {{wrap .String 6}}{{end}}{{end}}{{end}}
+`
+
 // inCategory puts flags under the category name in the help.
 func inCategory(name string, flags []cli.Flag) []cli.Flag {
 	for _, f := range flags {

@@ -9,13 +9,23 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// validateFlags are validate's flags: only those that mean something
-// without a registry.
+// validateFlags are validate's own flags: the global options that mean
+// something without a registry, with what they mean to validate. It takes
+// the other global options too (globalFlags), and ignores them.
 func validateFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the errors: no line per valid file"},
 	}
+}
+
+// validateFlagNames names validateFlags.
+func validateFlagNames() []string {
+	var names []string
+	for _, f := range validateFlags() {
+		names = append(names, f.Names()[0])
+	}
+	return names
 }
 
 // validateProblem is one problem of a spec in validate's JSON output.

@@ -51,7 +51,7 @@ func TestLayoutWrittenByGoContainerregistry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	l, err := layout.Open(dir)
+	l, err := layout.Open(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestPushBlobRefusesACorruptStream(t *testing.T) {
 	file := filepath.Join(dir, "blobs", ld.Algorithm, ld.Hex)
 	corruptFile(t, file)
 
-	l, err := layout.Open(dir)
+	l, err := layout.Open(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
