@@ -46,7 +46,7 @@ type layouts map[string]*layout.Layout
 
 // openLayouts opens every layout s names, once each. A missing or broken
 // layout is an error naming the entry (bad input, before any request).
-func openLayouts(s *spec.Spec) (layouts, error) {
+func openLayouts(ctx context.Context, s *spec.Spec) (layouts, error) {
 	ls := layouts{}
 	var errs []error
 	for _, e := range s.Manifests {
@@ -56,7 +56,7 @@ func openLayouts(s *spec.Spec) (layouts, error) {
 		if _, ok := ls[e.Layout.Path]; ok {
 			continue
 		}
-		l, err := layout.Open(context.TODO(), e.Layout.Path)
+		l, err := layout.Open(ctx, e.Layout.Path)
 		if err != nil {
 			errs = append(errs, &SourceError{Source: e.Source(), Pos: e.Pos, Err: err})
 			continue

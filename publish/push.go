@@ -43,7 +43,7 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if opts.ByDigest && s.StagingTag != "" {
 		return nil, &spec.Error{Msg: "--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them"}
 	}
-	ls, err := openLayouts(s)
+	ls, err := openLayouts(ctx, s)
 	if err != nil {
 		return nil, err
 	}
