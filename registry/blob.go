@@ -127,7 +127,7 @@ func (c *Client) mount(ctx context.Context, from, to Repo, d ocispec.Descriptor,
 		return 0, nil
 	}
 	log.G(ctx).WithField("digest", d.Digest).Debug("registry did not mount the blob: uploading it")
-	loc, err := resp.Location()
+	loc, err := c.uploadLocation(resp)
 	if err != nil {
 		return 0, fmt.Errorf("upload of blob %s: %w", d.Digest, err)
 	}
@@ -182,7 +182,7 @@ func (c *Client) uploadOnce(ctx context.Context, open BlobOpener, to Repo, d oci
 			return fmt.Errorf("starting the upload of blob %s: %w", d.Digest, noRepository(to, err))
 		}
 		drain(ctx, resp)
-		if loc, err = resp.Location(); err != nil {
+		if loc, err = c.uploadLocation(resp); err != nil {
 			return fmt.Errorf("upload of blob %s: %w", d.Digest, err)
 		}
 	}
@@ -210,6 +210,23 @@ func (c *Client) uploadOnce(ctx context.Context, open BlobOpener, to Repo, d oci
 	}
 	drain(ctx, resp)
 	return nil
+}
+
+// uploadLocation is the upload session an answer opened: its Location,
+// resolved against the request's URL. A Location that takes an upload
+// begun over HTTPS to plain HTTP is refused (ErrInsecureRedirect), unless
+// the user made its host plain HTTP: the upload's PUT would carry the
+// host's credentials in clear, since they are matched by host and port,
+// not by scheme. The refusal is not transient: no upload is started again.
+func (c *Client) uploadLocation(resp *http.Response) (*url.URL, error) {
+	loc, err := resp.Location()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.hosts.checkLocation(resp.Request.URL, loc); err != nil {
+		return nil, err
+	}
+	return loc, nil
 }
 
 // transient reports whether a failed request is worth starting again.

@@ -99,6 +99,14 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if r.caps.Has(docker.HostCapabilityPush) || r.location != nil {
 		hs = hs[len(hs)-1:] // writes go to the registry itself, the last host
 	}
+	if r.location != nil {
+		// A location from a registry reached over HTTPS stays HTTPS (the
+		// request carries the host's credentials): see uploadLocation.
+		from := url.URL{Scheme: hs[0].Scheme, Host: hs[0].Host, Path: hs[0].Path}
+		if err := c.hosts.checkLocation(&from, r.location); err != nil {
+			return nil, err
+		}
+	}
 	release, err := c.limits.acquire(ctx, r.repo.Domain)
 	if err != nil {
 		return nil, err
