@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -51,7 +52,13 @@ func (h *hosts) get(ctx context.Context, name string) ([]docker.RegistryHost, er
 	if r, ok := h.byName[name]; ok {
 		return r.hosts, r.err
 	}
-	rh, err := config.ConfigureHosts(ctx, h.hostOptions(name))(name)
+	own := new(atomic.Pointer[string])
+	rh, err := config.ConfigureHosts(ctx, h.hostOptions(name, own))(name)
+	if len(rh) > 0 {
+		// The registry itself is the last host; the others are the pull
+		// mirrors of its hosts.toml.
+		own.Store(&rh[len(rh)-1].Host)
+	}
 	mu := new(sync.Mutex)
 	for i := range rh {
 		if rh[i].Authorizer != nil {
@@ -62,11 +69,22 @@ func (h *hosts) get(ctx context.Context, name string) ([]docker.RegistryHost, er
 	return rh, err
 }
 
-func (h *hosts) hostOptions(name string) config.HostOptions {
+// hostOptions configures the hosts of registry name. own is the registry's
+// own host (HOST[:PORT]), set once the hosts are configured: it alone gets
+// the registry's credentials. A pull mirror of hosts.toml on another host
+// that asks for credentials gets none (anonymous), and a read it refuses
+// goes on to the next host.
+func (h *hosts) hostOptions(name string, own *atomic.Pointer[string]) config.HostOptions {
 	insecure := h.opts.Insecure || matchHost(h.opts.InsecureHosts, name)
+	creds := h.creds.forRegistry(name)
 	o := config.HostOptions{
-		HostDir:      h.hostDir,
-		Credentials:  h.creds.forRegistry(name),
+		HostDir: h.hostDir,
+		Credentials: func(host string) (string, string, error) {
+			if self := own.Load(); self == nil || !strings.EqualFold(host, *self) {
+				return "", "", nil
+			}
+			return creds(host)
+		},
 		UpdateClient: func(c *http.Client) error { return h.updateClient(name, insecure, c) },
 		// An explicit scheme also keeps ConfigureHosts from turning off
 		// certificate verification for loopback hosts.

@@ -3,9 +3,11 @@ package authtest
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -168,5 +170,40 @@ func TestUploadLocationDowngradeGetsNoCredentials(t *testing.T) {
 				t.Errorf("dst/img:1 was written (%s)", d.Digest)
 			}
 		})
+	}
+}
+
+// A hosts.toml pull mirror on another host that asks for Basic
+// credentials (a real registry with its own users) gets none of the
+// registry's: the registry's password goes to the registry alone, and the
+// push, whose reads fall back from the refusing mirror to the registry,
+// succeeds.
+func TestMirrorGetsNoRegistryCredentials(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, registrytest.Options{Username: user, Password: password}, nil)
+	args := e.TwoPlatforms()
+	mirror := clitest.NewEnv(t, registrytest.Options{Username: "mirror-user", Password: "mirror-password"})
+	certs := t.TempDir()
+	clitest.WriteFile(t, filepath.Join(certs, e.Host(), "hosts.toml"), fmt.Sprintf(
+		"server = \"http://%s\"\n\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", e.Host(), mirror.Host()))
+	r := e.Run(bin, clitest.RunOptions{Stdin: password},
+		append(args, "--plain-http", "--certs-dir", certs, "--username", user, "--password-stdin")...)
+
+	asked := 0
+	for _, q := range mirror.Proxy.Requests() {
+		if q.Status == http.StatusUnauthorized {
+			asked++
+		}
+		if v := q.Header.Get("Authorization"); v != "" {
+			scheme, _, _ := strings.Cut(v, " ")
+			t.Errorf("the mirror %s got credentials: %s %s with Authorization: %s …", mirror.Host(), q.Method, q.Path, scheme)
+		}
+	}
+	if asked == 0 {
+		t.Fatalf("the mirror asked for no credentials: the case tests nothing\n%s", clitest.Requests(mirror.Proxy))
+	}
+	clitest.WantCode(t, r, 0)
+	if e.TagDigest("dst/img", "1") == "" {
+		t.Errorf("dst/img:1 not pushed\n%s", r)
 	}
 }
