@@ -75,13 +75,18 @@ type request struct {
 	// request (a blob copied): it gives its place among the Jobs back once
 	// the answer's headers are in, so that a copy never waits on itself.
 	streamed bool
+	// own asks the registry itself, never a pull mirror of hosts.toml:
+	// what decides a write is read from the registry.
+	own bool
 }
 
 // send sends r and returns the response, whatever its status. It
 // authorizes the request, and on a 401 hands the challenge to the
-// authorizer and tries again (at most maxAuthAttempts in all). When the registry has several hosts
-// (mirrors from hosts.toml), a read goes on to the next host after a
-// failure or a 404.
+// authorizer and tries again (at most maxAuthAttempts in all). When the
+// registry has several hosts (pull mirrors from hosts.toml), a read goes
+// on to the next host after a failure or an error status; writes, reads
+// marked own and every request about a repository the context pushes to
+// (WithScope) go to the registry itself, the last host.
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	all, err := c.hosts.get(ctx, r.repo.Domain)
 	if err != nil {
@@ -96,8 +101,8 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if len(hs) == 0 {
 		return nil, fmt.Errorf("%s: no host configured that can %s", r.repo.Domain, capName(r.caps))
 	}
-	if r.caps.Has(docker.HostCapabilityPush) || r.location != nil {
-		hs = hs[len(hs)-1:] // writes go to the registry itself, the last host
+	if r.caps.Has(docker.HostCapabilityPush) || r.location != nil || r.own || pushedTo(ctx, r.repo) {
+		hs = hs[len(hs)-1:] // the registry itself, the last host
 	}
 	if r.location != nil {
 		// A location from a registry reached over HTTPS stays HTTPS (the
@@ -127,7 +132,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			c.limits.spokeHTTP2(domain)
 		}
 		last := i == len(hs)-1
-		if last || (err == nil && resp.StatusCode != http.StatusNotFound) {
+		if last || (err == nil && resp.StatusCode < http.StatusBadRequest) {
 			if err != nil || r.streamed {
 				release()
 			} else {

@@ -27,8 +27,15 @@ const manifestAccept = ocispec.MediaTypeImageIndex + ", " + images.MediaTypeDock
 // a Docker-Content-Digest header that disagrees is an ErrDigestMismatch.
 // The media type is the one the document states, else the response's
 // Content-Type, else what its fields say; a manifest that is neither an
-// image manifest nor an index is ErrUnsupported.
+// image manifest nor an index is ErrUnsupported. A repository the context
+// pushes to (WithScope) is read from the registry itself, never from a
+// pull mirror.
 func (c *Client) ReadManifest(ctx context.Context, r Repo, ref string) (Document, error) {
+	return c.readManifest(ctx, r, ref, false)
+}
+
+// readManifest is ReadManifest; own asks the registry itself.
+func (c *Client) readManifest(ctx context.Context, r Repo, ref string, own bool) (Document, error) {
 	want, err := digest.Parse(ref)
 	if err != nil {
 		want = ""
@@ -43,6 +50,7 @@ func (c *Client) ReadManifest(ctx context.Context, r Repo, ref string) (Document
 		path:   "manifests/" + ref,
 		header: http.Header{"Accept": {manifestAccept}},
 		caps:   caps,
+		own:    own,
 	}, http.StatusOK)
 	if err != nil {
 		return Document{}, err

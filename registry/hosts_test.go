@@ -191,3 +191,25 @@ func TestHostsConfiguredOncePerClient(t *testing.T) {
 		t.Error("a second lookup gave another client or authorizer: tokens would not be shared")
 	}
 }
+
+// TestWithScopeMarksPushedRepositories: a repository asked with push is
+// marked in the context (its reads go to the registry itself), one asked
+// with pull only is not, and a context derived later keeps the marks.
+func TestWithScopeMarksPushedRepositories(t *testing.T) {
+	t.Parallel()
+	target := Repo{Domain: "reg.example", Path: "team/app"}
+	source := Repo{Domain: "reg.example", Path: "team/src"}
+	elsewhere := Repo{Domain: "other.example", Path: "team/app"}
+	ctx := WithScope(context.Background(), source, false)
+	ctx = WithScope(ctx, target, true)
+	ctx = WithScope(ctx, target, true)
+	if !pushedTo(ctx, target) {
+		t.Error("the target is not marked as pushed to")
+	}
+	if pushedTo(ctx, source) || pushedTo(ctx, elsewhere) {
+		t.Error("a repository asked with pull only, or on another registry, is marked as pushed to")
+	}
+	if n := len(pushedRepos(ctx)); n != 1 {
+		t.Errorf("%d repositories marked, want 1", n)
+	}
+}

@@ -13,6 +13,7 @@ package registry
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -129,10 +130,33 @@ type Document struct {
 // repository r: pull, or pull and push. A registry's token server is asked
 // for every scope of the context at once, so that one token serves every
 // repository an operation touches on it.
+//
+// A repository asked with push is one the operation writes into: every
+// read of it made with ctx (its tags, its current index, what a write is
+// checked against) goes to the registry itself, never to a pull mirror of
+// its hosts.toml, which may serve a stale copy. Mirrors serve the reads of
+// the other repositories (sources) only.
 func WithScope(ctx context.Context, r Repo, push bool) context.Context {
 	action := "pull"
 	if push {
 		action = "pull,push"
+		if !pushedTo(ctx, r) {
+			ctx = context.WithValue(ctx, pushedKey{}, append(slices.Clip(pushedRepos(ctx)), r))
+		}
 	}
 	return docker.WithScope(ctx, "repository:"+r.Path+":"+action)
+}
+
+// pushedKey marks in a context the repositories WithScope was asked to
+// push to ([]Repo).
+type pushedKey struct{}
+
+func pushedRepos(ctx context.Context) []Repo {
+	rs, _ := ctx.Value(pushedKey{}).([]Repo)
+	return rs
+}
+
+// pushedTo reports whether ctx was given a push scope on r (WithScope).
+func pushedTo(ctx context.Context, r Repo) bool {
+	return slices.Contains(pushedRepos(ctx), r)
 }
