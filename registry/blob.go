@@ -158,7 +158,7 @@ func (c *Client) upload(ctx context.Context, src BlobOpener, to Repo, d ocispec.
 			if e.RetryAfter > c.policy.MaxRetryAfter {
 				return 0, err // the error says when the limit resets
 			}
-			wait = e.RetryAfter
+			wait = max(wait, e.RetryAfter) // the backoff is a floor
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
 			return 0, err

@@ -79,7 +79,9 @@ type CredentialFunc func(host string) (user, secret string, err error)
 
 // RetryPolicy says how transient failures (connection resets, timeouts, 408,
 // 429, 500, 502, 503, 504) are retried: capped exponential backoff with
-// jitter, honouring Retry-After. Each zero field means its default.
+// jitter, or the Retry-After asked when it is longer (the backoff is a
+// floor: a Retry-After of 0 or a date in the past waits the backoff). Each
+// zero field means its default.
 type RetryPolicy struct {
 	// Attempts is the number of tries in all, the first included. Zero
 	// means 5; 1 means no retries.
