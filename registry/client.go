@@ -175,6 +175,13 @@ func capName(c docker.HostCapabilities) string {
 }
 
 func (c *Client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (*http.Response, error) {
+	// Until the host's challenge is known, one request at a time learns it
+	// while the others wait (see challengeGate).
+	leave, err := gateOf(h).enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave(false)
 	// tokenSent: an earlier attempt carried a token; a second rejected one
 	// ends the request.
 	tokenSent := false
@@ -195,6 +202,9 @@ func (c *Client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (
 			}
 			return nil, transportError(req, err)
 		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			leave(true)
+		}
 		if resp.StatusCode != http.StatusUnauthorized || h.Authorizer == nil || r.stream != nil ||
 			attempt >= maxAuthAttempts-1 || (attempt > 0 && (tokenSent || !rejectedToken(req, resp))) {
 			return resp, nil
@@ -209,6 +219,7 @@ func (c *Client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (
 			e.Err = err
 			return nil, e
 		}
+		leave(true) // the authorizer knows the challenge: the others may go
 		drain(ctx, resp)
 	}
 }

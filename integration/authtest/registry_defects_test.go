@@ -207,3 +207,48 @@ func TestMirrorGetsNoRegistryCredentials(t *testing.T) {
 		t.Errorf("dst/img:1 not pushed\n%s", r)
 	}
 }
+
+// A first push of 8 sources to a registry where every request without a
+// token is answered 401 with a challenge (Docker Hub, here distribution
+// behind a token server, with the Docker Hub profile in front): one
+// request learns the challenge and the others wait for its token, so at
+// most one 401 per host and realm reaches the proxy, not one per
+// concurrent first request.
+func TestFirstWaveOfRequestsOneChallenge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, registrytest.Options{}, &tokenauth.TokenOptions{Username: user, Password: password})
+	prof, err := proxy.DockerHub(proxy.ProfileOptions{Upstream: e.Registry.URL(), Client: e.Client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prof.Close)
+	e.Proxy.SetFault(prof.Fault)
+	const n = 8
+	var spec strings.Builder
+	fmt.Fprintf(&spec, "image: %s/dst/app:1\nmanifests:\n", e.Host())
+	for i := range n {
+		p := imagetest.NthPlatform(i)
+		e.Push(fmt.Sprintf("src/n%d", i), "v1", imagetest.Image{Platform: p})
+		fmt.Fprintf(&spec, "  - image: %s/src/n%d:v1\n", e.Host(), i)
+	}
+	path := e.WriteFile("first.yaml", spec.String())
+	e.ts.Reset()
+	r := e.Run(bin, clitest.RunOptions{Stdin: password}, "--plain-http", "--username", user, "--password-stdin", "from-spec", path)
+	clitest.WantCode(t, r, 0)
+
+	// One host (the proxy's) and one realm (the token server's).
+	reqs := e.Proxy.Requests()
+	challenged := 0
+	for _, q := range reqs {
+		if q.Status == http.StatusUnauthorized {
+			challenged++
+		}
+	}
+	t.Logf("%d requests, %d answered 401, %d token requests", len(reqs), challenged, e.ts.Hits())
+	if challenged > 1 {
+		t.Errorf("%d requests answered 401 by %s (realm %s), want at most 1\n%s", challenged, e.Host(), e.ts.Realm(), clitest.Requests(e.Proxy))
+	}
+	if e.TagDigest("dst/app", "1") == "" {
+		t.Errorf("dst/app:1 not pushed\n%s", r)
+	}
+}

@@ -289,7 +289,8 @@ func GHCR(o ProfileOptions) *Profile {
 }
 
 // DockerHub emulates Docker Hub: blob reads are redirected (307) to a CDN
-// on another host (p.CDN, a proxy in front of the same upstream); every
+// on another host (p.CDN, a proxy in front of the same upstream, reaching
+// it with ProfileOptions.Client's transport); every
 // manifest GET counts against the pull budget (SetPullsLeft), and an
 // exhausted budget answers 429 with Retry-After: 3600; the first Throttle
 // requests get the abuse limiter's plain-text 429; with ImmutableTags, a
@@ -299,7 +300,13 @@ func DockerHub(o ProfileOptions) (*Profile, error) {
 	if o.Upstream == "" {
 		return nil, fmt.Errorf("proxy: the Docker Hub profile needs ProfileOptions.Upstream")
 	}
-	cdn, err := Start(o.Upstream, Options{})
+	// The CDN reaches the registry's storage with access of its own (Docker
+	// Hub's blob URLs are signed): o.Client's transport, when given.
+	var cdnOpts Options
+	if o.Client != nil {
+		cdnOpts.Transport = o.Client.Transport
+	}
+	cdn, err := Start(o.Upstream, cdnOpts)
 	if err != nil {
 		return nil, err
 	}
