@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/log"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -242,7 +243,8 @@ func transient(err error) bool {
 
 // PutManifest writes a manifest or index document into repository r under
 // ref (its digest, or a tag), with its media type as Content-Type. An OCI
-// index the registry refuses for its media type gets HintIndexType.
+// index the registry refuses for its media type gets HintIndexType, a
+// Docker manifest or manifest list HintOCIOnly.
 //
 // A registry that answers MANIFEST_BLOB_UNKNOWN or BLOB_UNKNOWN just after
 // what the document refers to was written (replication lag: Docker Hub,
@@ -296,13 +298,15 @@ func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, doc Do
 		e, ok := errors.AsType[*Error](err)
 		switch {
 		case ok && !isDigest(ref) && immutableRefusal(e):
-			return nil, fmt.Errorf("writing %s:%s: tag %q of %s is immutable on the registry and already points elsewhere: "+
+			return nil, fmt.Errorf("writing %s: tag %q of %s is immutable on the registry and already points elsewhere: "+
 				"it cannot be moved to %s; push to another tag or lift the immutability rule: %w: %w",
-				r, ref, ref, r, doc.Desc.Digest, ErrImmutableTag, err)
+				refString(r, ref), ref, r, doc.Desc.Digest, ErrImmutableTag, err)
 		case ok && doc.Desc.MediaType == ocispec.MediaTypeImageIndex && rejectsMediaType(e):
 			e.Hint = HintIndexType
+		case ok && isDockerManifest(doc.Desc.MediaType) && refusesMediaType(e, doc.Desc.MediaType):
+			e.Hint = HintOCIOnly
 		}
-		return nil, fmt.Errorf("writing %s:%s: %w", r, ref, noRepository(r, err))
+		return nil, fmt.Errorf("writing %s: %w", refString(r, ref), noRepository(r, err))
 	}
 	drain(ctx, resp)
 	return resp.Header, nil
@@ -310,6 +314,41 @@ func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, doc Do
 
 // isDigest reports whether a manifest reference is a digest, not a tag.
 func isDigest(ref string) bool { return strings.Contains(ref, ":") }
+
+// refString spells what ref names in repository r as a reference does:
+// r@digest, or r:tag.
+func refString(r Repo, ref string) string {
+	if isDigest(ref) {
+		return r.String() + "@" + ref
+	}
+	return r.String() + ":" + ref
+}
+
+// isDockerManifest reports whether mt is a Docker image manifest or
+// manifest list.
+func isDockerManifest(mt string) bool {
+	return mt == images.MediaTypeDockerSchema2Manifest || mt == images.MediaTypeDockerSchema2ManifestList
+}
+
+// refusesMediaType reports whether e, the answer to a PUT of a manifest of
+// media type mt, refuses it for that media type: 415 Unsupported Media
+// Type, or a MANIFEST_INVALID or UNSUPPORTED error whose message or detail
+// names mt (zot answers 415 MANIFEST_INVALID with the media type as its
+// detail).
+func refusesMediaType(e *Error, mt string) bool {
+	if e.StatusCode == http.StatusUnsupportedMediaType {
+		return true
+	}
+	for i, c := range e.Codes {
+		if c != "MANIFEST_INVALID" && c != "UNSUPPORTED" {
+			continue
+		}
+		if (i < len(e.Messages) && strings.Contains(e.Messages[i], mt)) || (i < len(e.Details) && strings.Contains(e.Details[i], mt)) {
+			return true
+		}
+	}
+	return false
+}
 
 // noRepository names the repository and what to do when err, the answer
 // to a write into r, says that r does not exist (see missingRepository);

@@ -61,7 +61,7 @@ func (c *Client) readManifest(ctx context.Context, r Repo, ref string, own bool)
 		return Document{}, transportError(resp.Request, err)
 	}
 	if len(data) > MaxManifestSize {
-		return Document{}, fmt.Errorf("%s:%s: manifest larger than %d bytes", r, ref, MaxManifestSize)
+		return Document{}, fmt.Errorf("%s: manifest larger than %d bytes", refString(r, ref), MaxManifestSize)
 	}
 	header := digest.Digest(resp.Header.Get("Docker-Content-Digest"))
 	alg := digest.Canonical
@@ -72,18 +72,18 @@ func (c *Client) readManifest(ctx context.Context, r Repo, ref string, own bool)
 		alg = header.Algorithm()
 	}
 	if !alg.Available() {
-		return Document{}, fmt.Errorf("%s:%s: digest algorithm %s: %w", r, ref, alg, ErrUnsupported)
+		return Document{}, fmt.Errorf("%s: digest algorithm %s: %w", refString(r, ref), alg, ErrUnsupported)
 	}
 	got := alg.FromBytes(data)
 	if want != "" && got != want {
 		return Document{}, fmt.Errorf("%s@%s: content has digest %s: %w", r, want, got, ErrDigestMismatch)
 	}
 	if header != "" && header != got {
-		return Document{}, fmt.Errorf("%s:%s: registry says %s, content has digest %s: %w", r, ref, header, got, ErrDigestMismatch)
+		return Document{}, fmt.Errorf("%s: registry says %s, content has digest %s: %w", refString(r, ref), header, got, ErrDigestMismatch)
 	}
 	mt, err := mediaTypeOf(data, resp.Header.Get("Content-Type"))
 	if err != nil {
-		return Document{}, fmt.Errorf("%s:%s: %w", r, ref, err)
+		return Document{}, fmt.Errorf("%s: %w", refString(r, ref), err)
 	}
 	return Document{Desc: ocispec.Descriptor{MediaType: mt, Digest: got, Size: int64(len(data))}, Data: data}, nil
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/manifest-push/manifest-push/integration/internal/clitest"
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/proxy"
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
@@ -54,5 +56,46 @@ func TestAppendReadsTheTargetFromTheRegistryNotItsMirror(t *testing.T) {
 	}
 	if stale.Proxy.Count() == 0 {
 		t.Errorf("nothing was asked of the mirror, not even the source: the case tests nothing")
+	}
+}
+
+// A registry that takes OCI manifests only (zot without its Docker
+// support) refuses the Docker child manifests with 415 MANIFEST_INVALID and
+// a detail naming the media type. The error keeps the registry's detail,
+// spells the write by digest with "@", and says what to do: the sources
+// are Docker images, rebuild them as OCI or enable the registry's Docker
+// support. Exit 1, no tag written.
+func TestOCIOnlyRegistryRefusesDockerSources(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.image("src/amd64", "v1", "linux/amd64") // Docker media types
+	e.image("src/arm64", "v1", "linux/arm64")
+	prof := proxy.OCIOnly(proxy.ProfileOptions{})
+	t.Cleanup(prof.Close)
+	e.Proxy.SetFault(prof.Fault)
+
+	r := e.run("--plain-http", "from-args", "--platforms", "linux/amd64,linux/arm64", "--template", e.ref("src/ARCH:v1"), "--target", e.ref("probe:1.0"))
+	t.Logf("%s", r)
+	clitest.WantCode(t, r, 1)
+	clitest.WantStderr(t, r,
+		"writing "+e.ref("probe@sha256:"),
+		"415 Unsupported Media Type: MANIFEST_INVALID manifest invalid",
+		`detail: {"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}`,
+		"the sources are Docker images and the registry accepts OCI only: rebuild them as OCI, or enable the registry's Docker support",
+	)
+	if strings.Contains(r.Stderr, e.ref("probe:sha256:")) {
+		t.Errorf("a write by digest is spelled like a tag\n%s", r)
+	}
+	if d := e.TagDigest("probe", "1.0"); d != "" {
+		t.Errorf("probe:1.0 was written (%s)", d)
+	}
+	refused := 0
+	for _, q := range e.Proxy.Requests() {
+		if q.Method == http.MethodPut && q.Status == http.StatusUnsupportedMediaType {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("no manifest PUT was refused: the profile was not met\n%s", clitest.Requests(e.Proxy))
 	}
 }
