@@ -6,6 +6,13 @@
 // manifest or a blob, bring a blob into a repository by mount or by stream,
 // put a manifest, list referrers).
 //
+// Credentials go only to the registry's own host: never to a pull mirror of
+// its hosts.toml elsewhere, never over plain HTTP to a host reached over
+// HTTPS (a redirect, token realm or upload Location that downgrades is
+// refused), never with a redirect to another origin. Writes, and every read
+// of a repository the context pushes to (WithScope), go to the registry
+// itself; mirrors serve the other reads.
+//
 // It knows nothing of specs or of what a push decides: the publish package
 // does that, through these primitives.
 package registry
