@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/log"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -127,7 +128,7 @@ func (c *Client) mount(ctx context.Context, from, to Repo, d ocispec.Descriptor,
 		return 0, nil
 	}
 	log.G(ctx).WithField("digest", d.Digest).Debug("registry did not mount the blob: uploading it")
-	loc, err := resp.Location()
+	loc, err := c.uploadLocation(resp)
 	if err != nil {
 		return 0, fmt.Errorf("upload of blob %s: %w", d.Digest, err)
 	}
@@ -158,7 +159,7 @@ func (c *Client) upload(ctx context.Context, src BlobOpener, to Repo, d ocispec.
 			if e.RetryAfter > c.policy.MaxRetryAfter {
 				return 0, err // the error says when the limit resets
 			}
-			wait = e.RetryAfter
+			wait = max(wait, e.RetryAfter) // the backoff is a floor
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
 			return 0, err
@@ -182,7 +183,7 @@ func (c *Client) uploadOnce(ctx context.Context, open BlobOpener, to Repo, d oci
 			return fmt.Errorf("starting the upload of blob %s: %w", d.Digest, noRepository(to, err))
 		}
 		drain(ctx, resp)
-		if loc, err = resp.Location(); err != nil {
+		if loc, err = c.uploadLocation(resp); err != nil {
 			return fmt.Errorf("upload of blob %s: %w", d.Digest, err)
 		}
 	}
@@ -212,6 +213,23 @@ func (c *Client) uploadOnce(ctx context.Context, open BlobOpener, to Repo, d oci
 	return nil
 }
 
+// uploadLocation is the upload session an answer opened: its Location,
+// resolved against the request's URL. A Location that takes an upload
+// begun over HTTPS to plain HTTP is refused (ErrInsecureRedirect), unless
+// the user made its host plain HTTP: the upload's PUT would carry the
+// host's credentials in clear, since they are matched by host and port,
+// not by scheme. The refusal is not transient: no upload is started again.
+func (c *Client) uploadLocation(resp *http.Response) (*url.URL, error) {
+	loc, err := resp.Location()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.hosts.checkLocation(resp.Request.URL, loc); err != nil {
+		return nil, err
+	}
+	return loc, nil
+}
+
 // transient reports whether a failed request is worth starting again.
 func transient(err error) bool {
 	if e, ok := errors.AsType[*Error](err); ok {
@@ -225,7 +243,8 @@ func transient(err error) bool {
 
 // PutManifest writes a manifest or index document into repository r under
 // ref (its digest, or a tag), with its media type as Content-Type. An OCI
-// index the registry refuses for its media type gets HintIndexType.
+// index the registry refuses for its media type gets HintIndexType, a
+// Docker manifest or manifest list HintOCIOnly.
 //
 // A registry that answers MANIFEST_BLOB_UNKNOWN or BLOB_UNKNOWN just after
 // what the document refers to was written (replication lag: Docker Hub,
@@ -279,13 +298,15 @@ func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, doc Do
 		e, ok := errors.AsType[*Error](err)
 		switch {
 		case ok && !isDigest(ref) && immutableRefusal(e):
-			return nil, fmt.Errorf("writing %s:%s: tag %q of %s is immutable on the registry and already points elsewhere: "+
+			return nil, fmt.Errorf("writing %s: tag %q of %s is immutable on the registry and already points elsewhere: "+
 				"it cannot be moved to %s; push to another tag or lift the immutability rule: %w: %w",
-				r, ref, ref, r, doc.Desc.Digest, ErrImmutableTag, err)
+				refString(r, ref), ref, r, doc.Desc.Digest, ErrImmutableTag, err)
 		case ok && doc.Desc.MediaType == ocispec.MediaTypeImageIndex && rejectsMediaType(e):
 			e.Hint = HintIndexType
+		case ok && isDockerManifest(doc.Desc.MediaType) && refusesMediaType(e, doc.Desc.MediaType):
+			e.Hint = HintOCIOnly
 		}
-		return nil, fmt.Errorf("writing %s:%s: %w", r, ref, noRepository(r, err))
+		return nil, fmt.Errorf("writing %s: %w", refString(r, ref), noRepository(r, err))
 	}
 	drain(ctx, resp)
 	return resp.Header, nil
@@ -293,6 +314,41 @@ func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, doc Do
 
 // isDigest reports whether a manifest reference is a digest, not a tag.
 func isDigest(ref string) bool { return strings.Contains(ref, ":") }
+
+// refString spells what ref names in repository r as a reference does:
+// r@digest, or r:tag.
+func refString(r Repo, ref string) string {
+	if isDigest(ref) {
+		return r.String() + "@" + ref
+	}
+	return r.String() + ":" + ref
+}
+
+// isDockerManifest reports whether mt is a Docker image manifest or
+// manifest list.
+func isDockerManifest(mt string) bool {
+	return mt == images.MediaTypeDockerSchema2Manifest || mt == images.MediaTypeDockerSchema2ManifestList
+}
+
+// refusesMediaType reports whether e, the answer to a PUT of a manifest of
+// media type mt, refuses it for that media type: 415 Unsupported Media
+// Type, or a MANIFEST_INVALID or UNSUPPORTED error whose message or detail
+// names mt (zot answers 415 MANIFEST_INVALID with the media type as its
+// detail).
+func refusesMediaType(e *Error, mt string) bool {
+	if e.StatusCode == http.StatusUnsupportedMediaType {
+		return true
+	}
+	for i, c := range e.Codes {
+		if c != "MANIFEST_INVALID" && c != "UNSUPPORTED" {
+			continue
+		}
+		if (i < len(e.Messages) && strings.Contains(e.Messages[i], mt)) || (i < len(e.Details) && strings.Contains(e.Details[i], mt)) {
+			return true
+		}
+	}
+	return false
+}
 
 // noRepository names the repository and what to do when err, the answer
 // to a write into r, says that r does not exist (see missingRepository);

@@ -75,13 +75,18 @@ type request struct {
 	// request (a blob copied): it gives its place among the Jobs back once
 	// the answer's headers are in, so that a copy never waits on itself.
 	streamed bool
+	// own asks the registry itself, never a pull mirror of hosts.toml:
+	// what decides a write is read from the registry.
+	own bool
 }
 
 // send sends r and returns the response, whatever its status. It
 // authorizes the request, and on a 401 hands the challenge to the
-// authorizer and tries again (at most maxAuthAttempts in all). When the registry has several hosts
-// (mirrors from hosts.toml), a read goes on to the next host after a
-// failure or a 404.
+// authorizer and tries again (at most maxAuthAttempts in all). When the
+// registry has several hosts (pull mirrors from hosts.toml), a read goes
+// on to the next host after a failure or an error status; writes, reads
+// marked own and every request about a repository the context pushes to
+// (WithScope) go to the registry itself, the last host.
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	all, err := c.hosts.get(ctx, r.repo.Domain)
 	if err != nil {
@@ -96,8 +101,16 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if len(hs) == 0 {
 		return nil, fmt.Errorf("%s: no host configured that can %s", r.repo.Domain, capName(r.caps))
 	}
-	if r.caps.Has(docker.HostCapabilityPush) || r.location != nil {
-		hs = hs[len(hs)-1:] // writes go to the registry itself, the last host
+	if r.caps.Has(docker.HostCapabilityPush) || r.location != nil || r.own || pushedTo(ctx, r.repo) {
+		hs = hs[len(hs)-1:] // the registry itself, the last host
+	}
+	if r.location != nil {
+		// A location from a registry reached over HTTPS stays HTTPS (the
+		// request carries the host's credentials): see uploadLocation.
+		from := url.URL{Scheme: hs[0].Scheme, Host: hs[0].Host, Path: hs[0].Path}
+		if err := c.hosts.checkLocation(&from, r.location); err != nil {
+			return nil, err
+		}
 	}
 	release, err := c.limits.acquire(ctx, r.repo.Domain)
 	if err != nil {
@@ -119,7 +132,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			c.limits.spokeHTTP2(domain)
 		}
 		last := i == len(hs)-1
-		if last || (err == nil && resp.StatusCode != http.StatusNotFound) {
+		if last || (err == nil && resp.StatusCode < http.StatusBadRequest) {
 			if err != nil || r.streamed {
 				release()
 			} else {
@@ -162,6 +175,13 @@ func capName(c docker.HostCapabilities) string {
 }
 
 func (c *Client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (*http.Response, error) {
+	// Until the host's challenge is known, one request at a time learns it
+	// while the others wait (see challengeGate).
+	leave, err := gateOf(h).enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave(false)
 	// tokenSent: an earlier attempt carried a token; a second rejected one
 	// ends the request.
 	tokenSent := false
@@ -182,6 +202,9 @@ func (c *Client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (
 			}
 			return nil, transportError(req, err)
 		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			leave(true)
+		}
 		if resp.StatusCode != http.StatusUnauthorized || h.Authorizer == nil || r.stream != nil ||
 			attempt >= maxAuthAttempts-1 || (attempt > 0 && (tokenSent || !rejectedToken(req, resp))) {
 			return resp, nil
@@ -196,6 +219,7 @@ func (c *Client) sendTo(ctx context.Context, h docker.RegistryHost, r request) (
 			e.Err = err
 			return nil, e
 		}
+		leave(true) // the authorizer knows the challenge: the others may go
 		drain(ctx, resp)
 	}
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
@@ -75,6 +78,10 @@ const (
 	// HintNoCredentials: the registry asked for credentials (401) and none
 	// were given for it.
 	HintNoCredentials
+	// HintOCIOnly: the registry refused a Docker manifest or manifest list
+	// for its media type (zot without its Docker support answers 415): it
+	// takes OCI manifests only.
+	HintOCIOnly
 )
 
 func (h Hint) String() string {
@@ -89,6 +96,8 @@ func (h Hint) String() string {
 		return "the registry refuses writes: it is read-only or in maintenance mode"
 	case HintNoCredentials:
 		return "the registry wants credentials and none were given for it"
+	case HintOCIOnly:
+		return "the sources are Docker images and the registry accepts OCI only: rebuild them as OCI, or enable the registry's Docker support"
 	}
 	return ""
 }
@@ -110,6 +119,11 @@ type Error struct {
 	Codes []string
 	// Messages are the registry's error messages, one per code.
 	Messages []string
+	// Details are the registry's error details, one per code: the detail
+	// as the registry wrote it (a string as it is, anything else as compact
+	// JSON), control characters escaped, at most maxDetail bytes; empty
+	// when it gave none.
+	Details []string
 	// User is the user name the request was authenticated as, if any.
 	User string
 	// Hint names the likely cause, or is HintNone.
@@ -139,6 +153,9 @@ func (e *Error) Error() string {
 		if i < len(e.Messages) && e.Messages[i] != "" {
 			b.WriteString(" ")
 			b.WriteString(e.Messages[i])
+		}
+		if i < len(e.Details) && e.Details[i] != "" {
+			fmt.Fprintf(&b, " (detail: %s)", e.Details[i])
 		}
 	}
 	if e.Text != "" {
@@ -239,9 +256,62 @@ func IsBlobUnknown(err error) bool {
 // registryErrors is the body of a registry's error response.
 type registryErrors struct {
 	Errors []struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Detail  json.RawMessage `json:"detail"`
 	} `json:"errors"`
+}
+
+// maxDetail is the most of a registry error's detail an Error keeps.
+const maxDetail = 256
+
+// detailText renders a registry error's detail for a message: a string as
+// it is, anything else as compact JSON; nothing for null or an empty
+// value. Control characters are escaped, and the text is cut at maxDetail
+// bytes.
+func detailText(raw json.RawMessage) string {
+	var text string
+	if json.Unmarshal(raw, &text) != nil {
+		var b bytes.Buffer
+		if json.Compact(&b, raw) != nil {
+			return ""
+		}
+		text = b.String()
+	}
+	switch strings.TrimSpace(text) {
+	case "", "null", "{}", "[]":
+		return ""
+	}
+	return escapeText(text, maxDetail)
+}
+
+// escapeText makes text from a registry safe to print: each control or
+// format character (which could move a terminal's cursor or reorder the
+// line) and each invalid byte is written as a Go escape, and the result is
+// cut at limit bytes, with "..." after it.
+func escapeText(s string, limit int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if b.Len() >= limit {
+			b.WriteString("...")
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			if r < 0x100 {
+				fmt.Fprintf(&b, "\\x%02x", r)
+			} else {
+				fmt.Fprintf(&b, "\\u%04x", r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // responseError turns a failed response into an *Error. It reads (a
@@ -258,6 +328,7 @@ func responseError(resp *http.Response, body []byte) *Error {
 		for _, x := range re.Errors {
 			e.Codes = append(e.Codes, x.Code)
 			e.Messages = append(e.Messages, x.Message)
+			e.Details = append(e.Details, detailText(x.Detail))
 		}
 	} else if text := firstLine(body); text != "" && !isHTML(resp) {
 		// A plain-text answer (Docker Hub's abuse limiter, a proxy in

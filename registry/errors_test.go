@@ -189,3 +189,69 @@ func TestRateLimitError(t *testing.T) {
 		t.Errorf("%v is not ErrRateLimited", e)
 	}
 }
+
+// A registry error's detail is kept (zot's 415 names the media type it
+// refuses), as a string or compact JSON, escaped and capped; none when it
+// gives none.
+func TestErrorDetail(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 2*maxDetail)
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"zot", `{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":{"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}}]}`,
+			`MANIFEST_INVALID manifest invalid (detail: {"mediaType":"application/vnd.docker.distribution.manifest.v2+json"})`},
+		{"string", `{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:abc"}]}`,
+			"BLOB_UNKNOWN blob unknown to registry (detail: sha256:abc)"},
+		{"none", `{"errors":[{"code":"DENIED","message":"denied","detail":null}]}`, "DENIED denied"},
+		{"control characters", `{"errors":[{"code":"DENIED","message":"denied","detail":"a\u001b[2Jb\u202ec"}]}`, `DENIED denied (detail: a\x1b[2Jb\u202ec)`},
+		{"long", `{"errors":[{"code":"DENIED","message":"denied","detail":"` + long + `"}]}`, "(detail: " + long[:maxDetail] + "...)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u, _ := url.Parse("https://reg.example/v2/app/manifests/1")
+			resp := &http.Response{StatusCode: 415, Header: http.Header{}, Request: &http.Request{Method: "PUT", URL: u}}
+			msg := responseError(resp, []byte(tc.body)).Error()
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("%q does not say %q", msg, tc.want)
+			}
+			if tc.name == "none" && strings.Contains(msg, "detail") {
+				t.Errorf("%q names a detail the registry did not give", msg)
+			}
+		})
+	}
+}
+
+// A Docker manifest refused for its media type (zot: 415 MANIFEST_INVALID
+// naming it; or a 400 naming it) gets HintOCIOnly; the write is spelled
+// with @ for a digest, : for a tag.
+func TestDockerManifestRefusedForItsMediaType(t *testing.T) {
+	t.Parallel()
+	const docker = "application/vnd.docker.distribution.manifest.v2+json"
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   bool
+	}{
+		{"415", 415, `{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":{"mediaType":"` + docker + `"}}]}`, true},
+		{"400 naming it", 400, `{"errors":[{"code":"MANIFEST_INVALID","message":"unsupported manifest media type ` + docker + `"}]}`, true},
+		{"400 for another reason", 400, `{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u, _ := url.Parse("https://reg.example/v2/app/manifests/sha256:abc")
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}, Request: &http.Request{Method: "PUT", URL: u}}
+			if got := refusesMediaType(responseError(resp, []byte(tc.body)), docker); got != tc.want {
+				t.Errorf("refusesMediaType = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	r := Repo{Domain: "reg.example", Path: "app"}
+	if got := refString(r, "sha256:abc"); got != "reg.example/app@sha256:abc" {
+		t.Errorf("by digest: %s", got)
+	}
+	if got := refString(r, "1.0"); got != "reg.example/app:1.0" {
+		t.Errorf("by tag: %s", got)
+	}
+}

@@ -27,8 +27,15 @@ const manifestAccept = ocispec.MediaTypeImageIndex + ", " + images.MediaTypeDock
 // a Docker-Content-Digest header that disagrees is an ErrDigestMismatch.
 // The media type is the one the document states, else the response's
 // Content-Type, else what its fields say; a manifest that is neither an
-// image manifest nor an index is ErrUnsupported.
+// image manifest nor an index is ErrUnsupported. A repository the context
+// pushes to (WithScope) is read from the registry itself, never from a
+// pull mirror.
 func (c *Client) ReadManifest(ctx context.Context, r Repo, ref string) (Document, error) {
+	return c.readManifest(ctx, r, ref, false)
+}
+
+// readManifest is ReadManifest; own asks the registry itself.
+func (c *Client) readManifest(ctx context.Context, r Repo, ref string, own bool) (Document, error) {
 	want, err := digest.Parse(ref)
 	if err != nil {
 		want = ""
@@ -43,6 +50,7 @@ func (c *Client) ReadManifest(ctx context.Context, r Repo, ref string) (Document
 		path:   "manifests/" + ref,
 		header: http.Header{"Accept": {manifestAccept}},
 		caps:   caps,
+		own:    own,
 	}, http.StatusOK)
 	if err != nil {
 		return Document{}, err
@@ -53,7 +61,7 @@ func (c *Client) ReadManifest(ctx context.Context, r Repo, ref string) (Document
 		return Document{}, transportError(resp.Request, err)
 	}
 	if len(data) > MaxManifestSize {
-		return Document{}, fmt.Errorf("%s:%s: manifest larger than %d bytes", r, ref, MaxManifestSize)
+		return Document{}, fmt.Errorf("%s: manifest larger than %d bytes", refString(r, ref), MaxManifestSize)
 	}
 	header := digest.Digest(resp.Header.Get("Docker-Content-Digest"))
 	alg := digest.Canonical
@@ -64,18 +72,18 @@ func (c *Client) ReadManifest(ctx context.Context, r Repo, ref string) (Document
 		alg = header.Algorithm()
 	}
 	if !alg.Available() {
-		return Document{}, fmt.Errorf("%s:%s: digest algorithm %s: %w", r, ref, alg, ErrUnsupported)
+		return Document{}, fmt.Errorf("%s: digest algorithm %s: %w", refString(r, ref), alg, ErrUnsupported)
 	}
 	got := alg.FromBytes(data)
 	if want != "" && got != want {
 		return Document{}, fmt.Errorf("%s@%s: content has digest %s: %w", r, want, got, ErrDigestMismatch)
 	}
 	if header != "" && header != got {
-		return Document{}, fmt.Errorf("%s:%s: registry says %s, content has digest %s: %w", r, ref, header, got, ErrDigestMismatch)
+		return Document{}, fmt.Errorf("%s: registry says %s, content has digest %s: %w", refString(r, ref), header, got, ErrDigestMismatch)
 	}
 	mt, err := mediaTypeOf(data, resp.Header.Get("Content-Type"))
 	if err != nil {
-		return Document{}, fmt.Errorf("%s:%s: %w", r, ref, err)
+		return Document{}, fmt.Errorf("%s: %w", refString(r, ref), err)
 	}
 	return Document{Desc: ocispec.Descriptor{MediaType: mt, Digest: got, Size: int64(len(data))}, Data: data}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -51,22 +52,61 @@ func (h *hosts) get(ctx context.Context, name string) ([]docker.RegistryHost, er
 	if r, ok := h.byName[name]; ok {
 		return r.hosts, r.err
 	}
-	rh, err := config.ConfigureHosts(ctx, h.hostOptions(name))(name)
+	own := new(atomic.Pointer[string])
+	rh, err := config.ConfigureHosts(ctx, h.hostOptions(name, own))(name)
+	if len(rh) > 0 {
+		// The registry itself is the last host; the others are the pull
+		// mirrors of its hosts.toml.
+		own.Store(&rh[len(rh)-1].Host)
+	}
 	mu := new(sync.Mutex)
 	for i := range rh {
 		if rh[i].Authorizer != nil {
-			rh[i].Authorizer = &lockedAuthorizer{mu: mu, a: rh[i].Authorizer}
+			scheme, host, own := rh[i].Scheme, rh[i].Host, i == len(rh)-1
+			expect := func() bool { return h.expectChallenge(name, scheme, host, own) }
+			rh[i].Authorizer = &lockedAuthorizer{mu: mu, a: rh[i].Authorizer, gate: newChallengeGate(expect)}
 		}
 	}
 	h.byName[name] = hostsResult{hosts: rh, err: err}
 	return rh, err
 }
 
-func (h *hosts) hostOptions(name string) config.HostOptions {
+// expectChallenge reports whether a host of registry name is likely to
+// answer a request without a token 401: the client has credentials for
+// the registry and the host is the registry's own (a mirror elsewhere gets
+// none), or the host is reached over HTTPS and is not this machine
+// (registries on the internet challenge anonymous clients too: Docker Hub,
+// GHCR, Quay, Artifact Registry). The first requests to such a host wait
+// for one of them to learn the challenge (see challengeGate); those to an
+// open registry on this machine or without credentials go at once, and
+// cost no round trip more.
+func (h *hosts) expectChallenge(name, scheme, host string, own bool) bool {
+	if scheme == "https" && !docker.IsLocalhost(host) {
+		return true
+	}
+	if !own {
+		return false
+	}
+	user, secret, err := h.creds.fn(name)
+	return err != nil || user != "" || secret != "" // an error shows on the 401
+}
+
+// hostOptions configures the hosts of registry name. own is the registry's
+// own host (HOST[:PORT]), set once the hosts are configured: it alone gets
+// the registry's credentials. A pull mirror of hosts.toml on another host
+// that asks for credentials gets none (anonymous), and a read it refuses
+// goes on to the next host.
+func (h *hosts) hostOptions(name string, own *atomic.Pointer[string]) config.HostOptions {
 	insecure := h.opts.Insecure || matchHost(h.opts.InsecureHosts, name)
+	creds := h.creds.forRegistry(name)
 	o := config.HostOptions{
-		HostDir:      h.hostDir,
-		Credentials:  h.creds.forRegistry(name),
+		HostDir: h.hostDir,
+		Credentials: func(host string) (string, string, error) {
+			if self := own.Load(); self == nil || !strings.EqualFold(host, *self) {
+				return "", "", nil
+			}
+			return creds(host)
+		},
 		UpdateClient: func(c *http.Client) error { return h.updateClient(name, insecure, c) },
 		// An explicit scheme also keeps ConfigureHosts from turning off
 		// certificate verification for loopback hosts.
@@ -171,6 +211,9 @@ func (h *hosts) warn(msg string) {
 type lockedAuthorizer struct {
 	mu *sync.Mutex
 	a  docker.Authorizer
+	// gate holds back the first requests to the host until one of them
+	// learned its challenge (see challengeGate).
+	gate *challengeGate
 }
 
 func (l *lockedAuthorizer) Authorize(ctx context.Context, req *http.Request) error {
@@ -183,4 +226,68 @@ func (l *lockedAuthorizer) AddResponses(ctx context.Context, responses []*http.R
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.a.AddResponses(withTokenFetch(ctx), responses)
+}
+
+// challengeGate lets the requests to one host that is expected to
+// challenge them through one at a time until one of them has learned how
+// the host wants to be asked: an answer that is not a 401, or a 401 whose
+// challenge the authorizer took. Then it lets everything through at once,
+// and for good. The first wave of a run's requests to a registry where
+// every request without a token is answered 401 (Docker Hub) thus costs
+// one 401 and one token, not a 401 per concurrent request, and no more
+// round trips: the others would have waited for the token anyway.
+type challengeGate struct {
+	// expect says, asked once, whether the host is expected to challenge
+	// (see hosts.expectChallenge); a host that is not lets every request
+	// through at once.
+	expect     func() bool
+	expectOnce sync.Once
+	expected   bool
+
+	learned atomic.Bool
+	turn    chan struct{} // holds the one request in flight until learned
+}
+
+func newChallengeGate(expect func() bool) *challengeGate {
+	return &challengeGate{expect: expect, turn: make(chan struct{}, 1)}
+}
+
+// gateOf is the challenge gate of host h, nil when it has no authorizer.
+func gateOf(h docker.RegistryHost) *challengeGate {
+	if l, ok := h.Authorizer.(*lockedAuthorizer); ok {
+		return l.gate
+	}
+	return nil
+}
+
+// enter waits for the request's turn, if the host's challenge is not
+// known yet. The function it returns ends the turn (it may be called more
+// than once; the first call counts): learned says the challenge is known
+// now, else the next request waiting takes its turn to learn it.
+func (g *challengeGate) enter(ctx context.Context) (leave func(learned bool), err error) {
+	nothing := func(bool) {}
+	if g == nil || g.learned.Load() {
+		return nothing, nil
+	}
+	if g.expectOnce.Do(func() { g.expected = g.expect() }); !g.expected {
+		return nothing, nil
+	}
+	select {
+	case g.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	if g.learned.Load() {
+		<-g.turn
+		return nothing, nil
+	}
+	var once sync.Once
+	return func(learned bool) {
+		once.Do(func() {
+			if learned {
+				g.learned.Store(true)
+			}
+			<-g.turn
+		})
+	}, nil
 }

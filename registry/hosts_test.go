@@ -191,3 +191,106 @@ func TestHostsConfiguredOncePerClient(t *testing.T) {
 		t.Error("a second lookup gave another client or authorizer: tokens would not be shared")
 	}
 }
+
+// TestWithScopeMarksPushedRepositories: a repository asked with push is
+// marked in the context (its reads go to the registry itself), one asked
+// with pull only is not, and a context derived later keeps the marks.
+func TestWithScopeMarksPushedRepositories(t *testing.T) {
+	t.Parallel()
+	target := Repo{Domain: "reg.example", Path: "team/app"}
+	source := Repo{Domain: "reg.example", Path: "team/src"}
+	elsewhere := Repo{Domain: "other.example", Path: "team/app"}
+	ctx := WithScope(context.Background(), source, false)
+	ctx = WithScope(ctx, target, true)
+	ctx = WithScope(ctx, target, true)
+	if !pushedTo(ctx, target) {
+		t.Error("the target is not marked as pushed to")
+	}
+	if pushedTo(ctx, source) || pushedTo(ctx, elsewhere) {
+		t.Error("a repository asked with pull only, or on another registry, is marked as pushed to")
+	}
+	if n := len(pushedRepos(ctx)); n != 1 {
+		t.Errorf("%d repositories marked, want 1", n)
+	}
+}
+
+// TestChallengeGate: until a request learns the challenge of a host
+// expected to send one, the requests take turns (a turn ended without
+// learning passes to the next); once learned, every request goes at once;
+// a cancelled wait ends. A host not expected to challenge takes no turns.
+func TestChallengeGate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	g := newChallengeGate(func() bool { return true })
+	leaveA, err := g.enter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := g.enter(cancelled); err == nil {
+		t.Error("a cancelled request waiting for its turn got one")
+	}
+	got := make(chan func(bool), 1)
+	go func() {
+		leave, err := g.enter(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- leave
+	}()
+	leaveA(false) // A learned nothing (a transport error): B's turn
+	leaveA(true)  // a second call changes nothing
+	if g.learned.Load() {
+		t.Fatal("learned after a turn that learned nothing")
+	}
+	leaveB := <-got
+	leaveB(true)
+	if !g.learned.Load() {
+		t.Fatal("not learned after B learned the challenge")
+	}
+	for range 3 { // no turn to wait for any more: none of these blocks
+		leave, err := g.enter(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer leave(false)
+	}
+	var none *challengeGate // a host without an authorizer
+	if _, err := none.enter(ctx); err != nil {
+		t.Error(err)
+	}
+	open := newChallengeGate(func() bool { return false }) // not expected to challenge
+	for range 3 {
+		if _, err := open.enter(ctx); err != nil { // none waits for a turn
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestExpectChallenge: a host is expected to challenge when the client has
+// credentials for its registry (its own host only), or when it is reached
+// over HTTPS elsewhere than this machine.
+func TestExpectChallenge(t *testing.T) {
+	t.Parallel()
+	creds := HostCredentials("u", "p", nil, "reg.example", "127.0.0.1:5000")
+	h := newHosts(Options{Credentials: creds}, 1, defaultRetryPolicy())
+	for _, tc := range []struct {
+		name, registry, scheme, host string
+		own, want                    bool
+	}{
+		{"loopback with credentials", "127.0.0.1:5000", "http", "127.0.0.1:5000", true, true},
+		{"loopback without credentials", "127.0.0.1:6000", "http", "127.0.0.1:6000", true, false},
+		{"loopback over TLS without credentials", "localhost:6000", "https", "localhost:6000", true, false},
+		{"internet registry without credentials", "docker.io", "https", "registry-1.docker.io", true, true},
+		{"plain-HTTP registry without credentials", "reg.internal:5000", "http", "reg.internal:5000", true, false},
+		{"mirror of a registry with credentials", "127.0.0.1:5000", "http", "127.0.0.1:7000", false, false},
+		{"mirror on the internet", "127.0.0.1:5000", "https", "mirror.example", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := h.expectChallenge(tc.registry, tc.scheme, tc.host, tc.own); got != tc.want {
+				t.Errorf("expectChallenge = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

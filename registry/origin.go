@@ -11,9 +11,10 @@ import (
 )
 
 // ErrInsecureRedirect: a registry redirected a request from HTTPS to plain
-// HTTP, or named a plain-HTTP token server, for a host the user did not
-// make plain HTTP. Following it would send the request, and with it
-// credentials or a token, in clear.
+// HTTP, named a plain-HTTP token server, or answered an upload with a
+// plain-HTTP Location, for a host the user did not make plain HTTP.
+// Following it would send the request, and with it credentials or a token,
+// in clear.
 var ErrInsecureRedirect = errors.New("refused a downgrade to plain HTTP")
 
 // maxRedirects bounds the redirects one request follows.
@@ -62,6 +63,18 @@ func (h *hosts) checkRedirect(req *http.Request, via []*http.Request) error {
 		req.Header.Del("Authorization")
 		req.Header.Del("Cookie")
 		req.Header.Del("Proxy-Authorization")
+	}
+	return nil
+}
+
+// checkLocation refuses an upload Location (loc) given in answer to a
+// request to from over HTTPS that is plain HTTP, unless the user made
+// loc's host plain HTTP.
+func (h *hosts) checkLocation(from, loc *url.URL) error {
+	if from.Scheme == "https" && loc.Scheme != "https" && !h.plainAllowed(loc.Host) {
+		return fmt.Errorf("%w: %s answered with the upload location %s "+
+			"(a registry behind a TLS front that does not tell it the scheme, such as X-Forwarded-Proto, answers so)",
+			ErrInsecureRedirect, redactURL(from), redactURL(loc))
 	}
 	return nil
 }

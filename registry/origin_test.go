@@ -67,6 +67,41 @@ func TestRedirectPolicy(t *testing.T) {
 	})
 }
 
+// TestUploadLocationPolicy: an upload Location that takes a request made
+// over HTTPS to plain HTTP, on the same host or another, is refused unless
+// the user made its host plain HTTP.
+func TestUploadLocationPolicy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, from, loc string
+		plainHosts      []string
+		wantErr         error
+	}{
+		{name: "HTTPS", from: "https://reg.example/v2/a/blobs/uploads/", loc: "https://reg.example/v2/a/blobs/uploads/1"},
+		{name: "HTTPS, another host", from: "https://reg.example/v2/a/blobs/uploads/", loc: "https://storage.example/up/1"},
+		{name: "same host in plain HTTP", from: "https://reg.example/v2/a/blobs/uploads/", loc: "http://reg.example/v2/a/blobs/uploads/1", wantErr: ErrInsecureRedirect},
+		{name: "same host and port in plain HTTP", from: "https://reg.example:5000/v2/a/blobs/uploads/", loc: "http://reg.example:5000/v2/a/blobs/uploads/1", wantErr: ErrInsecureRedirect},
+		{name: "plain HTTP the user allowed", from: "https://reg.example/v2/a/blobs/uploads/", loc: "http://reg.example/v2/a/blobs/uploads/1", plainHosts: []string{"reg.example"}},
+		{name: "plain HTTP registry", from: "http://reg.example:5000/v2/a/blobs/uploads/", loc: "http://reg.example:5000/v2/a/blobs/uploads/1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHosts(Options{PlainHTTPHosts: tc.plainHosts}, 1, policyOf(RetryPolicy{}))
+			from, err := url.Parse(tc.from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loc, err := url.Parse(tc.loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.checkLocation(from, loc)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
 // TestTokenRealmPolicy: a registry reached over HTTPS may not send the
 // credentials to a plain-HTTP token server, unless the user made its host
 // plain HTTP.

@@ -6,6 +6,13 @@
 // manifest or a blob, bring a blob into a repository by mount or by stream,
 // put a manifest, list referrers).
 //
+// Credentials go only to the registry's own host: never to a pull mirror of
+// its hosts.toml elsewhere, never over plain HTTP to a host reached over
+// HTTPS (a redirect, token realm or upload Location that downgrades is
+// refused), never with a redirect to another origin. Writes, and every read
+// of a repository the context pushes to (WithScope), go to the registry
+// itself; mirrors serve the other reads.
+//
 // It knows nothing of specs or of what a push decides: the publish package
 // does that, through these primitives.
 package registry
@@ -13,6 +20,7 @@ package registry
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -78,7 +86,9 @@ type CredentialFunc func(host string) (user, secret string, err error)
 
 // RetryPolicy says how transient failures (connection resets, timeouts, 408,
 // 429, 500, 502, 503, 504) are retried: capped exponential backoff with
-// jitter, honouring Retry-After. Each zero field means its default.
+// jitter, or the Retry-After asked when it is longer (the backoff is a
+// floor: a Retry-After of 0 or a date in the past waits the backoff). Each
+// zero field means its default.
 type RetryPolicy struct {
 	// Attempts is the number of tries in all, the first included. Zero
 	// means 5; 1 means no retries.
@@ -129,10 +139,33 @@ type Document struct {
 // repository r: pull, or pull and push. A registry's token server is asked
 // for every scope of the context at once, so that one token serves every
 // repository an operation touches on it.
+//
+// A repository asked with push is one the operation writes into: every
+// read of it made with ctx (its tags, its current index, what a write is
+// checked against) goes to the registry itself, never to a pull mirror of
+// its hosts.toml, which may serve a stale copy. Mirrors serve the reads of
+// the other repositories (sources) only.
 func WithScope(ctx context.Context, r Repo, push bool) context.Context {
 	action := "pull"
 	if push {
 		action = "pull,push"
+		if !pushedTo(ctx, r) {
+			ctx = context.WithValue(ctx, pushedKey{}, append(slices.Clip(pushedRepos(ctx)), r))
+		}
 	}
 	return docker.WithScope(ctx, "repository:"+r.Path+":"+action)
+}
+
+// pushedKey marks in a context the repositories WithScope was asked to
+// push to ([]Repo).
+type pushedKey struct{}
+
+func pushedRepos(ctx context.Context) []Repo {
+	rs, _ := ctx.Value(pushedKey{}).([]Repo)
+	return rs
+}
+
+// pushedTo reports whether ctx was given a push scope on r (WithScope).
+func pushedTo(ctx context.Context, r Repo) bool {
+	return slices.Contains(pushedRepos(ctx), r)
 }

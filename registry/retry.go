@@ -54,8 +54,9 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 
 // retryTransport retries transient failures of requests whose body can be
 // sent again: connection resets, timeouts, 408, 429, 500, 502, 503, 504.
-// It honours Retry-After (seconds or HTTP date), capped, and never waits
-// past the request context's deadline.
+// It waits the capped exponential backoff with jitter, or the Retry-After
+// asked (seconds or HTTP date, capped) when that is longer, and never
+// waits past the request context's deadline.
 type retryTransport struct {
 	base   http.RoundTripper
 	policy RetryPolicy
@@ -166,7 +167,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 					// the error says when it resets.
 					return resp, nil
 				}
-				wait = ra
+				// The backoff is a floor: a Retry-After of 0 or a date in
+				// the past never turns the retries into a burst.
+				wait = max(wait, ra)
 			}
 		default:
 			return resp, nil

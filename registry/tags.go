@@ -16,7 +16,8 @@ import (
 )
 
 // TagDigest reads where a tag of repository r points now; empty when the
-// tag (or the repository) does not exist.
+// tag (or the repository) does not exist. It asks the registry itself,
+// never a pull mirror: where a tag points decides what is written.
 func (c *Client) TagDigest(ctx context.Context, r Repo, tag string) (digest.Digest, error) {
 	resp, err := c.do(ctx, request{
 		method: http.MethodHead,
@@ -24,6 +25,7 @@ func (c *Client) TagDigest(ctx context.Context, r Repo, tag string) (digest.Dige
 		path:   "manifests/" + tag,
 		header: http.Header{"Accept": {manifestAccept}},
 		caps:   docker.HostCapabilityResolve,
+		own:    true,
 	}, http.StatusOK, http.StatusNotFound)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -38,7 +40,7 @@ func (c *Client) TagDigest(ctx context.Context, r Repo, tag string) (digest.Dige
 	if d := digest.Digest(resp.Header.Get("Docker-Content-Digest")); d.Validate() == nil {
 		return d, nil
 	}
-	doc, err := c.ReadManifest(ctx, r, tag) // no digest header: read the document
+	doc, err := c.readManifest(ctx, r, tag, true) // no digest header: read the document
 	if err != nil {
 		return "", err
 	}

@@ -1,8 +1,8 @@
 // Command bench measures what a push of manifest-push costs in round trips,
-// requests, writes and memory, against the embedded registry behind a proxy
-// that delays every request, measures crane and regctl through the same
-// proxy in the same run, and checks the goals of issues 5, 15 and 20 (make
-// bench).
+// requests, 401s, writes and memory, against the embedded registry behind
+// a proxy that delays every request (also behind a token server, as Docker
+// Hub), measures crane and regctl through the same proxy in the same run,
+// and checks the goals of issues 5, 15, 20 and 30 (make bench).
 package main
 
 import (
@@ -45,7 +45,7 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&cfg.Trace, "trace", false, "also print every request of each last run, with its start time")
 	check := flag.Bool("check", false, "exit 1 when a goal fails")
 	largeMiB := flag.Int64("large", 64, "also copy one layer of this many MiB from one registry to another (0: skip)")
-	protos := flag.String("proto", "http1,http2", "protocols to measure, comma-separated: http1 (plain HTTP/1.1), http2 (TLS with HTTP/2)")
+	protos := flag.String("proto", "http1,http2,token", "protocols to measure, comma-separated: http1 (plain HTTP/1.1), http2 (TLS with HTTP/2), token (plain HTTP/1.1 to a registry behind a token server, as Docker Hub: 401 without a token)")
 	crossMiB := flag.Int64("cross", 32, "also copy 8 images of 2 layers of this many MiB each from another registry, with and without the delay (0: skip)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the registry and the proxy) to this file")
 	peers := flag.Bool("peers", true, "also measure crane and regctl (go install at pinned versions) through the same proxy, on sizes up to 32 over HTTP/1.1")
@@ -98,8 +98,10 @@ func run(ctx context.Context) error {
 		case "http1":
 		case "http2":
 			c.TLS = true
+		case "token":
+			c.Token = true
 		default:
-			return fmt.Errorf("-proto: %q: give http1 or http2", proto)
+			return fmt.Errorf("-proto: %q: give http1, http2 or token", proto)
 		}
 		start := time.Now()
 		rep, err := bench.Run(ctx, c)

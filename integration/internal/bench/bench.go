@@ -3,10 +3,11 @@
 // registry behind the counting proxy that adds a fixed delay to every
 // request (a remote registry's round trip), and reports for each index size
 // a first push into a fresh repository and its rerun: wall time, wall time
-// in round trips, requests, writes, peak concurrency and the peak memory of
-// the process. The sources are in another repository of the same registry
-// (cross-repository), one single-layer image per entry, each with its own
-// layer so that every mount is a real one.
+// in round trips, requests, 401s, writes, peak concurrency and the peak
+// memory of the process. The sources are in another repository of the same
+// registry (cross-repository), one single-layer image per entry, each with
+// its own layer so that every mount is a real one. The registry may sit
+// behind a token server, as Docker Hub does (Config.Token).
 //
 // cmd/bench (make bench) prints the report with the peers' numbers and the
 // goals of issue 5; the package's test runs it with a tiny index.
@@ -16,10 +17,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +37,7 @@ import (
 	"github.com/manifest-push/manifest-push/integration/internal/proxy"
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 	"github.com/manifest-push/manifest-push/integration/internal/testca"
+	"github.com/manifest-push/manifest-push/integration/internal/tokenauth"
 )
 
 // Config configures Run. Binary is required; for the rest the zero value
@@ -69,6 +74,12 @@ type Config struct {
 	// HTTP/2 (ALPN h2) as registries on the internet do; the binary trusts
 	// their CA through --certs-dir. False means plain HTTP/1.1.
 	TLS bool
+	// Token puts the registry behind a token server, as Docker Hub is:
+	// every request without a bearer token is answered 401 with a
+	// challenge, and the binary logs in with a user and password from its
+	// Docker config. The peers are not measured then. False means a
+	// registry that asks for nothing.
+	Token bool
 }
 
 // Phases measured for each size.
@@ -89,6 +100,9 @@ type Row struct {
 	// Requests, Writes (PUT, POST, PATCH, DELETE) and PeakConcurrency seen
 	// by the proxy: the largest over the runs.
 	Requests, Writes, PeakConcurrency int
+	// Unauthorized is the requests answered 401 (a challenge, each a round
+	// trip spent on nothing else): the largest over the runs.
+	Unauthorized int
 	// ManifestGETs and ManifestHEADs are the requests for manifests by
 	// method (Docker Hub counts every manifest GET against a pull limit, a
 	// HEAD never): the largest over the runs.
@@ -107,6 +121,8 @@ type Report struct {
 	// Proto is the protocol the binary spoke to the proxy (HTTP/1.1,
 	// HTTP/2.0), as the proxy saw it.
 	Proto string
+	// Token says the registry was behind a token server (Config.Token).
+	Token bool
 	Delay time.Duration
 	Tags  int
 	Runs  int
@@ -146,15 +162,31 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	// With TLS, the proxy is the TLS front (as a registry's load balancer
-	// is) and speaks plain HTTP to the registry behind it, on this machine.
-	reg, err := registrytest.Start(registrytest.Options{})
+	var (
+		ropts  registrytest.Options
+		ts     *tokenauth.TokenServer
+		pxOpts proxy.Options
+		ca     *testca.CA
+		err    error
+	)
+	if cfg.Token {
+		if ts, err = tokenauth.StartTokenServer(tokenauth.TokenOptions{Username: benchUser, Password: benchPassword}); err != nil {
+			return nil, err
+		}
+		defer ts.Close()
+		ropts.Token = ts.RegistryAuth()
+	}
+	reg, err := registrytest.Start(ropts)
 	if err != nil {
 		return nil, err
 	}
 	defer reg.Close()
-	var pxOpts proxy.Options
-	var ca *testca.CA
+	packer := reg.Client()
+	if ts != nil {
+		packer = &http.Client{Transport: ts.Transport(reg.Transport())}
+	}
+	// With TLS, the proxy is the TLS front (as a registry's load balancer
+	// is) and speaks plain HTTP to the registry behind it, on this machine.
 	if cfg.TLS {
 		if ca, err = testca.New(); err != nil {
 			return nil, err
@@ -182,10 +214,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		transport = []string{"--certs-dir", certs}
+		if ts != nil {
+			// The token server speaks plain HTTP: the user's choice for
+			// its host only.
+			realm, err := url.Parse(ts.Realm())
+			if err != nil {
+				return nil, err
+			}
+			transport = append(transport, "--plain-http-host", realm.Host)
+		}
 	}
 	dockerCfg := filepath.Join(dir, "docker")
 	if err := os.Mkdir(dockerCfg, 0o700); err != nil {
 		return nil, err
+	}
+	if ts != nil {
+		if err := writeLogin(dockerCfg, px.Host()); err != nil {
+			return nil, err
+		}
 	}
 
 	if cfg.MaxRSS == "" {
@@ -194,11 +240,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	rep := &Report{Delay: cfg.Delay, Tags: cfg.Tags, Runs: cfg.Runs}
+	rep := &Report{Delay: cfg.Delay, Tags: cfg.Tags, Runs: cfg.Runs, Token: cfg.Token}
 	start := time.Now()
 	for _, n := range cfg.Sizes {
 		fmt.Fprintf(logw, "packing %d images...\n", n)
-		if err := pack(ctx, reg, n); err != nil {
+		if err := pack(ctx, packer, reg.URL(), n); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +258,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		rep.Rows = append(rep.Rows, rows...)
-		if n <= 32 && !cfg.TLS && len(cfg.Peers) > 0 {
+		if n <= 32 && !cfg.TLS && !cfg.Token && len(cfg.Peers) > 0 {
 			peers, err := r.measurePeers(ctx, n)
 			if err != nil {
 				return nil, err
@@ -224,12 +270,30 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
+// The account the binary logs in with behind a token server.
+const (
+	benchUser     = "bench"
+	benchPassword = "bench-password"
+)
+
+// writeLogin writes a Docker config.json into dir that logs in to host as
+// benchUser, as docker login does.
+func writeLogin(dir, host string) error {
+	auth := base64.StdEncoding.EncodeToString([]byte(benchUser + ":" + benchPassword))
+	cfg, err := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{"auth": auth}}})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o600)
+}
+
 // sourceRepo is where the images of an index of n entries are packed.
 func sourceRepo(n int) string { return fmt.Sprintf("src/n%d", n) }
 
 // pack pushes n single-layer images, each with its own layer (it holds the
-// platform's name), straight to the registry: the proxy does not see them.
-func pack(ctx context.Context, reg *registrytest.Registry, n int) error {
+// platform's name), straight to the registry at base with client: the
+// proxy does not see them.
+func pack(ctx context.Context, client *http.Client, base string, n int) error {
 	const workers = 16
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -240,7 +304,7 @@ func pack(ctx context.Context, reg *registrytest.Registry, n int) error {
 		wg.Go(func() {
 			for i := range next {
 				img := imagetest.Image{Platform: imagetest.NthPlatform(i), Format: imagetest.Docker}
-				if _, err := imagetest.PushImage(ctx, reg.Client(), reg.URL(), sourceRepo(n), fmt.Sprintf("img-%d", i), img); err != nil {
+				if _, err := imagetest.PushImage(ctx, client, base, sourceRepo(n), fmt.Sprintf("img-%d", i), img); err != nil {
 					errs[w] = fmt.Errorf("packing image %d of %d: %w", i, n, err)
 					cancel()
 					return
@@ -315,6 +379,7 @@ type sample struct {
 	wall                   time.Duration
 	requests, writes, peak int
 	gets, heads            int
+	unauthorized           int
 	rss                    int64
 	changed                bool
 	trace                  []proxy.Request
@@ -355,6 +420,7 @@ func (r *runner) row(n int, phase string, samples []sample) Row {
 		row.PeakRSS = max(row.PeakRSS, s.rss)
 		row.ManifestGETs = max(row.ManifestGETs, s.gets)
 		row.ManifestHEADs = max(row.ManifestHEADs, s.heads)
+		row.Unauthorized = max(row.Unauthorized, s.unauthorized)
 	}
 	last := samples[len(samples)-1]
 	row.Changed = last.changed
@@ -412,6 +478,11 @@ func (r *runner) push(ctx context.Context, file string) (sample, error) {
 		r.proto = reqs[0].Proto
 	}
 	s.gets, s.heads = manifestReads(reqs)
+	for _, q := range reqs {
+		if q.Status == http.StatusUnauthorized {
+			s.unauthorized++
+		}
+	}
 	if r.cfg.Trace {
 		s.trace = r.px.Requests()
 	}

@@ -55,7 +55,7 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| N | run | wall | round trips | requests | manifest GETs | manifest HEADs | writes | peak concurrency | peak RSS |",
+		"| N | run | wall | round trips | requests | 401s | manifest GETs | manifest HEADs | writes | peak concurrency | peak RSS |",
 		"| 2 | first push |",
 		"| 2 | rerun |",
 		"No peer measured",

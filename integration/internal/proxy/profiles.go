@@ -18,8 +18,8 @@ import (
 
 // A registry profile makes the proxy answer as one vendor's registry is
 // documented or reported to, in front of a real registry: each behaviour
-// of DESIGN.md section 12 that the reference registry does not have. The
-// README's "Registries" table cites the public source of each. A profile is
+// of the README's "Registries" section that the reference registry does
+// not have. That section's table cites the public source of each. A profile is
 // a FaultFunc with the state it needs; switch it on with SetFault (or
 // Chain it with a test's own faults), and Close it when done.
 type Profile struct {
@@ -289,7 +289,8 @@ func GHCR(o ProfileOptions) *Profile {
 }
 
 // DockerHub emulates Docker Hub: blob reads are redirected (307) to a CDN
-// on another host (p.CDN, a proxy in front of the same upstream); every
+// on another host (p.CDN, a proxy in front of the same upstream, reaching
+// it with ProfileOptions.Client's transport); every
 // manifest GET counts against the pull budget (SetPullsLeft), and an
 // exhausted budget answers 429 with Retry-After: 3600; the first Throttle
 // requests get the abuse limiter's plain-text 429; with ImmutableTags, a
@@ -299,7 +300,13 @@ func DockerHub(o ProfileOptions) (*Profile, error) {
 	if o.Upstream == "" {
 		return nil, fmt.Errorf("proxy: the Docker Hub profile needs ProfileOptions.Upstream")
 	}
-	cdn, err := Start(o.Upstream, Options{})
+	// The CDN reaches the registry's storage with access of its own (Docker
+	// Hub's blob URLs are signed): o.Client's transport, when given.
+	var cdnOpts Options
+	if o.Client != nil {
+		cdnOpts.Transport = o.Client.Transport
+	}
+	cdn, err := Start(o.Upstream, cdnOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -677,4 +684,34 @@ func referencedDigests(body []byte) []string {
 		out = append(out, m.Subject.Digest)
 	}
 	return out
+}
+
+// Docker manifest media types, which an OCI-only registry refuses.
+const (
+	dockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
+	dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+)
+
+// OCIOnly emulates a registry that takes OCI manifests only (zot without
+// its Docker compatibility): a manifest PUT whose Content-Type is a Docker
+// manifest or manifest list is answered 415 with a MANIFEST_INVALID error
+// whose detail names the media type, as zot answers it. Everything else
+// passes.
+func OCIOnly(o ProfileOptions) *Profile {
+	p := newProfile("OCI only", o)
+	p.Fault = func(r *http.Request, _ int) Action {
+		if r.Method != http.MethodPut || !manifestPath.MatchString(r.URL.Path) {
+			return Pass()
+		}
+		mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+		mt = strings.TrimSpace(mt)
+		if mt != dockerManifest && mt != dockerManifestList {
+			return Pass()
+		}
+		body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{
+			"code": "MANIFEST_INVALID", "message": "manifest invalid", "detail": map[string]string{"mediaType": mt},
+		}}})
+		return Respond(http.StatusUnsupportedMediaType, http.Header{"Content-Type": {"application/json; charset=utf-8"}}, string(body))
+	}
+	return p
 }

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -45,6 +46,13 @@ type Options struct {
 	// HTTP2, with TLS, offers HTTP/2 to clients (ALPN h2), as registries
 	// on the internet do; false means HTTP/1.1 only.
 	HTTP2 bool
+	// PlainHTTP, with TLS, serves a client that speaks plain HTTP to the
+	// proxy's port with this handler, instead of failing its TLS
+	// handshake: one host name answering both http:// and https://, as a
+	// front whose ports 80 and 443 are the same machine does (here on one
+	// port, so that the two URLs differ only in their scheme). Nil means
+	// TLS only.
+	PlainHTTP http.Handler
 
 	// Transport carries requests to the upstream. Nil means a clone of
 	// http.DefaultTransport; pass the registry's transport for a TLS upstream
@@ -110,6 +118,7 @@ type Proxy struct {
 	upstream  *url.URL
 	transport http.RoundTripper
 	server    *httptest.Server
+	plain     *http.Server // serves Options.PlainHTTP, when set
 	reverse   *httputil.ReverseProxy
 	errLog    *log.Logger
 	done      chan struct{}
@@ -192,6 +201,16 @@ func Start(upstream string, opts Options) (*Proxy, error) {
 		p.server.Listener = ln
 	}
 	if opts.TLS != nil {
+		if opts.PlainHTTP != nil {
+			tlsLn, plainLn := splitByProtocol(p.server.Listener, p.errLog)
+			p.server.Listener = tlsLn
+			p.plain = &http.Server{Handler: opts.PlainHTTP, ErrorLog: p.errLog, ReadHeaderTimeout: time.Minute}
+			go func() {
+				if err := p.plain.Serve(plainLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					p.errLog.Printf("plain HTTP: %v", err)
+				}
+			}()
+		}
 		p.server.TLS = opts.TLS
 		p.server.EnableHTTP2 = opts.HTTP2
 		p.server.StartTLS()
@@ -214,6 +233,9 @@ func (p *Proxy) Host() string {
 func (p *Proxy) Close() {
 	p.closeOnce.Do(func() {
 		close(p.done)
+		if p.plain != nil {
+			_ = p.plain.Close() // closes the shared listener: nothing to report
+		}
 		p.server.Close()
 	})
 }
@@ -473,6 +495,9 @@ func (p *Proxy) reset(sw *statusWriter) {
 	raw := conn
 	if tc, ok := conn.(*tls.Conn); ok {
 		raw = tc.NetConn()
+	}
+	if pc, ok := raw.(*peekedConn); ok {
+		raw = pc.Conn
 	}
 	if tcp, ok := raw.(*net.TCPConn); ok {
 		if err := tcp.SetLinger(0); err != nil {
