@@ -236,6 +236,12 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 		}
 		ctx = registry.WithScope(ctx, r, repos[r])
 	}
+	// The target and the mirrors are read from their registries, never
+	// through a pull mirror, dry runs included.
+	ctx = registry.WithTarget(ctx, target)
+	for _, m := range s.Mirrors {
+		ctx = registry.WithTarget(ctx, registry.RepoOf(m))
+	}
 	return ctx
 }
 

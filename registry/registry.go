@@ -149,11 +149,19 @@ func WithScope(ctx context.Context, r Repo, push bool) context.Context {
 	action := "pull"
 	if push {
 		action = "pull,push"
-		if !pushedTo(ctx, r) {
-			ctx = context.WithValue(ctx, pushedKey{}, append(slices.Clip(pushedRepos(ctx)), r))
-		}
+		ctx = WithTarget(ctx, r)
 	}
 	return docker.WithScope(ctx, "repository:"+r.Path+":"+action)
+}
+
+// WithTarget marks r as a repository the operation decides writes in
+// (a dry run included, which asks no push scope): every read of it made
+// with ctx goes to the registry itself, never to a pull mirror.
+func WithTarget(ctx context.Context, r Repo) context.Context {
+	if pushedTo(ctx, r) {
+		return ctx
+	}
+	return context.WithValue(ctx, pushedKey{}, append(slices.Clip(pushedRepos(ctx)), r))
 }
 
 // pushedKey marks in a context the repositories WithScope was asked to

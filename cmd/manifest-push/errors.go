@@ -203,6 +203,8 @@ func hintFix(h hint) string {
 		return "the registry does not take OCI indexes: try --type docker"
 	case registry.HintNoCredentials:
 		return fmt.Sprintf("%s wants credentials: log in with docker login %s, or give --username with --password-stdin (flags are for the target's registry)", h.host, h.host)
+	case registry.HintOCIOnly:
+		return h.Hint.String()
 	}
 	return ""
 }

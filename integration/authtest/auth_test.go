@@ -145,7 +145,11 @@ func TestWrongCredentials(t *testing.T) {
 					t.Errorf("%s sent %d times, want at most 2", req, n)
 				}
 			}
-			if e.ts != nil && e.ts.Hits() > len(tries) {
+			// Each challenge costs at most two token requests (containerd
+			// asks with POST, then falls back to GET); the first wave now
+			// learns the challenge once, so there may be one registry
+			// request only.
+			if e.ts != nil && e.ts.Hits() > 2*len(tries) {
 				t.Errorf("%d token requests for %d registry requests", e.ts.Hits(), len(tries))
 			}
 			if n := e.Proxy.Writes(); n != 0 {
