@@ -6,7 +6,7 @@ var (
 	// ErrInvalid: the path given is not a usable OCI image layout: it does
 	// not exist, cannot be read, is neither a directory nor a tar archive,
 	// lacks a valid oci-layout or index.json, or holds a file that does not
-	// match its digest or size (that error wraps registry.ErrDigestMismatch
+	// match its digest or size (that error wraps content.ErrDigestMismatch
 	// too).
 	ErrInvalid = errors.New("not a usable OCI image layout")
 	// ErrAmbiguous: a layout source names no tag or digest, or a tag that
@@ -15,7 +15,7 @@ var (
 )
 
 // damagedError is a file of the layout that does not match its digest or
-// size: it wraps registry.ErrDigestMismatch (through err) and ErrInvalid.
+// size: it wraps content.ErrDigestMismatch (through err) and ErrInvalid.
 type damagedError struct{ err error }
 
 func damaged(err error) error { return &damagedError{err: err} }

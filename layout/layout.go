@@ -16,7 +16,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -120,7 +120,7 @@ func (l *Layout) load(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	data, err = l.readFile(ocispec.ImageIndexFile, registry.MaxManifestSize)
+	data, err = l.readFile(ocispec.ImageIndexFile, content.MaxManifestSize)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %w", l.name(ocispec.ImageIndexFile), ErrInvalid, err)
 	}
@@ -186,21 +186,21 @@ func blobName(d digest.Digest) string {
 // tag of its io.containerd.image.name annotation), or a digest (an entry of
 // index.json, or any manifest among the layout's blobs). An empty ref when
 // the layout holds more than one image is ErrAmbiguous; a tag or digest the
-// layout does not hold wraps registry.ErrNotFound. Both name the layout and
+// layout does not hold wraps content.ErrNotFound. Both name the layout and
 // list what it holds.
-func (l *Layout) Resolve(ctx context.Context, ref string) (registry.Document, error) {
+func (l *Layout) Resolve(ctx context.Context, ref string) (content.Document, error) {
 	if err := ctx.Err(); err != nil {
-		return registry.Document{}, err
+		return content.Document{}, err
 	}
 	index := l.name(ocispec.ImageIndexFile)
 	if ref == "" {
 		switch len(l.index.Manifests) {
 		case 0:
-			return registry.Document{}, fmt.Errorf("%s: holds no image: %w", index, registry.ErrNotFound)
+			return content.Document{}, fmt.Errorf("%s: holds no image: %w", index, content.ErrNotFound)
 		case 1:
 			return l.readEntry(ctx, l.index.Manifests[0])
 		default:
-			return registry.Document{}, fmt.Errorf("%s: %w: holds %d images, name one with oci-layout:PATH:TAG or oci-layout:PATH@DIGEST; it holds %s",
+			return content.Document{}, fmt.Errorf("%s: %w: holds %d images, name one with oci-layout:PATH:TAG or oci-layout:PATH@DIGEST; it holds %s",
 				index, ErrAmbiguous, len(l.index.Manifests), l.holds())
 		}
 	}
@@ -211,8 +211,8 @@ func (l *Layout) Resolve(ctx context.Context, ref string) (registry.Document, er
 			}
 		}
 		doc, err := l.ReadManifest(ctx, d)
-		if errors.Is(err, registry.ErrNotFound) {
-			return registry.Document{}, fmt.Errorf("%s: no manifest %s; it holds %s: %w", index, d, l.holds(), registry.ErrNotFound)
+		if errors.Is(err, content.ErrNotFound) {
+			return content.Document{}, fmt.Errorf("%s: no manifest %s; it holds %s: %w", index, d, l.holds(), content.ErrNotFound)
 		}
 		return doc, err
 	}
@@ -224,13 +224,13 @@ func (l *Layout) Resolve(ctx context.Context, ref string) (registry.Document, er
 	}
 	switch len(found) {
 	case 0:
-		return registry.Document{}, fmt.Errorf("%s: no image tagged %q; it holds %s: %w", index, ref, l.holds(), registry.ErrNotFound)
+		return content.Document{}, fmt.Errorf("%s: no image tagged %q; it holds %s: %w", index, ref, l.holds(), content.ErrNotFound)
 	case 1:
 		return l.readEntry(ctx, found[0])
 	}
 	for _, e := range found[1:] {
 		if e.Digest != found[0].Digest {
-			return registry.Document{}, fmt.Errorf("%s: %w: %d images are tagged %q: %s; name one by digest (oci-layout:PATH@DIGEST)",
+			return content.Document{}, fmt.Errorf("%s: %w: %d images are tagged %q: %s; name one by digest (oci-layout:PATH@DIGEST)",
 				index, ErrAmbiguous, len(found), ref, list(found))
 		}
 	}
@@ -291,48 +291,48 @@ func list(ds []ocispec.Descriptor) string {
 
 // readEntry reads the document an index.json entry names, checking that it
 // is what the entry says.
-func (l *Layout) readEntry(ctx context.Context, d ocispec.Descriptor) (registry.Document, error) {
+func (l *Layout) readEntry(ctx context.Context, d ocispec.Descriptor) (content.Document, error) {
 	doc, err := l.ReadManifest(ctx, d.Digest)
 	if err != nil {
-		return registry.Document{}, err
+		return content.Document{}, err
 	}
 	if d.Size != 0 && d.Size != doc.Desc.Size {
-		return registry.Document{}, damaged(fmt.Errorf("%s: index.json says %d bytes, the file has %d: %w", l.name(blobName(d.Digest)), d.Size, doc.Desc.Size, registry.ErrDigestMismatch))
+		return content.Document{}, damaged(fmt.Errorf("%s: index.json says %d bytes, the file has %d: %w", l.name(blobName(d.Digest)), d.Size, doc.Desc.Size, content.ErrDigestMismatch))
 	}
 	return doc, nil
 }
 
 // ReadManifest reads the manifest or index of digest d from the layout's
-// blobs, at most registry.MaxManifestSize bytes, verified against d. A
-// blob the layout lacks wraps registry.ErrNotFound; content that does not
-// match d wraps registry.ErrDigestMismatch; both name the file.
-func (l *Layout) ReadManifest(ctx context.Context, d digest.Digest) (registry.Document, error) {
+// blobs, at most content.MaxManifestSize bytes, verified against d. A
+// blob the layout lacks wraps content.ErrNotFound; content that does not
+// match d wraps content.ErrDigestMismatch; both name the file.
+func (l *Layout) ReadManifest(ctx context.Context, d digest.Digest) (content.Document, error) {
 	if err := ctx.Err(); err != nil {
-		return registry.Document{}, err
+		return content.Document{}, err
 	}
 	if err := d.Validate(); err != nil {
-		return registry.Document{}, fmt.Errorf("%s: %w", l.path, err)
+		return content.Document{}, fmt.Errorf("%s: %w", l.path, err)
 	}
 	name := l.name(blobName(d))
-	data, err := l.readFile(blobName(d), registry.MaxManifestSize)
+	data, err := l.readFile(blobName(d), content.MaxManifestSize)
 	if err != nil {
-		return registry.Document{}, l.blobError(name, err)
+		return content.Document{}, l.blobError(name, err)
 	}
 	if got := d.Algorithm().FromBytes(data); got != d {
-		return registry.Document{}, damaged(fmt.Errorf("%s: content has digest %s: %w", name, got, registry.ErrDigestMismatch))
+		return content.Document{}, damaged(fmt.Errorf("%s: content has digest %s: %w", name, got, content.ErrDigestMismatch))
 	}
-	mt, err := registry.MediaTypeOf(data)
+	mt, err := content.MediaTypeOf(data)
 	if err != nil {
-		return registry.Document{}, fmt.Errorf("%s: %w", name, err)
+		return content.Document{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return registry.Document{Desc: ocispec.Descriptor{MediaType: mt, Digest: d, Size: int64(len(data))}, Data: data}, nil
+	return content.Document{Desc: ocispec.Descriptor{MediaType: mt, Digest: d, Size: int64(len(data))}, Data: data}, nil
 }
 
 // blobError names the file a blob read failed on; a missing one wraps
-// registry.ErrNotFound.
+// content.ErrNotFound.
 func (l *Layout) blobError(name string, err error) error {
 	if isNotExist(err) {
-		return fmt.Errorf("%s: no such blob in the layout: %w", name, registry.ErrNotFound)
+		return fmt.Errorf("%s: no such blob in the layout: %w", name, content.ErrNotFound)
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
@@ -353,7 +353,7 @@ func (l *Layout) ReadBlob(ctx context.Context, d ocispec.Descriptor, limit int64
 
 // OpenBlob opens blob d of the layout for streaming. A file whose size is
 // not d's is refused at once; the stream fails at its end, with an error
-// wrapping registry.ErrDigestMismatch and naming the file, when the bytes do
+// wrapping content.ErrDigestMismatch and naming the file, when the bytes do
 // not have d's digest.
 func (l *Layout) OpenBlob(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
@@ -368,9 +368,9 @@ func (l *Layout) OpenBlob(ctx context.Context, d ocispec.Descriptor) (io.ReadClo
 		return nil, l.blobError(name, err)
 	}
 	if size != d.Size {
-		return nil, errors.Join(damaged(fmt.Errorf("%s: %d bytes, the descriptor says %d: %w", name, size, d.Size, registry.ErrDigestMismatch)), r.Close())
+		return nil, errors.Join(damaged(fmt.Errorf("%s: %d bytes, the descriptor says %d: %w", name, size, d.Size, content.ErrDigestMismatch)), r.Close())
 	}
-	return &verifiedFile{r: registry.VerifyingReader(r, d), c: r, name: name}, nil
+	return &verifiedFile{r: content.VerifyingReader(r, d), c: r, name: name}, nil
 }
 
 // verifiedFile is a blob stream that names its file in a mismatch error.
@@ -383,7 +383,7 @@ type verifiedFile struct {
 func (v *verifiedFile) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	switch {
-	case errors.Is(err, registry.ErrDigestMismatch):
+	case errors.Is(err, content.ErrDigestMismatch):
 		err = damaged(fmt.Errorf("%s: %w", v.name, err))
 	case err != nil && err != io.EOF:
 		err = fmt.Errorf("%s: %w", v.name, err)

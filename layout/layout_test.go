@@ -16,8 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/layout"
-	"github.com/manifest-push/manifest-push/registry"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -292,12 +292,12 @@ func TestResolveErrors(t *testing.T) {
 		t.Errorf("Resolve(v1) = %v, %v", doc.Desc.Digest, err)
 	}
 	_, err = l.Resolve(ctx, "v2")
-	if !errors.Is(err, registry.ErrNotFound) || !strings.Contains(err.Error(), `no image tagged "v2"`) || !strings.Contains(err.Error(), `"v1"`) {
+	if !errors.Is(err, content.ErrNotFound) || !strings.Contains(err.Error(), `no image tagged "v2"`) || !strings.Contains(err.Error(), `"v1"`) {
 		t.Errorf("unknown tag: %v, want ErrNotFound listing v1", err)
 	}
 	missing := digest.FromString("nothing")
 	_, err = l.Resolve(ctx, missing.String())
-	if !errors.Is(err, registry.ErrNotFound) || !strings.Contains(err.Error(), missing.String()) {
+	if !errors.Is(err, content.ErrNotFound) || !strings.Contains(err.Error(), missing.String()) {
 		t.Errorf("unknown digest: %v, want ErrNotFound", err)
 	}
 	if diff := cmpSnapshots(before, snapshot(t, dir)); diff != "" {
@@ -328,16 +328,16 @@ func TestCorruptBlob(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = io.ReadAll(r)
-			if !errors.Is(err, registry.ErrDigestMismatch) || !strings.Contains(err.Error(), img.layer.Digest.Encoded()) {
+			if !errors.Is(err, content.ErrDigestMismatch) || !strings.Contains(err.Error(), img.layer.Digest.Encoded()) {
 				t.Errorf("corrupt layer: %v, want ErrDigestMismatch naming its file", err)
 			}
 			if err := r.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := l.ReadBlob(ctx, img.layer, 1<<20); !errors.Is(err, registry.ErrDigestMismatch) || !errors.Is(err, layout.ErrInvalid) {
+			if _, err := l.ReadBlob(ctx, img.layer, 1<<20); !errors.Is(err, content.ErrDigestMismatch) || !errors.Is(err, layout.ErrInvalid) {
 				t.Errorf("ReadBlob of a corrupt layer: %v, want ErrDigestMismatch and ErrInvalid", err)
 			}
-			if err := l.VerifyBlob(ctx, img.layer); !errors.Is(err, registry.ErrDigestMismatch) || !strings.Contains(err.Error(), img.layer.Digest.Encoded()) {
+			if err := l.VerifyBlob(ctx, img.layer); !errors.Is(err, content.ErrDigestMismatch) || !strings.Contains(err.Error(), img.layer.Digest.Encoded()) {
 				t.Errorf("VerifyBlob of a corrupt layer: %v", err)
 			}
 			if err := l.VerifyBlob(ctx, img.config); err != nil {
@@ -345,11 +345,11 @@ func TestCorruptBlob(t *testing.T) {
 			}
 			short := img.layer
 			short.Size--
-			if _, err := l.OpenBlob(ctx, short); !errors.Is(err, registry.ErrDigestMismatch) || !strings.Contains(err.Error(), "the descriptor says") {
+			if _, err := l.OpenBlob(ctx, short); !errors.Is(err, content.ErrDigestMismatch) || !strings.Contains(err.Error(), "the descriptor says") {
 				t.Errorf("a blob of another size: %v", err)
 			}
 			_, err = l.Resolve(ctx, "")
-			if !errors.Is(err, registry.ErrDigestMismatch) || !strings.Contains(err.Error(), img.manifest.Digest.Encoded()) {
+			if !errors.Is(err, content.ErrDigestMismatch) || !strings.Contains(err.Error(), img.manifest.Digest.Encoded()) {
 				t.Errorf("corrupt manifest: %v, want ErrDigestMismatch naming its file", err)
 			}
 		})

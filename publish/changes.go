@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/manifest-push/manifest-push/content"
 
@@ -36,32 +35,12 @@ type Change struct {
 // currentSource is what the target tag holds now, as a plan source for an
 // update (plan.Input.Current): an index with its entries (nested indexes
 // flattened) and its annotations, or a single image with its config's
-// platform.
+// platform (describe).
 func (rd *reader) currentSource(ctx context.Context, target reference.Named, doc registry.Document) (*plan.Source, error) {
-	r := registry.RepoOf(target)
-	src := &plan.Source{Ref: target, Descriptor: doc.Desc}
-	if content.IsIndex(doc.Desc.MediaType) {
-		var idx ocispec.Index
-		if err := json.Unmarshal(doc.Data, &idx); err != nil {
-			return nil, fmt.Errorf("%s@%s: reading the index: %w", r, doc.Desc.Digest, err)
-		}
-		src.IndexAnnotations = idx.Annotations
-		children, err := rd.children(ctx, r, doc)
-		if err != nil {
-			return nil, err
-		}
-		src.Children = children
-		return src, nil
+	src := &plan.Source{Ref: target}
+	if err := rd.describe(ctx, rd.at(registry.RepoOf(target)), doc, src); err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", registry.RepoOf(target), doc.Desc.Digest, err)
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(doc.Data, &m); err != nil {
-		return nil, fmt.Errorf("%s@%s: reading the manifest: %w", r, doc.Desc.Digest, err)
-	}
-	cfg, err := rd.platform(ctx, r, m.Config)
-	if err != nil {
-		return nil, err
-	}
-	src.Config = cfg
 	return src, nil
 }
 

@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,7 +39,7 @@ type copier struct {
 // can be read from, and the source (spec entry image) it is copied for.
 type child struct {
 	desc   ocispec.Descriptor
-	from   registry.Repo
+	from   place
 	source string
 }
 
@@ -60,9 +59,10 @@ type copyMode struct {
 
 // copyNode is a manifest copy found missing from the target.
 type copyNode struct {
-	n    node
-	doc  registry.Document
-	next []string // keys of the manifests an index lists
+	n     node
+	doc   registry.Document
+	next  []string             // keys of the manifests an index lists
+	blobs []ocispec.Descriptor // a manifest's blobs (content.Successors.Blobs)
 }
 
 // copy makes each child present in the target repository, with everything
@@ -73,13 +73,13 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 	sources := map[digest.Digest]string{}
 	var roots []node
 	for _, ch := range children {
-		if ch.from == cp.target {
+		if same(ch.from, cp.target) {
 			continue
 		}
 		if _, ok := sources[ch.desc.Digest]; !ok {
 			sources[ch.desc.Digest] = ch.source
 		}
-		roots = append(roots, node{repo: ch.from, desc: ch.desc})
+		roots = append(roots, node{at: ch.from, desc: ch.desc})
 	}
 	var mu sync.Mutex
 	missing := map[string]*copyNode{}
@@ -90,22 +90,20 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 				return nil, err
 			}
 		}
-		doc, err := cp.rd.byDigest(ctx, n.repo, n.desc.Digest)
+		doc, err := cp.rd.byDigest(ctx, n.at, n.desc.Digest)
 		if err != nil {
 			return nil, err
 		}
-		cn := &copyNode{n: n, doc: doc}
+		succ, err := content.SuccessorsOf(doc)
+		if err != nil {
+			return nil, err
+		}
+		cn := &copyNode{n: n, doc: doc, blobs: succ.Blobs()}
 		var next []node
-		if content.IsIndex(doc.Desc.MediaType) {
-			var idx ocispec.Index
-			if err := json.Unmarshal(doc.Data, &idx); err != nil {
-				return nil, fmt.Errorf("reading the index %s: %w", doc.Desc.Digest, err)
-			}
-			for _, d := range idx.Manifests {
-				s := node{repo: n.repo, desc: d}
-				next = append(next, s)
-				cn.next = append(cn.next, s.key())
-			}
+		for _, d := range succ.Manifests {
+			s := node{at: n.at, desc: d}
+			next = append(next, s)
+			cn.next = append(cn.next, s.key())
 		}
 		mu.Lock()
 		missing[n.key()] = cn
@@ -137,10 +135,7 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 			if err := errors.Join(errs...); err != nil {
 				return err
 			}
-			if !content.IsIndex(cn.doc.Desc.MediaType) {
-				return cp.blobs(ctx, cn.n.repo, sources[cn.n.from], cn.doc)
-			}
-			return nil
+			return cp.blobs(ctx, cn.n.at, sources[cn.n.from], cn.blobs)
 		}
 		if root && mode.skipPut {
 			// The registry client writes it (a referrer): it is not
@@ -162,7 +157,7 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 	for i, r := range roots {
 		wg.Go(func() {
 			if err := write(ctx, r.key(), true); err != nil {
-				errs[i] = fmt.Errorf("copying %s@%s into %s: %w", r.repo, r.desc.Digest, cp.target, err)
+				errs[i] = fmt.Errorf("copying %s@%s into %s: %w", r.at, r.desc.Digest, cp.target, err)
 				return
 			}
 			wrote[i] = missing[r.key()] != nil
@@ -179,22 +174,8 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 }
 
 // blobs brings the blobs of an image manifest into the target repository,
-// concurrently. Non-distributable (foreign) layers, which registries do not
-// hand out, are left out, as Docker leaves them out.
-func (cp *copier) blobs(ctx context.Context, from registry.Repo, source string, doc registry.Document) error {
-	var m ocispec.Manifest
-	if err := json.Unmarshal(doc.Data, &m); err != nil {
-		return fmt.Errorf("reading the manifest %s: %w", doc.Desc.Digest, err)
-	}
-	seen := map[digest.Digest]bool{}
-	var todo []ocispec.Descriptor
-	for _, b := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
-		if seen[b.Digest] || content.NonDistributable(b.MediaType) {
-			continue
-		}
-		seen[b.Digest] = true
-		todo = append(todo, b)
-	}
+// concurrently.
+func (cp *copier) blobs(ctx context.Context, from place, source string, todo []ocispec.Descriptor) error {
 	cp.progress.add(source, todo)
 	var wg sync.WaitGroup
 	errs := make([]error, len(todo))
@@ -207,15 +188,11 @@ func (cp *copier) blobs(ctx context.Context, from registry.Repo, source string, 
 
 // blob brings one blob into the target repository, once per push however
 // many manifests share it.
-func (cp *copier) blob(ctx context.Context, from registry.Repo, source string, d ocispec.Descriptor) error {
+func (cp *copier) blob(ctx context.Context, from place, source string, d ocispec.Descriptor) error {
 	var streamed int64
 	_, err := cp.blobsIn.do(ctx, d.Digest, func() (struct{}, error) {
 		var err error
-		if isLayout(from) {
-			streamed, err = cp.rd.reg.PushBlob(ctx, cp.target, d, cp.rd.layoutBlob(from, d), cp.progress.meter(source, d))
-		} else {
-			streamed, err = cp.rd.reg.CopyBlob(ctx, from, cp.target, d, cp.progress.meter(source, d))
-		}
+		streamed, err = cp.rd.reg.CopyBlob(ctx, from.fetcher(), cp.target, d, cp.progress.meter(source, d))
 		return struct{}{}, err
 	})
 	if err != nil {

@@ -75,7 +75,7 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 		return nil, fmt.Errorf("%s: reading the manifest: %w", named, err)
 	}
 	in.Annotations = m.Annotations
-	p, err := rd.platform(ctx, r, m.Config)
+	p, err := rd.platform(ctx, rd.at(r), m.Config)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", named, err)
 	}
@@ -107,7 +107,7 @@ func open(ctx context.Context, reg Registry, ref string) (context.Context, refer
 	named = reference.TagNameOnly(named)
 	r := registry.RepoOf(named)
 	rd := &reader{reg: reg}
-	ctx = registry.WithScope(ctx, r, false)
+	ctx = registry.WithReferrerScans(registry.WithScope(ctx, r, false))
 	doc, err := rd.document(ctx, named)
 	if err != nil {
 		return ctx, named, r, rd, doc, fmt.Errorf("%s: %w", named, err)
@@ -117,7 +117,7 @@ func open(ctx context.Context, reg Registry, ref string) (context.Context, refer
 
 // describeChild reads an entry's manifest and config.
 func describeChild(ctx context.Context, rd *reader, r registry.Repo, d ocispec.Descriptor) (*ChildInspection, error) {
-	doc, err := rd.byDigest(ctx, r, d.Digest)
+	doc, err := rd.byDigest(ctx, rd.at(r), d.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("entry %s: %w", d.Digest, err)
 	}
@@ -130,7 +130,7 @@ func describeChild(ctx context.Context, rd *reader, r registry.Repo, d ocispec.D
 		return nil, fmt.Errorf("entry %s: %w", d.Digest, err)
 	}
 	c.Config, c.Layers, c.Annotations = m.Config, append(c.Layers, m.Layers...), m.Annotations
-	cfg, err := rd.platform(ctx, r, m.Config)
+	cfg, err := rd.platform(ctx, rd.at(r), m.Config)
 	if err != nil {
 		return nil, fmt.Errorf("entry %s: %w", d.Digest, err)
 	}
@@ -145,11 +145,11 @@ func (in *Inspection) addReferrers(ctx context.Context, rd *reader, r registry.R
 	}
 	children := make([]child, len(in.Manifests))
 	for i, m := range in.Manifests {
-		children[i] = child{desc: ocispec.Descriptor{Digest: m.Digest}, from: r}
+		children[i] = child{desc: ocispec.Descriptor{Digest: m.Digest}, from: rd.at(r)}
 	}
-	sc := newScans(rd.reg)
-	found, err := discover(ctx, rd, sc, children)
-	in.Warnings = append(in.Warnings, sc.wait()...)
+	lk := newLookups()
+	found, err := discover(ctx, rd, lk, children)
+	in.Warnings = append(in.Warnings, lk.wait()...)
 	if err != nil {
 		return fmt.Errorf("%s: listing referrers: %w", in.Ref, err)
 	}

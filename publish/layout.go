@@ -2,10 +2,8 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/manifest-push/manifest-push/content"
@@ -13,32 +11,57 @@ import (
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/opencontainers/go-digest"
 )
 
 // Sources in OCI image layouts (spec.Entry.Layout): a push opens each
-// layout once, before any request, and reads it where it reads a
-// registry's repository. A layout is named, where the push names the
-// repository a manifest is read from, by a registry.Repo whose Domain is
-// layoutDomain and whose Path is the layout's path: no registry has that
-// name (a registry name has no colon but before a port), so the reader
-// and the copier tell the two apart by it. Nothing is ever written to a
-// layout: its blobs are pushed into the target (registry.PushBlob).
+// layout once, before any request, and reads it as it reads a registry's
+// repository: both are places (content.Fetcher). Nothing is ever written
+// to a layout: its blobs are streamed into the target
+// (registry.Client.CopyBlob from the layout).
 
-// layoutDomain is the Domain of the registry.Repo that names a layout.
-const layoutDomain = "oci-layout:"
+// layoutPlace is an OCI image layout as a place.
+type layoutPlace struct {
+	*layout.Layout
+}
 
-func layoutRepo(path string) registry.Repo { return registry.Repo{Domain: layoutDomain, Path: path} }
+func (p layoutPlace) String() string           { return "oci-layout:" + p.Path() }
+func (p layoutPlace) fetcher() content.Fetcher { return p.Layout }
 
-func isLayout(r registry.Repo) bool { return r.Domain == layoutDomain }
+// referrers: a layout keeps none.
+func (layoutPlace) referrers(context.Context, digest.Digest) ([]registry.Referrer, error) {
+	return nil, nil
+}
 
-// locationOf is where a source's manifests are read from: its registry
-// repository, or its layout.
-func locationOf(src *plan.Source) registry.Repo {
-	if src.Layout != nil {
-		return layoutRepo(src.Layout.Path)
+// vouch reads each blob of manifest d to its end, verified: a layout is
+// untrusted input, and a damaged one is found before the first write, not
+// half-way through the copies.
+func (p layoutPlace) vouch(ctx context.Context, rd *reader, d digest.Digest) error {
+	doc, err := rd.byDigest(ctx, p, d)
+	if err != nil {
+		return err
 	}
-	return registry.RepoOf(src.Ref)
+	succ, err := content.SuccessorsOf(doc)
+	if err != nil {
+		return err
+	}
+	for _, b := range succ.Blobs() {
+		if err := p.VerifyBlob(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeOf is where a source's manifests are read from: its registry
+// repository, or its layout.
+func (rd *reader) placeOf(src *plan.Source) place {
+	if src.Layout != nil {
+		if l := rd.layouts[src.Layout.Path]; l != nil {
+			return layoutPlace{l}
+		}
+	}
+	return rd.at(registry.RepoOf(src.Ref))
 }
 
 // layouts are the layouts of one push, by path.
@@ -78,8 +101,7 @@ func (ls layouts) close() {
 
 // layoutSource resolves a spec entry whose source is a layout, as source
 // resolves one in a registry: the image or index its tag or digest names
-// (the layout's only one without either), then the config of an image or
-// the entries of an index.
+// (the layout's only one without either), described (describe).
 func (rd *reader) layoutSource(ctx context.Context, e spec.Entry) (plan.Source, error) {
 	src := plan.Source{Layout: e.Layout, Pos: e.Pos, Platform: e.Platform, Features: e.Features, Annotations: e.Annotations}
 	fail := func(err error) (plan.Source, error) {
@@ -94,61 +116,28 @@ func (rd *reader) layoutSource(ctx context.Context, e spec.Entry) (plan.Source, 
 		return fail(err)
 	}
 	rd.docs.put(doc.Desc.Digest, doc)
-	src.Descriptor = doc.Desc
-	r := layoutRepo(e.Layout.Path)
-	if content.IsIndex(doc.Desc.MediaType) {
-		if src.Children, err = rd.children(ctx, r, doc); err != nil {
-			return fail(err)
-		}
-		return src, nil
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(doc.Data, &m); err != nil {
-		return fail(fmt.Errorf("reading the manifest: %w", err))
-	}
-	if src.Config, err = rd.platform(ctx, r, m.Config); err != nil {
+	if err := rd.describe(ctx, layoutPlace{l}, doc, &src); err != nil {
 		return fail(err)
 	}
 	return src, nil
 }
 
-// verifyLayoutBlobs reads every blob of every entry of p that comes from a
-// layout, and fails unless each matches its digest and size: a damaged
-// layout is found before the first write, not half-way through the
-// copies.
-func verifyLayoutBlobs(ctx context.Context, rd *reader, p *plan.Plan) error {
+// vouchForBlobs has the place of every entry of p that a source gives
+// vouch for the blobs the entry's manifest names (place.vouch), before the
+// first write.
+func vouchForBlobs(ctx context.Context, rd *reader, p *plan.Plan) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	seen := map[string]bool{}
+	seen := map[digest.Digest]bool{}
 	for _, e := range p.Entries {
-		if e.Source == nil || e.Source.Layout == nil || e.Kept || seen[e.Descriptor.Digest.String()] {
+		if e.Source == nil || e.Kept || seen[e.Descriptor.Digest] {
 			continue
 		}
-		seen[e.Descriptor.Digest.String()] = true
-		r := locationOf(e.Source)
+		seen[e.Descriptor.Digest] = true
+		at := rd.placeOf(e.Source)
 		wg.Go(func() {
-			err := func() error {
-				doc, err := rd.byDigest(ctx, r, e.Descriptor.Digest)
-				if err != nil {
-					return err
-				}
-				var m ocispec.Manifest
-				if err := json.Unmarshal(doc.Data, &m); err != nil {
-					return fmt.Errorf("reading the manifest %s: %w", e.Descriptor.Digest, err)
-				}
-				l := rd.layouts[r.Path]
-				for _, b := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
-					if content.NonDistributable(b.MediaType) {
-						continue
-					}
-					if err := l.VerifyBlob(ctx, b); err != nil {
-						return err
-					}
-				}
-				return nil
-			}()
-			if err != nil {
+			if err := at.vouch(ctx, rd, e.Descriptor.Digest); err != nil {
 				mu.Lock()
 				errs = append(errs, &SourceError{Source: e.Source.Name(), Pos: e.Source.Pos, Err: err})
 				mu.Unlock()
@@ -157,16 +146,4 @@ func verifyLayoutBlobs(ctx context.Context, rd *reader, p *plan.Plan) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// layoutBlob opens blob d of the layout r names, for one attempt at
-// pushing it.
-func (rd *reader) layoutBlob(r registry.Repo, d ocispec.Descriptor) registry.BlobOpener {
-	return func(ctx context.Context) (io.ReadCloser, error) {
-		l := rd.layouts[r.Path]
-		if l == nil {
-			return nil, fmt.Errorf("%s: the layout was not opened: %w", r.Path, layout.ErrInvalid)
-		}
-		return l.OpenBlob(ctx, d)
-	}
 }

@@ -12,6 +12,9 @@ package publish
 
 import (
 	"context"
+	"errors"
+
+	"github.com/manifest-push/manifest-push/content"
 
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/opencontainers/go-digest"
@@ -20,37 +23,59 @@ import (
 
 // Registry is what the use cases need of a registry: the primitive
 // operations of *registry.Client. Tests of the decision logic pass a fake.
+// None of them hands back state for the caller to pass in again.
 type Registry interface {
+	// Repository reads repository r (manifests by digest, blobs), verified:
+	// a content.Fetcher, as an OCI layout is one.
+	Repository(r registry.Repo) content.Fetcher
 	// ReadManifest reads a manifest or index by tag or digest, verified.
 	ReadManifest(ctx context.Context, r registry.Repo, ref string) (registry.Document, error)
-	// ReadBlob reads a small blob, verified, refusing one over limit bytes.
-	ReadBlob(ctx context.Context, r registry.Repo, d ocispec.Descriptor, limit int64) ([]byte, error)
 	// Head reads the descriptor of what a tag or digest names, without
-	// reading the document (no pull counted).
+	// reading the document (no pull counted); what is not there wraps
+	// registry.ErrNotFound.
 	Head(ctx context.Context, r registry.Repo, ref string) (ocispec.Descriptor, error)
-	// TagDigest reads where a tag points; empty when it does not exist.
-	TagDigest(ctx context.Context, r registry.Repo, tag string) (digest.Digest, error)
-	// HasManifest reports whether a manifest is in a repository.
-	HasManifest(ctx context.Context, r registry.Repo, d digest.Digest) (bool, error)
 	// HasBlob reports whether a blob is in a repository.
 	HasBlob(ctx context.Context, r registry.Repo, d digest.Digest) (bool, error)
-	// CopyBlob brings a blob from one repository into another (mount or
-	// stream) and returns the bytes streamed.
-	CopyBlob(ctx context.Context, from, to registry.Repo, d ocispec.Descriptor, newMeter func() registry.Meter) (int64, error)
-	// PushBlob uploads a blob from a stream (a layout's), unless the
-	// repository has it.
-	PushBlob(ctx context.Context, r registry.Repo, d ocispec.Descriptor, open registry.BlobOpener, newMeter func() registry.Meter) (int64, error)
+	// CopyBlob brings a blob from a place (a Repository of this registry
+	// client, or another content.Fetcher such as a layout) into a
+	// repository (mount or stream) and returns the bytes streamed.
+	CopyBlob(ctx context.Context, from content.Fetcher, to registry.Repo, d ocispec.Descriptor, newMeter func() registry.Meter) (int64, error)
 	// PutManifest writes a manifest or index under a digest or tag.
 	PutManifest(ctx context.Context, r registry.Repo, ref string, doc registry.Document) error
-	// ScanReferrers reads how a repository keeps referrers (its tags,
-	// whether it has the referrers API), once per operation.
-	ScanReferrers(ctx context.Context, r registry.Repo) (registry.ReferrerScan, error)
-	// Referrers lists what refers to a manifest in a scanned repository:
-	// OCI referrers (API or tag schema) and cosign tags.
-	Referrers(ctx context.Context, s registry.ReferrerScan, subject digest.Digest) ([]registry.Referrer, error)
-	// AddReferrers writes referrers of a manifest into a scanned
-	// repository so that Referrers finds them there.
-	AddReferrers(ctx context.Context, s registry.ReferrerScan, subject digest.Digest, add []registry.Attachment) error
+	// Referrers lists what refers to a manifest in a repository: OCI
+	// referrers (API or tag schema) and cosign tags.
+	Referrers(ctx context.Context, r registry.Repo, subject digest.Digest) ([]registry.Referrer, error)
+	// AddReferrers writes referrers of a manifest into a repository so
+	// that Referrers finds them there.
+	AddReferrers(ctx context.Context, r registry.Repo, subject digest.Digest, add []registry.Attachment) error
 }
 
 var _ Registry = (*registry.Client)(nil)
+
+// tagDigest reads where tag points in r (a HEAD, or the document when the
+// registry gives no digest); empty when the tag does not exist.
+func tagDigest(ctx context.Context, reg Registry, r registry.Repo, tag string) (digest.Digest, error) {
+	d, err := reg.Head(ctx, r, tag)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	case d.Digest != "":
+		return d.Digest, nil
+	}
+	doc, err := reg.ReadManifest(ctx, r, tag)
+	if errors.Is(err, registry.ErrNotFound) {
+		return "", nil
+	}
+	return doc.Desc.Digest, err
+}
+
+// hasManifest reports whether manifest d is in r.
+func hasManifest(ctx context.Context, reg Registry, r registry.Repo, d digest.Digest) (bool, error) {
+	_, err := reg.Head(ctx, r, d.String())
+	if errors.Is(err, registry.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -54,12 +54,13 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	// referrer scans still running are cancelled, and waited for.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var sc *scans
+	ctx = registry.WithReferrerScans(ctx)
+	var lk *lookups
 	if !opts.SkipReferrers {
-		sc = newScans(reg)
+		lk = newLookups()
 		defer func() {
 			cancel()
-			sc.wait()
+			lk.wait()
 		}()
 	}
 
@@ -74,7 +75,7 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 		staged.Target, staged.Tags, staged.Mirrors = t, nil, nil
 		s = &staged
 	}
-	pr, err := prepare(ctx, rd, s, opts, sc)
+	pr, err := prepare(ctx, rd, s, opts, lk)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +83,7 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	target := registry.RepoOf(s.Target)
 	c := commit{
 		ref: s.Target, tags: pr.tags, previous: pr.previous, current: pr.current, plan: pr.p,
-		children: children(pr.p, target), found: pr.found, warnings: append(slices.Clone(pr.p.Warnings), pr.warnings...),
+		children: rd.planChildren(pr.p, target), found: pr.found, warnings: append(slices.Clone(pr.p.Warnings), pr.warnings...),
 	}
 	if s.Append {
 		c.update = pr.build
@@ -122,7 +123,7 @@ type prepared struct {
 // target's tags, build the index (an update of what the target tag holds
 // with s.Append), check the descriptors of index sources, find what refers
 // to the entries.
-func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *scans) (_ *prepared, err error) {
+func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lookups) (_ *prepared, err error) {
 	target := registry.RepoOf(s.Target)
 	pr := &prepared{s: s, rd: rd, tags: uniqueTags(s)}
 	// The children of the index the target tag holds are looked for in
@@ -143,7 +144,7 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *sc
 			pr.early.wait() // whatever prepare starts ends before it fails
 		}
 	}()
-	sources, previous, before, err := resolve(ctx, rd, s, target, pr.tags, opts.IgnoreMissing, sc, onBefore)
+	sources, previous, before, err := resolve(ctx, rd, s, target, pr.tags, opts.IgnoreMissing, lk, onBefore)
 	if err != nil {
 		return nil, err
 	}
@@ -180,14 +181,14 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *sc
 	if err := verifyEntries(ctx, rd, pr.p); err != nil {
 		return nil, err
 	}
-	if err := verifyLayoutBlobs(ctx, rd, pr.p); err != nil {
+	if err := vouchForBlobs(ctx, rd, pr.p); err != nil {
 		return nil, err
 	}
-	if sc != nil {
-		if pr.found, err = discover(ctx, rd, sc, sourceChildren(pr.p)); err != nil {
+	if lk != nil {
+		if pr.found, err = discover(ctx, rd, lk, rd.sourceChildren(pr.p)); err != nil {
 			return nil, fmt.Errorf("finding what refers to the entries: %w", err)
 		}
-		pr.warnings = sc.wait()
+		pr.warnings = lk.wait()
 	}
 	return pr, nil
 }
@@ -259,7 +260,7 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 // pushed) and neither its manifest nor its config is read again. Only a
 // source that changed, or is new, is read. A rerun that changes nothing
 // so reads one manifest: the target's.
-func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool, sc *scans, onBefore func(registry.Document)) (sources []plan.Source, previous []digest.Digest, before registry.Document, err error) {
+func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo, tags []string, ignoreMissing bool, lk *lookups, onBefore func(registry.Document)) (sources []plan.Source, previous []digest.Digest, before registry.Document, err error) {
 	var wg sync.WaitGroup
 	read := make(chan struct{}) // closed once before is read
 	var held map[digest.Digest]ocispec.Descriptor
@@ -267,7 +268,7 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo
 	srcErrs := make([]error, len(s.Manifests))
 	for i, e := range s.Manifests {
 		wg.Go(func() {
-			sources[i], srcErrs[i] = rd.resolveSource(ctx, e, ignoreMissing, sc, func() map[digest.Digest]ocispec.Descriptor {
+			sources[i], srcErrs[i] = rd.resolveSource(ctx, e, ignoreMissing, lk, func() map[digest.Digest]ocispec.Descriptor {
 				select {
 				case <-read:
 					return held
@@ -295,7 +296,7 @@ func resolve(ctx context.Context, rd *reader, s *spec.Spec, target registry.Repo
 				d = before.Desc.Digest
 				held = imageEntries(before)
 			} else {
-				d, err = rd.reg.TagDigest(ctx, target, t)
+				d, err = tagDigest(ctx, rd.reg, target, t)
 			}
 			if err != nil {
 				err = fmt.Errorf("reading tag %s:%s: %w", target, t, err)

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,7 +81,7 @@ func (f *fakeRegistry) Head(ctx context.Context, r registry.Repo, ref string) (o
 	return doc.Desc, err
 }
 
-func (f *fakeRegistry) ReadBlob(_ context.Context, r registry.Repo, d ocispec.Descriptor, _ int64) ([]byte, error) {
+func (f *fakeRegistry) readBlob(r registry.Repo, d ocispec.Descriptor) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, ok := f.blobs[r.String()+"@"+d.Digest.String()]
@@ -90,33 +91,34 @@ func (f *fakeRegistry) ReadBlob(_ context.Context, r registry.Repo, d ocispec.De
 	return b, nil
 }
 
-func (f *fakeRegistry) TagDigest(_ context.Context, r registry.Repo, tag string) (digest.Digest, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.tags[r.String()+":"+tag], nil
+// Repository is a repository of the fake as a content.Fetcher.
+func (f *fakeRegistry) Repository(r registry.Repo) content.Fetcher { return fakeRepo{f: f, r: r} }
+
+type fakeRepo struct {
+	f *fakeRegistry
+	r registry.Repo
 }
 
-func (f *fakeRegistry) HasManifest(_ context.Context, r registry.Repo, d digest.Digest) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.manifests[r.String()+"@"+d.String()]
-	return ok, nil
+func (p fakeRepo) ReadManifest(ctx context.Context, d digest.Digest) (registry.Document, error) {
+	return p.f.ReadManifest(ctx, p.r, d.String())
 }
 
-func (f *fakeRegistry) CopyBlob(_ context.Context, from, to registry.Repo, d ocispec.Descriptor, _ func() registry.Meter) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, ok := f.blobs[from.String()+"@"+d.Digest.String()]
-	if !ok {
-		return 0, notFound
+func (p fakeRepo) ReadBlob(_ context.Context, d ocispec.Descriptor, _ int64) ([]byte, error) {
+	return p.f.readBlob(p.r, d)
+}
+
+func (p fakeRepo) OpenBlob(_ context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	b, err := p.f.readBlob(p.r, d)
+	if err != nil {
+		return nil, err
 	}
-	f.blobs[to.String()+"@"+d.Digest.String()] = b
-	f.writes = append(f.writes, "blob "+to.String()+"@"+short(d.Digest))
-	return 0, nil
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
-func (f *fakeRegistry) PushBlob(ctx context.Context, r registry.Repo, d ocispec.Descriptor, open registry.BlobOpener, _ func() registry.Meter) (int64, error) {
-	rc, err := open(ctx)
+// CopyBlob copies within the fake, or streams from another fetcher (a
+// layout).
+func (f *fakeRegistry) CopyBlob(ctx context.Context, from content.Fetcher, to registry.Repo, d ocispec.Descriptor, _ func() registry.Meter) (int64, error) {
+	rc, err := from.OpenBlob(ctx, d)
 	if err != nil {
 		return 0, err
 	}
@@ -127,9 +129,9 @@ func (f *fakeRegistry) PushBlob(ctx context.Context, r registry.Repo, d ocispec.
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.blobs[r.String()+"@"+d.Digest.String()] = b
-	f.writes = append(f.writes, "blob "+r.String()+"@"+short(d.Digest))
-	return int64(len(b)), nil
+	f.blobs[to.String()+"@"+d.Digest.String()] = b
+	f.writes = append(f.writes, "blob "+to.String()+"@"+short(d.Digest))
+	return 0, nil
 }
 
 func (f *fakeRegistry) PutManifest(ctx context.Context, r registry.Repo, ref string, doc registry.Document) error {
@@ -175,31 +177,35 @@ func (f *fakeRegistry) HasBlob(_ context.Context, r registry.Repo, d digest.Dige
 // subject add to (the referrers API); without, the tag-schema index
 // (tagged sha256-<hex>) that AddReferrers merges into. Cosign artifacts are
 // tags either way.
-func (f *fakeRegistry) ScanReferrers(_ context.Context, r registry.Repo) (registry.ReferrerScan, error) {
+func (f *fakeRegistry) scan(r registry.Repo) (map[string]bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failScan[r.String()]; err != nil {
-		return registry.ReferrerScan{}, err
+		return nil, &registry.ScanError{Repo: r, Err: err}
 	}
-	s := registry.ReferrerScan{Repo: r, API: f.api, Tags: map[string]bool{}}
+	tags := map[string]bool{}
 	for key := range f.tags {
 		if tag, ok := strings.CutPrefix(key, r.String()+":"); ok {
-			s.Tags[tag] = true
+			tags[tag] = true
 		}
 	}
-	return s, nil
+	return tags, nil
 }
 
-func (f *fakeRegistry) Referrers(ctx context.Context, s registry.ReferrerScan, subject digest.Digest) ([]registry.Referrer, error) {
+func (f *fakeRegistry) Referrers(ctx context.Context, r registry.Repo, subject digest.Digest) ([]registry.Referrer, error) {
+	tags, err := f.scan(r)
+	if err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	var out []registry.Referrer
-	if s.API {
-		for _, d := range f.referrers[s.Repo.String()+"@"+subject.String()] {
+	if f.api {
+		for _, d := range f.referrers[r.String()+"@"+subject.String()] {
 			out = append(out, registry.Referrer{Desc: d})
 		}
-	} else if d, ok := f.tags[s.Repo.String()+":"+schemaTag(subject)]; ok {
+	} else if d, ok := f.tags[r.String()+":"+schemaTag(subject)]; ok {
 		var idx ocispec.Index
-		if err := json.Unmarshal(f.manifests[s.Repo.String()+"@"+d.String()].Data, &idx); err != nil {
+		if err := json.Unmarshal(f.manifests[r.String()+"@"+d.String()].Data, &idx); err != nil {
 			f.mu.Unlock()
 			return nil, err
 		}
@@ -210,10 +216,10 @@ func (f *fakeRegistry) Referrers(ctx context.Context, s registry.ReferrerScan, s
 	f.mu.Unlock()
 	for _, suffix := range []string{".sig", ".att", ".sbom"} {
 		tag := schemaTag(subject) + suffix
-		if !s.Tags[tag] {
+		if !tags[tag] {
 			continue
 		}
-		doc, err := f.ReadManifest(ctx, s.Repo, tag)
+		doc, err := f.ReadManifest(ctx, r, tag)
 		if err != nil {
 			return nil, err
 		}
@@ -222,22 +228,22 @@ func (f *fakeRegistry) Referrers(ctx context.Context, s registry.ReferrerScan, s
 	return out, nil
 }
 
-func (f *fakeRegistry) AddReferrers(ctx context.Context, s registry.ReferrerScan, subject digest.Digest, add []registry.Attachment) error {
+func (f *fakeRegistry) AddReferrers(ctx context.Context, r registry.Repo, subject digest.Digest, add []registry.Attachment) error {
 	var schema []ocispec.Descriptor
 	for _, a := range add {
 		ref := a.Doc.Desc.Digest.String()
 		if a.Referrer.Tag != "" {
 			ref = a.Referrer.Tag
 		}
-		if err := f.PutManifest(ctx, s.Repo, ref, a.Doc); err != nil {
+		if err := f.PutManifest(ctx, r, ref, a.Doc); err != nil {
 			return err
 		}
 		if a.Referrer.Tag != "" {
 			continue
 		}
-		if s.API {
+		if f.api {
 			f.mu.Lock()
-			key := s.Repo.String() + "@" + subject.String()
+			key := r.String() + "@" + subject.String()
 			f.referrers[key] = append(f.referrers[key], a.Doc.Desc)
 			f.mu.Unlock()
 			continue
@@ -247,19 +253,21 @@ func (f *fakeRegistry) AddReferrers(ctx context.Context, s registry.ReferrerScan
 	if len(schema) == 0 {
 		return nil
 	}
-	have, err := f.Referrers(ctx, registry.ReferrerScan{Repo: s.Repo, Tags: map[string]bool{}}, subject)
+	have, err := f.Referrers(ctx, r, subject)
 	if err != nil {
 		return err
 	}
 	var descs []ocispec.Descriptor
-	for _, r := range have {
-		descs = append(descs, r.Desc)
+	for _, h := range have {
+		if h.Tag == "" {
+			descs = append(descs, h.Desc)
+		}
 	}
 	idx, err := content.EncodeIndex(ocispec.MediaTypeImageIndex, nil, append(descs, schema...))
 	if err != nil {
 		return err
 	}
-	return f.PutManifest(ctx, s.Repo, schemaTag(subject), registry.Document{Desc: idx.Descriptor, Data: idx.Bytes})
+	return f.PutManifest(ctx, r, schemaTag(subject), registry.Document{Desc: idx.Descriptor, Data: idx.Bytes})
 }
 
 func schemaTag(d digest.Digest) string { return "sha256-" + d.Encoded() }

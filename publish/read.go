@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/distribution/reference"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -39,17 +40,59 @@ type reader struct {
 	configs   ConfigCache
 	docs      memo[registry.Document]
 	platforms memo[*ocispec.Platform]
-	// layouts are the OCI image layouts the operation reads (see
-	// layoutRepo), by path.
+	// layouts are the OCI image layouts the operation reads, by path.
 	layouts layouts
 }
+
+// place is where a graph's manifests and blobs are read: a repository of
+// the registry, or an OCI image layout. Both are content.Fetchers; the use
+// cases read every source through one and never ask which it is.
+type place interface {
+	content.Fetcher
+	// String names it in messages, and tells places apart: REGISTRY/REPO,
+	// or oci-layout:PATH.
+	String() string
+	// fetcher is what the registry client copies blobs from
+	// (registry.Client.CopyBlob: it mounts from a repository of its own).
+	fetcher() content.Fetcher
+	// referrers lists what refers to subject there (nothing, where nothing
+	// can: a layout keeps no referrers).
+	referrers(ctx context.Context, subject digest.Digest) ([]registry.Referrer, error)
+	// vouch makes sure, before anything is written, that the blobs of
+	// manifest d can be copied whole from there: a registry repository
+	// vouches for what it holds (nothing read); a layout reads each blob to
+	// its end.
+	vouch(ctx context.Context, rd *reader, d digest.Digest) error
+}
+
+// repoPlace is a registry repository as a place.
+type repoPlace struct {
+	content.Fetcher
+	reg  Registry
+	repo registry.Repo
+}
+
+func (p repoPlace) String() string           { return p.repo.String() }
+func (p repoPlace) fetcher() content.Fetcher { return p.Fetcher }
+func (p repoPlace) referrers(ctx context.Context, subject digest.Digest) ([]registry.Referrer, error) {
+	return p.reg.Referrers(ctx, p.repo, subject)
+}
+func (repoPlace) vouch(context.Context, *reader, digest.Digest) error { return nil }
+
+// at is repository r as a place to read from.
+func (rd *reader) at(r registry.Repo) place {
+	return repoPlace{Fetcher: rd.reg.Repository(r), reg: rd.reg, repo: r}
+}
+
+// same reports whether a and b are one place.
+func same(a place, b registry.Repo) bool { return a.String() == b.String() }
 
 // document reads what ref names: by digest when it has one, else by tag
 // (latest when it has neither).
 func (rd *reader) document(ctx context.Context, ref reference.Named) (registry.Document, error) {
 	r := registry.RepoOf(ref)
 	if d, ok := ref.(reference.Digested); ok {
-		return rd.byDigest(ctx, r, d.Digest())
+		return rd.byDigest(ctx, rd.at(r), d.Digest())
 	}
 	tag := "latest"
 	if t, ok := ref.(reference.Tagged); ok {
@@ -72,20 +115,10 @@ func (rd *reader) byTag(ctx context.Context, r registry.Repo, tag string) (regis
 	return doc, nil
 }
 
-// byDigest reads the manifest or index d from r, verified against d.
-func (rd *reader) byDigest(ctx context.Context, r registry.Repo, d digest.Digest) (registry.Document, error) {
+// byDigest reads the manifest or index d from p, verified against d.
+func (rd *reader) byDigest(ctx context.Context, p place, d digest.Digest) (registry.Document, error) {
 	return rd.docs.do(ctx, d, func() (registry.Document, error) {
-		var doc registry.Document
-		var err error
-		if isLayout(r) {
-			l := rd.layouts[r.Path]
-			if l == nil {
-				return registry.Document{}, fmt.Errorf("%s: the layout was not opened", r.Path)
-			}
-			doc, err = l.ReadManifest(ctx, d)
-		} else {
-			doc, err = rd.reg.ReadManifest(ctx, r, d.String())
-		}
+		doc, err := p.ReadManifest(ctx, d)
 		if err == nil {
 			err = rd.count(doc)
 		}
@@ -95,21 +128,15 @@ func (rd *reader) byDigest(ctx context.Context, r registry.Repo, d digest.Digest
 
 // platform reads the config of an image manifest, verified, and gives the
 // platform it declares, as the registry holds it (not normalised).
-func (rd *reader) platform(ctx context.Context, r registry.Repo, config ocispec.Descriptor) (*ocispec.Platform, error) {
+func (rd *reader) platform(ctx context.Context, at place, config ocispec.Descriptor) (*ocispec.Platform, error) {
 	return rd.platforms.do(ctx, config.Digest, func() (*ocispec.Platform, error) {
-		var data []byte
-		var err error
-		if l := rd.layouts[r.Path]; isLayout(r) && l != nil {
-			data, err = l.ReadBlob(ctx, config, maxConfigSize)
-		} else {
-			data, err = rd.reg.ReadBlob(ctx, r, config, maxConfigSize)
-		}
+		data, err := at.ReadBlob(ctx, config, maxConfigSize)
 		if err != nil {
 			return nil, err
 		}
 		var p ocispec.Platform // an image config has the platform fields at its top level
 		if err := json.Unmarshal(data, &p); err != nil {
-			return nil, fmt.Errorf("%s@%s: reading the image config: %w", r, config.Digest, err)
+			return nil, fmt.Errorf("%s@%s: reading the image config: %w", at, config.Digest, err)
 		}
 		return &p, nil
 	})

@@ -29,112 +29,112 @@ type ReferrerResult struct {
 	Copied bool `json:"copied"`
 }
 
-// referrer is one referrer found in a source repository.
+// referrer is one referrer found where a child is read.
 type referrer struct {
 	registry.Referrer
 	subject digest.Digest
 	entry   digest.Digest // the index entry it belongs to
-	from    registry.Repo
+	from    place
 }
 
 func (f referrer) result() ReferrerResult {
 	return ReferrerResult{Digest: f.Desc.Digest, MediaType: f.Desc.MediaType, ArtifactType: f.Desc.ArtifactType, Subject: f.subject, Tag: f.Tag}
 }
 
-// scans are the referrer scans of source repositories (how each keeps its
-// referrers: registry.ScanReferrers), each started once and shared. Their
-// goroutines end before the operation that started them returns: it calls
-// wait.
-type scans struct {
-	reg Registry
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	m   map[registry.Repo]*scanCall
-	// warnings name the repositories that could not be looked at: a
-	// registry that refuses its tag list (or fails) keeps its referrers,
-	// and the push goes on without them.
+// lookups are the referrer lookups of one operation: what refers to each
+// manifest of each place, asked once and shared. A lookup may start early,
+// in the background (a source's manifest, as soon as its digest is known:
+// it overlaps the read of its config); its goroutine ends before the
+// operation returns, which calls wait. A place whose referrers cannot be
+// looked at (registry.ScanError: its tag list refused) keeps them: the
+// operation goes on without them, with a warning.
+type lookups struct {
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	m        map[string]*lookup
+	warned   map[string]bool
 	warnings []string
 }
 
-type scanCall struct {
+type lookup struct {
 	done chan struct{}
-	scan registry.ReferrerScan
+	refs []registry.Referrer
+	err  error
 }
 
-func newScans(reg Registry) *scans { return &scans{reg: reg, m: map[registry.Repo]*scanCall{}} }
+func newLookups() *lookups { return &lookups{m: map[string]*lookup{}, warned: map[string]bool{}} }
 
-// start scans r in the background, once.
-func (s *scans) start(ctx context.Context, r registry.Repo) *scanCall {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.m[r]; ok {
-		return c
+// start looks up what refers to d at p in the background, once.
+func (l *lookups) start(ctx context.Context, p place, d digest.Digest) *lookup {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := p.String() + "@" + d.String()
+	if lk, ok := l.m[key]; ok {
+		return lk
 	}
-	c := &scanCall{done: make(chan struct{})}
-	s.m[r] = c
-	s.wg.Go(func() {
-		defer close(c.done)
-		scan, err := s.reg.ScanReferrers(ctx, r)
-		if err != nil {
+	lk := &lookup{done: make(chan struct{})}
+	l.m[key] = lk
+	l.wg.Go(func() {
+		defer close(lk.done)
+		lk.refs, lk.err = p.referrers(ctx, d)
+		if se, ok := errors.AsType[*registry.ScanError](lk.err); ok {
+			lk.refs, lk.err = nil, nil
 			if ctx.Err() == nil {
-				s.mu.Lock()
-				s.warnings = append(s.warnings, fmt.Sprintf("%s: could not look for what refers to its images (%v); none brought along", r, err))
-				s.mu.Unlock()
+				l.mu.Lock()
+				if !l.warned[p.String()] {
+					l.warned[p.String()] = true
+					l.warnings = append(l.warnings, fmt.Sprintf("%s: could not look for what refers to its images (%v); none brought along", p, se.Err))
+				}
+				l.mu.Unlock()
 			}
-			scan = registry.ReferrerScan{Repo: r, Tags: map[string]bool{}}
 		}
-		c.scan = scan
 	})
-	return c
+	return lk
 }
 
-// get waits for r's scan, starting it if need be.
-func (s *scans) get(ctx context.Context, r registry.Repo) (registry.ReferrerScan, error) {
-	c := s.start(ctx, r)
+// get waits for the lookup of d at p, starting it if need be.
+func (l *lookups) get(ctx context.Context, p place, d digest.Digest) ([]registry.Referrer, error) {
+	lk := l.start(ctx, p, d)
 	select {
-	case <-c.done:
-		return c.scan, nil
+	case <-lk.done:
+		return lk.refs, lk.err
 	case <-ctx.Done():
-		return registry.ReferrerScan{}, context.Cause(ctx)
+		return nil, context.Cause(ctx)
 	}
 }
 
-// wait waits for every scan started, and returns the warnings of those
-// that failed, in the order they failed.
-func (s *scans) wait() []string {
-	s.wg.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.warnings)
+// wait waits for every lookup started, and returns the warnings of the
+// places that could not be looked at, in the order they failed.
+func (l *lookups) wait() []string {
+	if l == nil {
+		return nil
+	}
+	l.wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.warnings)
 }
 
-// discover finds, in each child's own repository, what refers to it: OCI
-// 1.1 referrers and cosign's tag-scheme artifacts (registry.Referrers), and
+// discover finds, where each child is read, what refers to it: OCI 1.1
+// referrers and cosign's tag-scheme artifacts (registry.Referrers), and
 // recursively what refers to those, through the bounded walk. The result
-// is in a stable order: by the children's repositories in order, then
-// level by level, each referrer once per repository (a manifest found
-// both as an OCI referrer and under a cosign tag is found twice, as the
-// target needs both).
-func discover(ctx context.Context, rd *reader, sc *scans, children []child) ([]referrer, error) {
+// is in a stable order: by the children's places in order, then level by
+// level, each referrer once per place (a manifest found both as an OCI
+// referrer and under a cosign tag is found twice, as the target needs
+// both).
+func discover(ctx context.Context, rd *reader, lk *lookups, children []child) ([]referrer, error) {
 	var roots []node
-	repoOrder := map[registry.Repo]int{}
+	placeOrder := map[string]int{}
 	for _, ch := range children {
-		if isLayout(ch.from) {
-			continue // a layout keeps no referrers
+		if _, ok := placeOrder[ch.from.String()]; !ok {
+			placeOrder[ch.from.String()] = len(placeOrder)
 		}
-		if _, ok := repoOrder[ch.from]; !ok {
-			repoOrder[ch.from] = len(repoOrder)
-		}
-		roots = append(roots, node{repo: ch.from, desc: ch.desc})
+		roots = append(roots, node{at: ch.from, desc: ch.desc})
 	}
 	var mu sync.Mutex
 	found := map[string][]referrer{}
 	visit := func(ctx context.Context, n node) ([]node, error) {
-		scan, err := sc.get(ctx, n.repo)
-		if err != nil {
-			return nil, err
-		}
-		refs, err := rd.reg.Referrers(ctx, scan, n.desc.Digest)
+		refs, err := lk.get(ctx, n.at, n.desc.Digest)
 		if err != nil {
 			return nil, err
 		}
@@ -147,8 +147,8 @@ func discover(ctx context.Context, rd *reader, sc *scans, children []child) ([]r
 			if r.Doc != nil {
 				rd.docs.put(r.Doc.Desc.Digest, *r.Doc)
 			}
-			out = append(out, referrer{Referrer: r, subject: n.desc.Digest, entry: n.from, from: n.repo})
-			next = append(next, node{repo: n.repo, desc: r.Desc})
+			out = append(out, referrer{Referrer: r, subject: n.desc.Digest, entry: n.from, from: n.at})
+			next = append(next, node{at: n.at, desc: r.Desc})
 		}
 		mu.Lock()
 		found[n.key()] = out
@@ -170,7 +170,7 @@ func discover(ctx context.Context, rd *reader, sc *scans, children []child) ([]r
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b referrer) int { return repoOrder[a.from] - repoOrder[b.from] })
+	slices.SortStableFunc(out, func(a, b referrer) int { return placeOrder[a.from.String()] - placeOrder[b.from.String()] })
 	return out, nil
 }
 
@@ -187,11 +187,7 @@ func syncReferrers(ctx context.Context, cp *copier, found []referrer, dryRun boo
 	if len(found) == 0 {
 		return results, nil, nil
 	}
-	target, err := cp.rd.reg.ScanReferrers(ctx, cp.target)
-	if err != nil {
-		return nil, nil, err
-	}
-	present, cosignPresent, err := targetReferrers(ctx, cp.rd.reg, target, found)
+	present, cosignPresent, err := targetReferrers(ctx, cp.rd.reg, cp.target, found)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,7 +208,7 @@ func syncReferrers(ctx context.Context, cp *copier, found []referrer, dryRun boo
 			todo = append(todo, i)
 		}
 	}
-	err = copyReferrers(ctx, cp, target, found, todo, res, &warnings)
+	err = copyReferrers(ctx, cp, found, todo, res, &warnings)
 	for i, f := range found {
 		results[f.entry] = append(results[f.entry], res[i])
 	}
@@ -222,7 +218,7 @@ func syncReferrers(ctx context.Context, cp *copier, found []referrer, dryRun boo
 // copyReferrers copies the referrers found[todo] into the target and has
 // the registry client attach them, each subject's at once; res[i].Copied
 // is set for those attached.
-func copyReferrers(ctx context.Context, cp *copier, target registry.ReferrerScan, found []referrer, todo []int, res []ReferrerResult, warnings *[]string) error {
+func copyReferrers(ctx context.Context, cp *copier, found []referrer, todo []int, res []ReferrerResult, warnings *[]string) error {
 	if len(todo) == 0 {
 		return nil
 	}
@@ -258,7 +254,7 @@ func copyReferrers(ctx context.Context, cp *copier, target registry.ReferrerScan
 				}
 				add = append(add, registry.Attachment{Referrer: f.Referrer, Doc: doc})
 			}
-			err := cp.rd.reg.AddReferrers(ctx, target, s, add)
+			err := cp.rd.reg.AddReferrers(ctx, cp.target, s, add)
 			refused := map[digest.Digest]bool{}
 			var hard []error
 			for _, e := range splitErrors(err) {
@@ -285,7 +281,7 @@ func copyReferrers(ctx context.Context, cp *copier, target registry.ReferrerScan
 // targetReferrers lists what the target repository has already of what
 // refers to the subjects of found, concurrently: OCI referrers by subject,
 // cosign artifacts by tag.
-func targetReferrers(ctx context.Context, reg Registry, target registry.ReferrerScan, found []referrer) (map[digest.Digest]map[digest.Digest]bool, map[string]digest.Digest, error) {
+func targetReferrers(ctx context.Context, reg Registry, target registry.Repo, found []referrer) (map[digest.Digest]map[digest.Digest]bool, map[string]digest.Digest, error) {
 	var subjects []digest.Digest
 	seen := map[digest.Digest]bool{}
 	for _, f := range found {

@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/distribution/reference"
@@ -23,7 +22,7 @@ import (
 // tag is looked at with HEAD, one by digest needs no look; held waits for
 // the image entries of what the target tag holds. A source whose HEAD
 // fails is read (its GET gives the registry's own error).
-func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing bool, sc *scans, held func() map[digest.Digest]ocispec.Descriptor) (plan.Source, error) {
+func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing bool, lk *lookups, held func() map[digest.Digest]ocispec.Descriptor) (plan.Source, error) {
 	if e.Layout != nil {
 		return rd.layoutSource(ctx, e)
 	}
@@ -45,7 +44,7 @@ func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing
 	}
 	entry, ok := held()[at]
 	if err != nil || !ok {
-		return rd.source(ctx, e, ignoreMissing, sc, at)
+		return rd.source(ctx, e, ignoreMissing, lk, at)
 	}
 	src := plan.Source{Ref: e.Image, Pos: e.Pos, Platform: e.Platform, Features: e.Features, Annotations: e.Annotations}
 	if cfg, known := rd.config(at); known && content.IsManifest(head.MediaType) {
@@ -54,14 +53,14 @@ func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing
 		src.Descriptor = ocispec.Descriptor{MediaType: head.MediaType, Digest: at, Size: head.Size}
 		src.Config = &cfg
 	} else if rd.strict || !describes(entry, head, e.Platform) {
-		return rd.source(ctx, e, ignoreMissing, sc, at)
+		return rd.source(ctx, e, ignoreMissing, lk, at)
 	} else {
 		cfg := *entry.Platform
 		src.Descriptor = ocispec.Descriptor{MediaType: entry.MediaType, Digest: entry.Digest, Size: entry.Size}
 		src.Config = &cfg
 	}
-	if sc != nil {
-		sc.start(ctx, r)
+	if lk != nil {
+		lk.start(ctx, rd.at(r), at)
 	}
 	return src, nil
 }
@@ -98,7 +97,7 @@ func tagOf(n reference.Named) string {
 // runs while the config or index is read, at no round trip of its own, and
 // never for a source that fails to resolve. With at, the source is read by
 // that digest (a HEAD of its tag said it).
-func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, sc *scans, at digest.Digest) (plan.Source, error) {
+func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, lk *lookups, at digest.Digest) (plan.Source, error) {
 	src := plan.Source{
 		Ref:         e.Image,
 		Pos:         e.Pos,
@@ -106,10 +105,11 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 		Features:    e.Features,
 		Annotations: e.Annotations,
 	}
+	p := rd.at(registry.RepoOf(e.Image))
 	var doc registry.Document
 	var err error
 	if at != "" {
-		doc, err = rd.byDigest(ctx, registry.RepoOf(e.Image), at)
+		doc, err = rd.byDigest(ctx, p, at)
 	}
 	if at == "" || errors.Is(err, registry.ErrNotFound) {
 		// Without a digest, or one the registry does not hold after all
@@ -124,63 +124,77 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 		}
 		return src, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
 	}
-	src.Descriptor = doc.Desc
-	r := registry.RepoOf(e.Image)
-	if sc != nil {
-		sc.start(ctx, r)
+	if lk != nil {
+		lk.start(ctx, p, doc.Desc.Digest)
 	}
-	switch {
-	case content.IsIndex(doc.Desc.MediaType):
-		src.Children, err = rd.children(ctx, r, doc)
-	default:
-		var m ocispec.Manifest
-		if err = json.Unmarshal(doc.Data, &m); err != nil {
-			err = fmt.Errorf("reading the manifest: %w", err)
-			break
-		}
-		if src.Config, err = rd.platform(ctx, r, m.Config); err == nil {
-			rd.remember(doc.Desc.Digest, *src.Config)
-		}
-	}
-	if err != nil {
+	if err := rd.describe(ctx, p, doc, &src); err != nil {
 		return src, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
 	}
 	return src, nil
 }
 
+// describe makes src, a plan source, say what doc (read at p) is: the one
+// description of a document as a source, for a registry's, a layout's and
+// what the target tag holds alike. An index gives its entries in order
+// (nested indexes flattened, attestation manifests kept) and its
+// annotations; an image manifest, the platform its config declares, which
+// is remembered (ConfigCache).
+func (rd *reader) describe(ctx context.Context, p place, doc registry.Document, src *plan.Source) error {
+	src.Descriptor = doc.Desc
+	if content.IsIndex(doc.Desc.MediaType) {
+		children, annotations, err := rd.children(ctx, p, doc)
+		src.Children, src.IndexAnnotations = children, annotations
+		return err
+	}
+	succ, err := content.SuccessorsOf(doc)
+	if err != nil {
+		return err
+	}
+	if src.Config, err = rd.platform(ctx, p, *succ.Config); err != nil {
+		return err
+	}
+	rd.remember(doc.Desc.Digest, *src.Config)
+	return nil
+}
+
 // children lists an index's entries in order, replacing each nested index
 // by its own entries, through the bounded walk: each distinct nested index
 // is read once, and met again (an index listing one sub-index ten times,
-// four levels deep) it adds nothing, as its entries are there already.
-func (rd *reader) children(ctx context.Context, r registry.Repo, doc registry.Document) ([]ocispec.Descriptor, error) {
+// four levels deep) it adds nothing, as its entries are there already. It
+// also gives the index's own annotations.
+func (rd *reader) children(ctx context.Context, p place, doc registry.Document) ([]ocispec.Descriptor, map[string]string, error) {
 	var mu sync.Mutex
 	lists := map[digest.Digest][]ocispec.Descriptor{}
+	var annotations map[string]string
 	visit := func(ctx context.Context, n node) ([]node, error) {
 		d := doc
 		if n.depth > 0 {
 			var err error
-			if d, err = rd.byDigest(ctx, r, n.desc.Digest); err != nil {
+			if d, err = rd.byDigest(ctx, p, n.desc.Digest); err != nil {
 				return nil, err
 			}
 			if d.Desc.Size != n.desc.Size {
 				return nil, fmt.Errorf("index %s: size %d, the parent says %d: %w", n.desc.Digest, d.Desc.Size, n.desc.Size, registry.ErrDigestMismatch)
 			}
 		}
-		var idx ocispec.Index
-		if err := json.Unmarshal(d.Data, &idx); err != nil {
-			return nil, fmt.Errorf("reading the index %s: %w", d.Desc.Digest, err)
+		succ, err := content.SuccessorsOf(d)
+		if err != nil {
+			return nil, err
 		}
 		mu.Lock()
-		lists[n.desc.Digest] = idx.Manifests
+		lists[n.desc.Digest] = succ.Manifests
+		if n.depth == 0 {
+			annotations = succ.Annotations
+		}
 		mu.Unlock()
-		next := make([]node, len(idx.Manifests))
-		for i, e := range idx.Manifests {
-			next[i] = node{repo: r, desc: e, leaf: !content.IsIndex(e.MediaType)}
+		next := make([]node, len(succ.Manifests))
+		for i, e := range succ.Manifests {
+			next[i] = node{at: p, desc: e, leaf: !content.IsIndex(e.MediaType)}
 		}
 		return next, nil
 	}
-	if _, err := walk(ctx, []node{{repo: r, desc: doc.Desc}}, visit); err != nil {
-		return nil, err
+	if _, err := walk(ctx, []node{{at: p, desc: doc.Desc}}, visit); err != nil {
+		return nil, nil, err
 	}
 	var out []ocispec.Descriptor
 	expanded := map[digest.Digest]bool{doc.Desc.Digest: true}
@@ -197,7 +211,7 @@ func (rd *reader) children(ctx context.Context, r registry.Repo, doc registry.Do
 		}
 	}
 	flatten(doc.Desc.Digest)
-	return out, nil
+	return out, annotations, nil
 }
 
 // verifyEntries reads, by digest and concurrently, every entry of p that
@@ -215,7 +229,7 @@ func verifyEntries(ctx context.Context, rd *reader, p *plan.Plan) error {
 		}
 		wg.Go(func() {
 			d := e.Descriptor
-			doc, err := rd.byDigest(ctx, locationOf(e.Source), d.Digest)
+			doc, err := rd.byDigest(ctx, rd.placeOf(e.Source), d.Digest)
 			if err != nil {
 				errs[i] = &SourceError{Source: e.Source.Name(), Pos: e.Source.Pos, Err: fmt.Errorf("entry %s: %w", d.Digest, err)}
 				return

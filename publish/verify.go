@@ -68,7 +68,7 @@ func Verify(ctx context.Context, reg Registry, ref string, opts VerifyOptions) (
 	}
 	v := &Verification{Ref: named.String(), Digest: doc.Desc.Digest, MediaType: doc.Desc.MediaType, Problems: []string{}, Notes: []string{}}
 	ck := &checker{rd: rd, r: r, opts: opts, v: v, root: doc, read: map[digest.Digest]*manifestRead{}, listed: map[digest.Digest][]ocispec.Descriptor{}}
-	visited, err := walk(ctx, []node{{repo: r, desc: doc.Desc}}, ck.visit)
+	visited, err := walk(ctx, []node{{at: ck.rd.at(r), desc: doc.Desc}}, ck.visit)
 	if errors.Is(err, errTooDeep) || errors.Is(err, errTooLarge) {
 		ck.problem("%v", err)
 		err = nil
@@ -145,7 +145,7 @@ func (ck *checker) visit(ctx context.Context, n node) ([]node, error) {
 	doc := ck.root
 	if n.depth > 0 {
 		var err error
-		doc, err = ck.rd.byDigest(ctx, ck.r, d.Digest)
+		doc, err = ck.rd.byDigest(ctx, ck.rd.at(ck.r), d.Digest)
 		if err != nil && !errors.Is(err, registry.ErrNotFound) && !errors.Is(err, registry.ErrDigestMismatch) {
 			return nil, fmt.Errorf("reading entry %s: %w", d.Digest, err)
 		}
@@ -198,7 +198,7 @@ func (ck *checker) index(doc registry.Document) ([]node, error) {
 		if of := content.AttestationOf(d); of != "" && !listed[of] {
 			ck.problem("attestation %s refers to %s, which the index does not list", d.Digest, of)
 		}
-		next = append(next, node{repo: ck.r, desc: d})
+		next = append(next, node{at: ck.rd.at(ck.r), desc: d})
 	}
 	return next, nil
 }
@@ -293,7 +293,7 @@ func (ck *checker) configPlatforms(ctx context.Context, ls []listing) (map[diges
 	var wg sync.WaitGroup
 	for m, cfg := range configs {
 		wg.Go(func() {
-			p, err := ck.rd.platform(ctx, ck.r, cfg)
+			p, err := ck.rd.platform(ctx, ck.rd.at(ck.r), cfg)
 			switch {
 			case errors.Is(err, registry.ErrNotFound):
 				ck.problem("the config %s of %s is missing from %s", cfg.Digest, m, ck.r)

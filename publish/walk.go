@@ -30,8 +30,8 @@ var (
 
 // node is one manifest of a graph being walked.
 type node struct {
-	// repo is the repository it is read from.
-	repo registry.Repo
+	// at is where it is read from.
+	at place
 	// desc describes it as its parent lists it (or as the walk was asked).
 	desc ocispec.Descriptor
 	// depth is the number of levels below the walk's start.
@@ -45,7 +45,7 @@ type node struct {
 }
 
 // key identifies a node: the same manifest in the same repository.
-func (n node) key() string { return n.repo.String() + "@" + n.desc.Digest.String() }
+func (n node) key() string { return n.at.String() + "@" + n.desc.Digest.String() }
 
 // visitFunc is called once for each distinct node a walk reaches, and
 // returns the node's successors (their depth and from are set by the

@@ -95,7 +95,7 @@ func tagDigests(ctx context.Context, reg Registry, r registry.Repo, tags []strin
 	var wg sync.WaitGroup
 	for i, t := range tags {
 		wg.Go(func() {
-			if out[i], errs[i] = reg.TagDigest(ctx, r, t); errs[i] != nil {
+			if out[i], errs[i] = tagDigest(ctx, reg, r, t); errs[i] != nil {
 				errs[i] = fmt.Errorf("reading tag %s:%s: %w", r, t, errs[i])
 			}
 		})
@@ -121,7 +121,7 @@ func startLooks(ctx context.Context, reg Registry, repo registry.Repo, ds []dige
 	l := &looks{repo: repo, found: map[digest.Digest]bool{}}
 	for _, d := range ds {
 		l.wg.Go(func() {
-			ok, err := reg.HasManifest(ctx, repo, d)
+			ok, err := hasManifest(ctx, reg, repo, d)
 			if err != nil {
 				return // looked for again when needed, and its error reported then
 			}
@@ -173,13 +173,13 @@ func (cp *copier) has(ctx context.Context, d digest.Digest) (bool, error) {
 			return ok, nil
 		}
 	}
-	return cp.rd.reg.HasManifest(ctx, cp.target, d)
+	return hasManifest(ctx, cp.rd.reg, cp.target, d)
 }
 
-// children lists every manifest the index refers to, each once, in index
-// order, with the repository it is read from: its source's, or for an
-// entry kept from what the target tag held, kept (the push's own target).
-func children(p *plan.Plan, kept registry.Repo) []child {
+// planChildren lists every manifest the index refers to, each once, in index
+// order, with the place it is read from: its source's, or for an entry
+// kept from what the target tag held, kept (the push's own target).
+func (rd *reader) planChildren(p *plan.Plan, kept registry.Repo) []child {
 	seen := map[digest.Digest]bool{}
 	var out []child
 	for _, e := range p.Entries {
@@ -188,9 +188,9 @@ func children(p *plan.Plan, kept registry.Repo) []child {
 			continue
 		}
 		seen[d.Digest] = true
-		from, source := kept, kept.String()
+		from, source := rd.at(kept), kept.String()
 		if !e.Kept {
-			from, source = locationOf(e.Source), e.Source.Name()
+			from, source = rd.placeOf(e.Source), e.Source.Name()
 		}
 		out = append(out, child{desc: d, from: from, source: source})
 	}
@@ -199,10 +199,10 @@ func children(p *plan.Plan, kept registry.Repo) []child {
 
 // sourceChildren are the children of p that come from its sources (not
 // kept from what the target tag held).
-func sourceChildren(p *plan.Plan) []child {
+func (rd *reader) sourceChildren(p *plan.Plan) []child {
 	var out []child
-	for _, ch := range children(p, registry.Repo{}) {
-		if ch.from != (registry.Repo{}) {
+	for _, ch := range rd.planChildren(p, registry.Repo{}) {
+		if !same(ch.from, registry.Repo{}) {
 			out = append(out, ch)
 		}
 	}
@@ -247,7 +247,7 @@ func mirrorOne(ctx context.Context, rd *reader, pr *prepared, s *spec.Spec, m re
 	}
 	res, _, err := newWriter(rd, target, opts, nil).write(ctx, commit{
 		ref: m, tags: tags, previous: previous, plan: final,
-		children: children(final, registry.RepoOf(pr.s.Target)), found: pr.found,
+		children: rd.planChildren(final, registry.RepoOf(pr.s.Target)), found: pr.found,
 	}, opts)
 	return res, err
 }

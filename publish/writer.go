@@ -95,7 +95,7 @@ func (w *writer) write(ctx context.Context, c commit, opts Options) (*Result, *p
 	present := len(tags) > 0 && len(toWrite) == 0
 	if opts.ByDigest && !opts.Force && !opts.DryRun {
 		var err error
-		if present, err = w.reg().HasManifest(ctx, w.target(), p.Descriptor.Digest); err != nil {
+		if present, err = hasManifest(ctx, w.reg(), w.target(), p.Descriptor.Digest); err != nil {
 			return res, p, fmt.Errorf("looking for %s@%s: %w", w.target(), p.Descriptor.Digest, err)
 		}
 	}
@@ -194,7 +194,7 @@ func (w *writer) reread(ctx context.Context, c commit, tags []string) (*plan.Pla
 	for i, t := range tags {
 		wg.Go(func() {
 			if i > 0 {
-				prev[i], errs[i] = w.reg().TagDigest(ctx, w.target(), t)
+				prev[i], errs[i] = tagDigest(ctx, w.reg(), w.target(), t)
 				return
 			}
 			var err error
@@ -273,7 +273,7 @@ func (w *writer) heal(ctx context.Context, res *Result, children []child) (bool,
 	for i, ch := range children {
 		switch {
 		case found[i]:
-		case ch.from == w.target():
+		case same(ch.from, w.target()):
 			warnings = append(warnings, fmt.Sprintf("%s@%s is missing from %s and was kept from what the tag held: it cannot be copied back; push its image again", w.target(), ch.desc.Digest, w.target()))
 		default:
 			missing = append(missing, ch)
@@ -514,7 +514,7 @@ func (w *writer) staleTags(ctx context.Context, res *Result, d digest.Digest) ([
 	errs := make([]error, len(idx))
 	var wg sync.WaitGroup
 	for k, i := range idx {
-		wg.Go(func() { got[k], errs[k] = w.reg().TagDigest(ctx, w.target(), res.Tags[i].Tag) })
+		wg.Go(func() { got[k], errs[k] = tagDigest(ctx, w.reg(), w.target(), res.Tags[i].Tag) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -582,7 +582,7 @@ const (
 func (w *writer) visible(ctx context.Context, tag string, before, wrote digest.Digest, limit time.Duration) (lag time.Duration, seen bool, err error) {
 	start := time.Now()
 	for {
-		d, err := w.reg().TagDigest(ctx, w.target(), tag)
+		d, err := tagDigest(ctx, w.reg(), w.target(), tag)
 		if err != nil {
 			return 0, false, err
 		}
@@ -632,7 +632,7 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 		errs := make([]error, len(tags))
 		var wg sync.WaitGroup
 		for i, t := range tags {
-			wg.Go(func() { previous[i], errs[i] = w.reg().TagDigest(ctx, w.target(), t) })
+			wg.Go(func() { previous[i], errs[i] = tagDigest(ctx, w.reg(), w.target(), t) })
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {

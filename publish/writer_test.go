@@ -59,16 +59,17 @@ func TestReferrerAlsoAChildIsWritten(t *testing.T) {
 	ctx := context.Background()
 	f := newFake()
 	d := f.image("reg.test/build/a", "amd64", ocispec.Platform{OS: "linux", Architecture: "amd64"})
-	w := newWriter(&reader{reg: f}, repoOf("reg.test/app"), Options{}, nil)
+	rd := &reader{reg: f}
+	w := newWriter(rd, repoOf("reg.test/app"), Options{}, nil)
 	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: d, Size: f.manifests["reg.test/build/a@"+d.String()].Desc.Size}
-	ch := []child{{desc: desc, from: repoOf("reg.test/build/a"), source: "reg.test/build/a:amd64"}}
+	ch := []child{{desc: desc, from: rd.at(repoOf("reg.test/build/a")), source: "reg.test/build/a:amd64"}}
 	if _, err := w.cp.copy(ctx, ch, copyMode{skipPut: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.cp.copy(ctx, ch, copyMode{}); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := f.HasManifest(ctx, repoOf("reg.test/app"), d); !ok {
+	if ok, _ := hasManifest(ctx, f, repoOf("reg.test/app"), d); !ok {
 		t.Errorf("%s is not in the target: writes %q", d, f.writes)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/manifest-push/manifest-push/content"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/log"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -26,29 +28,69 @@ type Meter interface {
 	End(ok bool) int64
 }
 
-// CopyBlob brings blob d from repository from into repository to: by a
-// cross-repository mount when both are on the same registry (streamed from
-// the source when the registry opens an upload instead), else by streaming
-// it from the source registry, unless the target repository has it
-// already. A stream is verified against d as it goes, and a copy broken by
+// CopyBlob brings blob d from a place (a repository of this client,
+// Client.Repository, or another content.Fetcher such as an OCI layout)
+// into repository to: by a cross-repository mount when both are on the
+// same registry (streamed from the source when the registry opens an
+// upload instead), else by streaming it from where it is, unless the
+// target repository has it already. A stream is verified against d as it goes, and a copy broken by
 // a transient failure is started again, as a whole, in a new upload.
 // newMeter, when not nil, gives a Meter for each attempt at streaming. It
 // returns the bytes streamed: zero when mounted or present already. It
 // never writes to from.
-func (c *Client) CopyBlob(ctx context.Context, from, to Repo, d ocispec.Descriptor, newMeter func() Meter) (int64, error) {
+func (c *Client) CopyBlob(ctx context.Context, from content.Fetcher, to Repo, d ocispec.Descriptor, newMeter func() Meter) (int64, error) {
 	if err := d.Digest.Validate(); err != nil {
 		return 0, err
 	}
-	if from.Domain == to.Domain {
-		return c.mount(ctx, from, to, d, newMeter)
+	src, ok := from.(*Repository)
+	if !ok || src.c != c {
+		// Another kind of place (an OCI layout): streamed from it.
+		return c.PushBlob(ctx, to, d, func(ctx context.Context) (io.ReadCloser, error) { return from.OpenBlob(ctx, d) }, newMeter)
+	}
+	if src.Repo.Domain == to.Domain {
+		return c.mount(ctx, src.Repo, to, d, newMeter)
 	}
 	ok, err := c.HasBlob(ctx, to, d.Digest)
 	if err != nil || ok {
 		return 0, err
 	}
-	log.G(ctx).WithField("digest", d.Digest).WithField("from", from.Domain).Debug("copying the blob across registries")
-	return c.upload(ctx, c.blobSource(from, d), to, d, nil, newMeter)
+	log.G(ctx).WithField("digest", d.Digest).WithField("from", src.Repo.Domain).Debug("copying the blob across registries")
+	return c.upload(ctx, c.blobSource(src.Repo, d), to, d, nil, newMeter)
 }
+
+// Repository is repository r of the client's registries as a place to
+// read from (content.Fetcher): what CopyBlob mounts from when it can.
+func (c *Client) Repository(r Repo) content.Fetcher { return &Repository{c: c, Repo: r} }
+
+// Repository reads one repository through its client (Client.Repository).
+type Repository struct {
+	c    *Client
+	Repo Repo
+}
+
+// ReadManifest reads the manifest or index d, verified.
+func (r *Repository) ReadManifest(ctx context.Context, d digest.Digest) (Document, error) {
+	return r.c.ReadManifest(ctx, r.Repo, d.String())
+}
+
+// ReadBlob reads a small blob, verified; one over limit bytes is refused.
+func (r *Repository) ReadBlob(ctx context.Context, d ocispec.Descriptor, limit int64) ([]byte, error) {
+	return r.c.ReadBlob(ctx, r.Repo, d, limit)
+}
+
+// OpenBlob streams blob d from its registry, verified as it is read.
+func (r *Repository) OpenBlob(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	rc, err := r.c.blobSource(r.Repo, d)(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{content.VerifyingReader(rc, d), rc}, nil
+}
+
+func (r *Repository) String() string { return r.Repo.String() }
 
 // BlobOpener opens the content of a blob for one attempt at uploading it;
 // the stream it gives is closed when the attempt ends.
@@ -202,7 +244,7 @@ func (c *Client) uploadOnce(ctx context.Context, open BlobOpener, to Repo, d oci
 		location: loc,
 		query:    url.Values{"digest": {d.Digest.String()}},
 		header:   http.Header{"Content-Type": {"application/octet-stream"}},
-		stream:   m.Wrap(newVerifier(src, d)),
+		stream:   m.Wrap(content.VerifyingReader(src, d)),
 		size:     d.Size,
 		caps:     docker.HostCapabilityPush,
 	}, http.StatusCreated)

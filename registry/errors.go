@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/manifest-push/manifest-push/content"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -28,13 +29,13 @@ var (
 	// answer to a read. A write answered so (a manifest PUT refused with
 	// MANIFEST_BLOB_UNKNOWN, an upload with BLOB_UNKNOWN) is a failed write,
 	// not a missing image, and does not match it: see IsBlobUnknown.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = content.ErrNotFound
 	// ErrUnauthorized: authentication or authorisation was refused (401,
 	// 403, UNAUTHORIZED, DENIED).
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrDigestMismatch: content read from a registry does not match its
 	// digest or size.
-	ErrDigestMismatch = errors.New("digest mismatch")
+	ErrDigestMismatch = content.ErrDigestMismatch
 	// ErrInvalidReference: a reference given to Inspect does not parse.
 	ErrInvalidReference = errors.New("invalid reference")
 	// ErrDockerConfig: the Docker config named cannot be used: the path
@@ -42,7 +43,7 @@ var (
 	ErrDockerConfig = errors.New("unusable Docker config")
 	// ErrUnsupported: a manifest of a media type manifest-push cannot handle
 	// (for example a schema 1 manifest).
-	ErrUnsupported = errors.New("unsupported media type")
+	ErrUnsupported = content.ErrUnsupported
 	// ErrImmutableTag: the registry refused to move a tag because it is
 	// immutable there (ECR 400 TAG_INVALID, Harbor 412, Docker Hub 403 and
 	// Artifactory 400 naming immutability, ACR 405 on a locked image). It is

@@ -2,20 +2,19 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/manifest-push/manifest-push/content"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // MaxManifestSize is the largest manifest or index ReadManifest reads.
-const MaxManifestSize = 4 << 20
+const MaxManifestSize = content.MaxManifestSize
 
 // manifestAccept lists every manifest media type manifest-push reads.
 const manifestAccept = ocispec.MediaTypeImageIndex + ", " + images.MediaTypeDockerSchema2ManifestList + ", " +
@@ -81,51 +80,11 @@ func (c *Client) readManifest(ctx context.Context, r Repo, ref string, own bool)
 	if header != "" && header != got {
 		return Document{}, fmt.Errorf("%s: registry says %s, content has digest %s: %w", refString(r, ref), header, got, ErrDigestMismatch)
 	}
-	mt, err := mediaTypeOf(data, resp.Header.Get("Content-Type"))
+	mt, err := content.MediaTypeWith(data, resp.Header.Get("Content-Type"))
 	if err != nil {
 		return Document{}, fmt.Errorf("%s: %w", refString(r, ref), err)
 	}
 	return Document{Desc: ocispec.Descriptor{MediaType: mt, Digest: got, Size: int64(len(data))}, Data: data}, nil
-}
-
-// MediaTypeOf tells the media type of a manifest or an index read from
-// elsewhere than a registry (an OCI layout): the one the document states,
-// else what its fields say. A document that is neither is ErrUnsupported.
-func MediaTypeOf(data []byte) (string, error) { return mediaTypeOf(data, "") }
-
-// VerifyingReader reads r and checks it against d as it goes: at its end, a
-// wrong size or digest is an error wrapping ErrDigestMismatch. It reads at
-// most d.Size+1 bytes of r.
-func VerifyingReader(r io.Reader, d ocispec.Descriptor) io.Reader { return newVerifier(r, d) }
-
-// mediaTypeOf tells a manifest's media type: the one the document states,
-// else the response's Content-Type, else what its fields say.
-func mediaTypeOf(data []byte, contentType string) (string, error) {
-	var probe struct {
-		SchemaVersion int             `json:"schemaVersion"`
-		MediaType     string          `json:"mediaType"`
-		Manifests     json.RawMessage `json:"manifests"`
-		Config        json.RawMessage `json:"config"`
-	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return "", fmt.Errorf("not a manifest: %w", err)
-	}
-	mt := probe.MediaType
-	if mt == "" {
-		mt, _, _ = strings.Cut(contentType, ";")
-		mt = strings.TrimSpace(mt)
-	}
-	if !images.IsIndexType(mt) && !images.IsManifestType(mt) {
-		switch {
-		case probe.SchemaVersion == 2 && probe.Manifests != nil:
-			mt = ocispec.MediaTypeImageIndex
-		case probe.SchemaVersion == 2 && probe.Config != nil:
-			mt = ocispec.MediaTypeImageManifest
-		default:
-			return "", fmt.Errorf("manifest of media type %q (schema %d): %w", mt, probe.SchemaVersion, ErrUnsupported)
-		}
-	}
-	return mt, nil
 }
 
 // ReadBlob reads a small blob (a config) of repository r, verified against
@@ -155,29 +114,4 @@ func (c *Client) ReadBlob(ctx context.Context, r Repo, d ocispec.Descriptor, lim
 		return nil, fmt.Errorf("%s@%s: content read does not match the digest and size %d: %w", r, d.Digest, d.Size, ErrDigestMismatch)
 	}
 	return data, nil
-}
-
-// verifier checks a stream against a descriptor as it is read: at its end,
-// a wrong size or digest is an ErrDigestMismatch error.
-type verifier struct {
-	r    io.Reader
-	d    ocispec.Descriptor
-	v    digest.Verifier
-	read int64
-}
-
-func newVerifier(r io.Reader, d ocispec.Descriptor) *verifier {
-	return &verifier{r: io.LimitReader(r, d.Size+1), d: d, v: d.Digest.Verifier()}
-}
-
-func (v *verifier) Read(p []byte) (int, error) {
-	n, err := v.r.Read(p)
-	v.read += int64(n)
-	if _, werr := v.v.Write(p[:n]); werr != nil {
-		return n, werr
-	}
-	if err == io.EOF && (v.read != v.d.Size || !v.v.Verified()) {
-		return n, fmt.Errorf("blob %s: content read does not match the digest and size %d: %w", v.d.Digest, v.d.Size, ErrDigestMismatch)
-	}
-	return n, err
 }

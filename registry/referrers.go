@@ -50,15 +50,25 @@ type Referrer struct {
 	Doc *Document
 }
 
-// ReferrerScan is how one repository keeps referrers, read once per
-// operation by ScanReferrers: whether it has the referrers API, and its
-// tags (for the tag schema and cosign's tags).
-type ReferrerScan struct {
-	Repo Repo
-	// API is set when the registry answered the referrers API.
-	API bool
-	// Tags are the repository's tags.
-	Tags map[string]bool
+// referrerScan is how one repository keeps referrers, read once per
+// operation (see WithReferrerScans): whether it has the referrers API, and
+// its tags (for the tag schema and cosign's tags).
+type referrerScan struct {
+	api  bool
+	mu   sync.Mutex
+	tags map[string]bool
+}
+
+func (s *referrerScan) has(tag string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tags[tag]
+}
+
+func (s *referrerScan) add(tag string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tags[tag] = true
 }
 
 // cosignSuffixes are the tag suffixes of cosign's tag scheme.
@@ -69,46 +79,117 @@ var cosignSuffixes = []string{".sig", ".att", ".sbom"}
 // empty list; one without, 404 (or a redirect away from the registry).
 var probeDigest = digest.FromBytes(nil)
 
-// ScanReferrers reads how repository r keeps referrers: it lists r's tags
-// and probes the referrers API, both at once (one round trip). A
+// scanKey keys, in a context, the referrer scans of one operation.
+type scanKey struct{}
+
+// scans are the referrer scans of one operation, each repository's read
+// once however many subjects are asked about.
+type scans struct {
+	mu sync.Mutex
+	m  map[Repo]*scanCall
+}
+
+type scanCall struct {
+	done chan struct{}
+	scan *referrerScan
+	err  error
+}
+
+// WithReferrerScans makes the requests made with ctx one operation as far
+// as referrers go: how each repository keeps them (its tags, whether it has
+// the referrers API) is read once, the first time it is asked about, and
+// what this client adds there is counted in. Without it, each call reads
+// them again. The publish use cases call it once per push.
+func WithReferrerScans(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scanKey{}, &scans{m: map[Repo]*scanCall{}})
+}
+
+// scan reads how repository r keeps referrers, once per operation: its
+// tags and a probe of the referrers API, both at once (one round trip). A
 // repository that does not exist has no tags and no referrers.
-func (c *Client) ScanReferrers(ctx context.Context, r Repo) (ReferrerScan, error) {
-	s := ReferrerScan{Repo: r, Tags: map[string]bool{}}
+func (c *Client) scan(ctx context.Context, r Repo) (*referrerScan, error) {
+	ss, _ := ctx.Value(scanKey{}).(*scans)
+	if ss == nil {
+		return c.scanNow(ctx, r)
+	}
+	ss.mu.Lock()
+	call, ok := ss.m[r]
+	if !ok {
+		call = &scanCall{done: make(chan struct{})}
+		ss.m[r] = call
+	}
+	ss.mu.Unlock()
+	if !ok {
+		call.scan, call.err = c.scanNow(ctx, r)
+		if call.err != nil {
+			ss.mu.Lock()
+			delete(ss.m, r) // asked again next time
+			ss.mu.Unlock()
+		}
+		close(call.done)
+		return call.scan, call.err
+	}
+	select {
+	case <-call.done:
+		return call.scan, call.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+func (c *Client) scanNow(ctx context.Context, r Repo) (*referrerScan, error) {
+	s := &referrerScan{tags: map[string]bool{}}
 	var wg sync.WaitGroup
 	var tags []string
 	var tagErr, apiErr error
 	wg.Go(func() { tags, tagErr = c.ListTags(ctx, r) })
-	wg.Go(func() { _, s.API, apiErr = c.referrersAPI(ctx, r, probeDigest) })
+	wg.Go(func() { _, s.api, apiErr = c.referrersAPI(ctx, r, probeDigest) })
 	wg.Wait()
 	if err := errors.Join(tagErr, apiErr); err != nil {
-		return ReferrerScan{}, err
+		return nil, &ScanError{Repo: r, Err: err}
 	}
 	for _, t := range tags {
-		s.Tags[t] = true
+		s.tags[t] = true
 	}
 	return s, nil
 }
 
-// Referrers lists what refers to subject in the scanned repository: the OCI
+// ScanError: how a repository keeps its referrers could not be read (its
+// tag list refused, the referrers API failing): nothing of its referrers
+// can be listed. Callers may go on without them.
+type ScanError struct {
+	Repo Repo
+	Err  error
+}
+
+func (e *ScanError) Error() string { return e.Err.Error() }
+
+func (e *ScanError) Unwrap() error { return e.Err }
+
+// Referrers lists what refers to subject in repository r: the OCI
 // referrers (through the API, or the tag schema where the repository has
 // no API), then cosign's artifacts of subject, each read once to learn its
 // digest. Each list is at most MaxManifestSize bytes.
-func (c *Client) Referrers(ctx context.Context, s ReferrerScan, subject digest.Digest) ([]Referrer, error) {
+func (c *Client) Referrers(ctx context.Context, r Repo, subject digest.Digest) ([]Referrer, error) {
 	if err := subject.Validate(); err != nil {
+		return nil, err
+	}
+	s, err := c.scan(ctx, r)
+	if err != nil {
 		return nil, err
 	}
 	var out []Referrer
 	switch {
-	case s.API:
-		descs, _, err := c.referrersAPI(ctx, s.Repo, subject)
+	case s.api:
+		descs, _, err := c.referrersAPI(ctx, r, subject)
 		if err != nil {
 			return nil, err
 		}
 		for _, d := range descs {
 			out = append(out, Referrer{Desc: d})
 		}
-	case s.Tags[referrersTag(subject)]:
-		descs, err := c.tagSchema(ctx, s.Repo, subject)
+	case s.has(referrersTag(subject)):
+		descs, err := c.tagSchema(ctx, r, subject)
 		if err != nil {
 			return nil, err
 		}
@@ -118,12 +199,12 @@ func (c *Client) Referrers(ctx context.Context, s ReferrerScan, subject digest.D
 	}
 	for _, suffix := range cosignSuffixes {
 		tag := referrersTag(subject) + suffix
-		if !s.Tags[tag] {
+		if !s.has(tag) {
 			continue
 		}
-		doc, err := c.ReadManifest(ctx, s.Repo, tag)
+		doc, err := c.ReadManifest(ctx, r, tag)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s:%s: %w", s.Repo, tag, err)
+			return nil, fmt.Errorf("reading %s:%s: %w", r, tag, err)
 		}
 		out = append(out, Referrer{Desc: doc.Desc, Tag: tag, Doc: &doc})
 	}
@@ -138,7 +219,7 @@ type Attachment struct {
 	Doc      Document
 }
 
-// AddReferrers writes referrers of subject into the scanned repository so
+// AddReferrers writes referrers of subject into repository r so
 // that Referrers finds them there (a referrer the registry refuses for its
 // type is a *RefusedReferrerError among the errors returned, the others
 // written all the same): a cosign artifact under its tag; an OCI
@@ -147,7 +228,11 @@ type Attachment struct {
 // subject's tag-schema index: the entries that index holds stay, in order,
 // the new ones follow, and the index is written with the deterministic
 // encoding of every index (content.EncodeIndex), once for all of them.
-func (c *Client) AddReferrers(ctx context.Context, s ReferrerScan, subject digest.Digest, add []Attachment) error {
+func (c *Client) AddReferrers(ctx context.Context, r Repo, subject digest.Digest, add []Attachment) error {
+	s, err := c.scan(ctx, r)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(add))
 	refused := make([]error, len(add))
@@ -158,17 +243,20 @@ func (c *Client) AddReferrers(ctx context.Context, s ReferrerScan, subject diges
 			if a.Referrer.Tag != "" {
 				ref = a.Referrer.Tag
 			}
-			h, err := c.putManifest(ctx, s.Repo, ref, a.Doc)
+			h, err := c.putManifest(ctx, r, ref, a.Doc)
 			if e, ok := errors.AsType[*Error](err); ok && refusedForType(e) {
 				d, _ := referrerDescriptor(a.Doc)
-				refused[i] = &RefusedReferrerError{Repo: s.Repo, Digest: a.Doc.Desc.Digest, ArtifactType: d.ArtifactType, Subject: subject, Err: err}
+				refused[i] = &RefusedReferrerError{Repo: r, Digest: a.Doc.Desc.Digest, ArtifactType: d.ArtifactType, Subject: subject, Err: err}
 				return
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("the referrer %s of %s: %w", a.Doc.Desc.Digest, subject, err)
 				return
 			}
-			if a.Referrer.Tag != "" || s.API || h.Get("OCI-Subject") != "" {
+			if a.Referrer.Tag != "" {
+				s.add(a.Referrer.Tag)
+			}
+			if a.Referrer.Tag != "" || s.api || h.Get("OCI-Subject") != "" {
 				return
 			}
 			d, err := referrerDescriptor(a.Doc)
@@ -190,9 +278,10 @@ func (c *Client) AddReferrers(ctx context.Context, s ReferrerScan, subject diges
 		}
 	}
 	if len(descs) > 0 {
-		if err := c.mergeTagSchema(ctx, s.Repo, subject, descs); err != nil {
+		if err := c.mergeTagSchema(ctx, r, subject, descs); err != nil {
 			return errors.Join(err, errors.Join(refused...))
 		}
+		s.add(referrersTag(subject))
 	}
 	return errors.Join(refused...)
 }

@@ -19,13 +19,13 @@ package registry
 
 import (
 	"context"
+	"github.com/manifest-push/manifest-push/content"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/distribution/reference"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Options configures a Client. The zero value is useful: HTTPS with
@@ -128,12 +128,8 @@ func RepoOf(n reference.Named) Repo {
 func (r Repo) String() string { return r.Domain + "/" + r.Path }
 
 // Document is a manifest or an index whose bytes were verified against its
-// digest: Desc gives its media type, digest and size, all of them those of
-// Data.
-type Document struct {
-	Desc ocispec.Descriptor
-	Data []byte
-}
+// digest (content.Document).
+type Document = content.Document
 
 // WithScope asks, for the requests made with ctx, a token scope on
 // repository r: pull, or pull and push. A registry's token server is asked

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/manifest-push/manifest-push/content"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
 	"github.com/manifest-push/manifest-push/integration/internal/proxy"
 	"github.com/manifest-push/manifest-push/registry"
@@ -36,26 +38,31 @@ func TestClientReferrers(t *testing.T) {
 	}
 	c := registry.NewClient(registry.Options{PlainHTTP: true, DockerConfig: t.TempDir()})
 	repo := registry.Repo{Domain: e.Proxy.Host(), Path: "app/hello"}
-	scan, err := c.ScanReferrers(ctx, repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if scan.API || !scan.Tags[schemaTag] {
-		t.Errorf("scan %+v: want no API and the tag %s", scan, schemaTag)
-	}
-	got, err := c.Referrers(ctx, scan, img.Digest)
+	// One operation: how the repository keeps referrers (its tags, no
+	// referrers API) is read once, whatever is asked after.
+	ctx = registry.WithReferrerScans(ctx)
+	got, err := c.Referrers(ctx, repo, img.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].Desc.Digest != sbom.Digest || got[0].Desc.Size != sbom.Size || got[0].Tag != "" {
 		t.Errorf("referrers %+v, want the sbom", got)
 	}
-	none, err := c.Referrers(ctx, scan, digest.FromString("nothing refers to this"))
+	none, err := c.Referrers(ctx, repo, digest.FromString("nothing refers to this"))
 	if err != nil || len(none) != 0 {
 		t.Errorf("referrers of an unknown digest: %+v, %v", none, err)
 	}
 	if e.Proxy.Writes() != 0 {
 		t.Errorf("%d writes while listing", e.Proxy.Writes())
+	}
+	lists := 0
+	for _, req := range e.Proxy.Requests() {
+		if strings.Contains(req.Path, "/tags/list") {
+			lists++
+		}
+	}
+	if lists != 1 {
+		t.Errorf("the tags were listed %d times for two subjects, want once\n%s", lists, clitest.Requests(e.Proxy))
 	}
 
 	// Adding a second referrer merges it after the first.
@@ -73,10 +80,10 @@ func TestClientReferrers(t *testing.T) {
 	}
 	sig := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(sigManifest), Size: int64(len(sigManifest))}
 	sigDoc := registry.Document{Desc: sig, Data: sigManifest}
-	if err := c.AddReferrers(ctx, scan, img.Digest, []registry.Attachment{{Doc: sigDoc}}); err != nil {
+	if err := c.AddReferrers(ctx, repo, img.Digest, []registry.Attachment{{Doc: sigDoc}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = c.Referrers(ctx, scan, img.Digest)
+	got, err = c.Referrers(ctx, repo, img.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +104,7 @@ func TestClientReferrers(t *testing.T) {
 	// Adding it again writes only the referrer (the registry has it: a
 	// no-op), not the index.
 	e.Proxy.Reset()
-	if err := c.AddReferrers(ctx, scan, img.Digest, []registry.Attachment{{Doc: sigDoc}}); err != nil {
+	if err := c.AddReferrers(ctx, repo, img.Digest, []registry.Attachment{{Doc: sigDoc}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.Proxy.Writes(); n != 1 {
@@ -111,7 +118,7 @@ func TestClientReferrers(t *testing.T) {
 		}
 		return proxy.Pass()
 	})
-	got, err = c.Referrers(ctx, scan, img.Digest)
+	got, err = c.Referrers(ctx, repo, img.Digest)
 	if err != nil || len(got) != 0 {
 		t.Errorf("a tag lookup answering the subject itself: %+v, %v; want no referrers", got, err)
 	}

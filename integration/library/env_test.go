@@ -12,6 +12,7 @@ import (
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
 	"github.com/manifest-push/manifest-push/integration/internal/libtest"
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
@@ -24,6 +25,9 @@ import (
 type env struct {
 	*clitest.Env
 	t *testing.T
+	// configs is the test's config cache, as the CLI keeps one in the
+	// user's cache directory: pushes in one test share it.
+	configs publish.ConfigCache
 }
 
 func newEnv(t *testing.T) *env {
@@ -33,7 +37,7 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t *testing.T, opts registrytest.Options) *env {
 	t.Helper()
-	return &env{Env: clitest.NewEnv(t, opts), t: t}
+	return &env{Env: clitest.NewEnv(t, opts), t: t, configs: publish.MemoryCache()}
 }
 
 // image pushes a one-layer image to repo:tag and returns its descriptor.
@@ -61,7 +65,7 @@ func (e *env) entry(image string, p *ocispec.Platform) spec.Entry {
 }
 
 func (e *env) opts() libtest.Options {
-	return libtest.Options{ClientOptions: registry.Options{PlainHTTP: true, DockerConfig: e.t.TempDir()}}
+	return libtest.Options{ClientOptions: registry.Options{PlainHTTP: true, DockerConfig: e.t.TempDir()}, PushOptions: publish.Options{Configs: e.configs}}
 }
 
 // hasImage checks that the manifest d and all its blobs are in repo.

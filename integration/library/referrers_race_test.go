@@ -65,11 +65,7 @@ func TestConcurrentReferrersBothListed(t *testing.T) {
 	add := func(host string, doc registry.Document) error {
 		c := registry.NewClient(registry.Options{PlainHTTP: true, DockerConfig: t.TempDir()})
 		repo := registry.Repo{Domain: host, Path: "app/hello"}
-		scan, err := c.ScanReferrers(ctx, repo)
-		if err != nil {
-			return err
-		}
-		return c.AddReferrers(ctx, scan, img.Digest, []registry.Attachment{{Doc: doc}})
+		return c.AddReferrers(ctx, repo, img.Digest, []registry.Attachment{{Doc: doc}})
 	}
 	u, err := url.Parse(e.Registry.URL())
 	if err != nil {

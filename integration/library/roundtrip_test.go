@@ -9,7 +9,6 @@ import (
 	"github.com/manifest-push/manifest-push/integration/internal/clitest"
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
 	"github.com/manifest-push/manifest-push/integration/internal/libtest"
-	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/spec"
 )
 
@@ -31,10 +30,7 @@ func TestRoundTrips(t *testing.T) {
 	const tags = 3
 	e.Proxy.SetDelay(delay)
 	ctx := context.Background()
-	// One process pushing twice, as the CLI does across runs with the
-	// user's cache directory: the configs read are remembered.
-	opts := e.opts()
-	opts.PushOptions.Configs = publish.MemoryCache()
+	opts := e.opts() // with the env's config cache, as the CLI's across runs
 
 	start := time.Now()
 	if _, err := libtest.Push(ctx, s, opts); err != nil {

@@ -1,4 +1,4 @@
-package registry
+package content
 
 import (
 	"errors"
@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifest-push/manifest-push/content"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -17,8 +16,8 @@ func TestMediaTypeOf(t *testing.T) {
 		name, doc, contentType, want string
 		wantErr                      error
 	}{
-		{"stated in the document", `{"schemaVersion":2,"mediaType":"` + content.MediaTypeDockerManifest + `","config":{}}`, "text/plain", content.MediaTypeDockerManifest, nil},
-		{"from content type", `{"schemaVersion":2,"manifests":[]}`, content.MediaTypeDockerManifestList + "; charset=utf-8", content.MediaTypeDockerManifestList, nil},
+		{"stated in the document", `{"schemaVersion":2,"mediaType":"` + MediaTypeDockerManifest + `","config":{}}`, "text/plain", MediaTypeDockerManifest, nil},
+		{"from content type", `{"schemaVersion":2,"manifests":[]}`, MediaTypeDockerManifestList + "; charset=utf-8", MediaTypeDockerManifestList, nil},
 		{"oci index without media type", `{"schemaVersion":2,"manifests":[]}`, "application/json", ocispec.MediaTypeImageIndex, nil},
 		{"oci manifest without media type", `{"schemaVersion":2,"config":{},"layers":[]}`, "", ocispec.MediaTypeImageManifest, nil},
 		{"schema 1", `{"schemaVersion":1,"name":"x"}`, "application/vnd.docker.distribution.manifest.v1+prettyjws", "", ErrUnsupported},
@@ -26,21 +25,21 @@ func TestMediaTypeOf(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := mediaTypeOf([]byte(tc.doc), tc.contentType)
+			got, err := MediaTypeWith([]byte(tc.doc), tc.contentType)
 			if got != tc.want || !errors.Is(err, tc.wantErr) {
 				t.Errorf("got %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
 			}
 		})
 	}
-	if _, err := mediaTypeOf([]byte("<html>"), "text/html"); err == nil {
+	if _, err := MediaTypeWith([]byte("<html>"), "text/html"); err == nil {
 		t.Error("not JSON: no error")
 	}
 }
 
 func TestVerifier(t *testing.T) {
 	t.Parallel()
-	content := "layer content"
-	good := ocispec.Descriptor{Digest: digest.FromString(content), Size: int64(len(content))}
+	text := "layer content"
+	good := ocispec.Descriptor{Digest: digest.FromString(text), Size: int64(len(text))}
 	tests := []struct {
 		name string
 		desc ocispec.Descriptor
@@ -54,7 +53,7 @@ func TestVerifier(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := io.ReadAll(newVerifier(strings.NewReader(content), tc.desc))
+			_, err := io.ReadAll(VerifyingReader(strings.NewReader(text), tc.desc))
 			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrDigestMismatch)) {
 				t.Errorf("error %v", err)
 			}
