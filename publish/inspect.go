@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/distribution/reference"
@@ -41,9 +40,9 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 		Manifests: []InspectEntry{},
 	}
 	if content.IsIndex(doc.Desc.MediaType) {
-		var idx ocispec.Index
-		if err := json.Unmarshal(doc.Data, &idx); err != nil {
-			return nil, fmt.Errorf("%s: reading the index: %w", named, err)
+		idx, err := content.SuccessorsOf(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", named, err)
 		}
 		in.Annotations = idx.Annotations
 		for _, d := range idx.Manifests {
@@ -70,12 +69,12 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 		}
 		return in, in.addReferrers(ctx, rd, r, opts)
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(doc.Data, &m); err != nil {
-		return nil, fmt.Errorf("%s: reading the manifest: %w", named, err)
+	m, err := content.SuccessorsOf(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", named, err)
 	}
 	in.Annotations = m.Annotations
-	p, err := rd.platform(ctx, rd.at(r), m.Config)
+	p, err := rd.platform(ctx, rd.at(r), *m.Config)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", named, err)
 	}
@@ -125,12 +124,12 @@ func describeChild(ctx context.Context, rd *reader, r registry.Repo, d ocispec.D
 	if d.Platform != nil {
 		c.Platform = platform.Format(*d.Platform)
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(doc.Data, &m); err != nil {
-		return nil, fmt.Errorf("entry %s: %w", d.Digest, err)
+	m, err := content.SuccessorsOf(doc)
+	if err != nil || m.Config == nil {
+		return nil, fmt.Errorf("entry %s: not an image manifest (%v)", d.Digest, err)
 	}
-	c.Config, c.Layers, c.Annotations = m.Config, append(c.Layers, m.Layers...), m.Annotations
-	cfg, err := rd.platform(ctx, rd.at(r), m.Config)
+	c.Config, c.Layers, c.Annotations = *m.Config, append(c.Layers, m.Layers...), m.Annotations
+	cfg, err := rd.platform(ctx, rd.at(r), *m.Config)
 	if err != nil {
 		return nil, fmt.Errorf("entry %s: %w", d.Digest, err)
 	}

@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -317,8 +316,8 @@ func imageEntries(doc registry.Document) map[digest.Digest]ocispec.Descriptor {
 	if !content.IsIndex(doc.Desc.MediaType) {
 		return nil
 	}
-	var idx ocispec.Index
-	if json.Unmarshal(doc.Data, &idx) != nil {
+	idx, err := content.SuccessorsOf(doc)
+	if err != nil {
 		return nil
 	}
 	out := map[digest.Digest]ocispec.Descriptor{}

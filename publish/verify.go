@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -164,14 +163,14 @@ func (ck *checker) visit(ctx context.Context, n node) ([]node, error) {
 		ck.v.Entries++
 		ck.mu.Unlock()
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(doc.Data, &m); err != nil {
+	m, err := content.SuccessorsOf(doc)
+	if err != nil {
 		ck.problem("%s is not an image manifest: %v", d.Digest, err)
 		return nil, nil
 	}
 	if n.depth > 0 {
 		ck.mu.Lock()
-		ck.read[d.Digest].config = m.Config
+		ck.read[d.Digest].config = *m.Config
 		ck.mu.Unlock()
 	}
 	return nil, ck.blobsOf(ctx, d, m)
@@ -181,8 +180,8 @@ func (ck *checker) visit(ctx context.Context, n node) ([]node, error) {
 // descriptor checks, and checks that each attestation refers to an entry
 // it lists.
 func (ck *checker) index(doc registry.Document) ([]node, error) {
-	var idx ocispec.Index
-	if err := json.Unmarshal(doc.Data, &idx); err != nil {
+	idx, err := content.SuccessorsOf(doc)
+	if err != nil {
 		ck.problem("%s is not an index: %v", doc.Desc.Digest, err)
 		return nil, nil
 	}
@@ -314,11 +313,11 @@ func (ck *checker) configPlatforms(ctx context.Context, ls []listing) (map[diges
 
 // blobsOf checks, with VerifyOptions.Blobs, that the config and layers of
 // image manifest d are in the repository.
-func (ck *checker) blobsOf(ctx context.Context, d ocispec.Descriptor, m ocispec.Manifest) error {
+func (ck *checker) blobsOf(ctx context.Context, d ocispec.Descriptor, m content.Successors) error {
 	if !ck.opts.Blobs {
 		return nil
 	}
-	blobs := append([]ocispec.Descriptor{m.Config}, m.Layers...)
+	blobs := m.Blobs()
 	var wg sync.WaitGroup
 	errs := make([]error, len(blobs))
 	for i, b := range blobs {

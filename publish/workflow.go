@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -146,8 +145,8 @@ func indexChildren(doc registry.Document) []digest.Digest {
 	if !content.IsIndex(doc.Desc.MediaType) {
 		return nil
 	}
-	var idx ocispec.Index
-	if json.Unmarshal(doc.Data, &idx) != nil {
+	idx, err := content.SuccessorsOf(doc)
+	if err != nil {
 		return nil
 	}
 	var out []digest.Digest
