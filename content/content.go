@@ -60,6 +60,12 @@ func AttestationOf(d ocispec.Descriptor) digest.Digest {
 	return digest.Digest(d.Annotations[AnnotationReferenceDigest])
 }
 
+// IsImageEntry reports whether d, an index entry, is an image of a
+// platform: an image manifest with a platform, not an attestation.
+func IsImageEntry(d ocispec.Descriptor) bool {
+	return d.Platform != nil && IsManifest(d.MediaType) && !IsAttestation(d)
+}
+
 // NonDistributable reports whether a layer of this media type lives outside
 // registries: such layers are neither copied nor required.
 func NonDistributable(mediaType string) bool {

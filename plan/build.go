@@ -315,7 +315,7 @@ func (b *builder) addIndex(src *Source) {
 			},
 		})
 		for _, a := range attestations {
-			if a.Annotations[content.AnnotationReferenceDigest] != c.Digest.String() {
+			if content.AttestationOf(a) != c.Digest {
 				continue
 			}
 			a.Annotations = cloneMap(a.Annotations)
@@ -462,7 +462,7 @@ func (b *builder) merge(cur *Source) {
 	}
 	var atts []Entry
 	for _, a := range attestations {
-		if kept[digest.Digest(a.Annotations[content.AnnotationReferenceDigest])] {
+		if kept[content.AttestationOf(a)] {
 			atts = append(atts, Entry{Source: cur, Descriptor: a, Attestation: true, Kept: true})
 		}
 	}
@@ -495,7 +495,7 @@ func (b *builder) remove(ps []ocispec.Platform) {
 	}
 	var attestations []Entry
 	for _, a := range b.attestations {
-		if !removed[digest.Digest(a.Descriptor.Annotations[content.AnnotationReferenceDigest])] {
+		if !removed[content.AttestationOf(a.Descriptor)] {
 			attestations = append(attestations, a)
 		}
 	}
@@ -539,7 +539,7 @@ func (b *builder) selectPlatforms(want []ocispec.Platform) {
 	}
 	var attestations []Entry
 	for _, a := range b.attestations {
-		if keptDigests[digest.Digest(a.Descriptor.Annotations[content.AnnotationReferenceDigest])] {
+		if keptDigests[content.AttestationOf(a.Descriptor)] {
 			attestations = append(attestations, a)
 		}
 	}

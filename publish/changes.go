@@ -54,7 +54,7 @@ func platforms(cur *plan.Source) []ocispec.Descriptor {
 	if content.IsIndex(cur.Descriptor.MediaType) {
 		var out []ocispec.Descriptor
 		for _, d := range cur.Children {
-			if d.Platform == nil || content.IsAttestation(d) || !content.IsManifest(d.MediaType) {
+			if !content.IsImageEntry(d) {
 				continue
 			}
 			p, _ := platform.NormalizeConfig(*d.Platform) // a refused field is left out, as for a source

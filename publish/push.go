@@ -322,7 +322,7 @@ func imageEntries(doc registry.Document) map[digest.Digest]ocispec.Descriptor {
 	}
 	out := map[digest.Digest]ocispec.Descriptor{}
 	for _, d := range idx.Manifests {
-		if d.Platform != nil && content.IsManifest(d.MediaType) && !content.IsAttestation(d) {
+		if content.IsImageEntry(d) {
 			out[d.Digest] = d
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
-// Referrers through registry profiles (DESIGN.md sections 11 and 12): a
+// Referrers through registry profiles (docs/rules.md, "Referrers"; the README's "Registries"): a
 // referrers API that redirects to a web site, or answers 404 for a subject
 // with none, is "no referrers there", not an error; a tag-schema read that
 // answers the subject itself is not a referrers index; a referrer the

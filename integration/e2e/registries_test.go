@@ -24,7 +24,7 @@ import (
 // The tests of this file push through a registry profile (proxy.Profile):
 // the proxy in front of the embedded registry answers as ECR, GHCR, Docker
 // Hub, GitLab, Artifact Registry, Harbor, Quay, Gitea or a lagging replica
-// is documented to (DESIGN.md section 12; the README's "Registries" table
+// is documented to (the README's "Registries" table
 // cites the sources). Nothing here is verified against the real services.
 
 // world is a target registry behind a profile, with a source image set:
@@ -455,7 +455,7 @@ func TestRegistryReplicationLag(t *testing.T) {
 }
 
 // Eight --append jobs at once through a registry whose tag reads lag
-// their writes by 1.5 s (DESIGN.md section 12, eventual consistency),
+// their writes by 1.5 s (the README's "Registries", eventual consistency),
 // in the shape of TestConcurrentAppendsConverge: every job exits 0 and
 // the tag ends up holding all eight and the base entry.
 func TestConcurrentAppendsConvergeWithTagLag(t *testing.T) {
@@ -520,7 +520,7 @@ func TestConcurrentAppendsConvergeWithTagLag(t *testing.T) {
 
 // Docker Hub counts every manifest GET as a pull: a rerun that changes
 // nothing reads the target's index at most (one GET) and checks the
-// sources with HEAD (DESIGN.md section 12, "Pull budgets").
+// sources with HEAD (the README's "Registries", "Pull budget").
 func TestRegistryDockerHubRerunPullBudget(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, func(o proxy.ProfileOptions) *proxy.Profile {
