@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -126,13 +125,7 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 		// need brings in everything the manifest needs: what an index
 		// lists, a manifest's blobs.
 		need := func() error {
-			var wg sync.WaitGroup
-			errs := make([]error, len(cn.next))
-			for i, k := range cn.next {
-				wg.Go(func() { errs[i] = write(ctx, k, false) })
-			}
-			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
+			if err := fanOut(ctx, len(cn.next), func(ctx context.Context, i int) error { return write(ctx, cn.next[i], false) }); err != nil {
 				return err
 			}
 			return cp.blobs(ctx, cn.n.at, sources[cn.n.from], cn.blobs)
@@ -151,39 +144,29 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 		})
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(roots))
 	wrote := make([]bool, len(roots))
-	for i, r := range roots {
-		wg.Go(func() {
-			if err := write(ctx, r.key(), true); err != nil {
-				errs[i] = fmt.Errorf("copying %s@%s into %s: %w", r.at, r.desc.Digest, cp.target, err)
-				return
-			}
-			wrote[i] = missing[r.key()] != nil
-		})
-	}
-	wg.Wait()
+	err := fanOut(ctx, len(roots), func(ctx context.Context, i int) error {
+		r := roots[i]
+		if err := write(ctx, r.key(), true); err != nil {
+			return fmt.Errorf("copying %s@%s into %s: %w", r.at, r.desc.Digest, cp.target, err)
+		}
+		wrote[i] = missing[r.key()] != nil
+		return nil
+	})
 	copied := map[digest.Digest]bool{}
 	for i, r := range roots {
 		if wrote[i] {
 			copied[r.desc.Digest] = true
 		}
 	}
-	return copied, errors.Join(errs...)
+	return copied, err
 }
 
 // blobs brings the blobs of an image manifest into the target repository,
 // concurrently.
 func (cp *copier) blobs(ctx context.Context, from place, source string, todo []ocispec.Descriptor) error {
 	cp.progress.add(source, todo)
-	var wg sync.WaitGroup
-	errs := make([]error, len(todo))
-	for i, b := range todo {
-		wg.Go(func() { errs[i] = cp.blob(ctx, from, source, b) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return fanOut(ctx, len(todo), func(ctx context.Context, i int) error { return cp.blob(ctx, from, source, todo[i]) })
 }
 
 // blob brings one blob into the target repository, once per push however

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/opencontainers/go-digest"
@@ -87,14 +86,12 @@ func walk(ctx context.Context, roots []node, visit visitFunc) ([]node, error) {
 			}
 		}
 		next := make([][]node, len(level))
-		errs := make([]error, len(level))
-		var wg sync.WaitGroup
-		for i, n := range level {
-			wg.Go(func() { next[i], errs[i] = visit(ctx, n) })
-		}
-		wg.Wait()
+		err := fanOutAll(ctx, len(level), func(ctx context.Context, i int) (err error) {
+			next[i], err = visit(ctx, level[i])
+			return err
+		})
 		visited = append(visited, level...)
-		if err := errors.Join(errs...); err != nil {
+		if err != nil {
 			if errors.Is(err, errTooManyBytes) {
 				return visited, errTooManyBytes // one cause, however many visits met it
 			}

@@ -228,7 +228,7 @@ func (w *writer) reread(ctx context.Context, c commit, tags []string) (*plan.Pla
 // the others concurrently.
 func (w *writer) putTags(ctx context.Context, p *plan.Plan, res *Result, toWrite []int) error {
 	doc := docOf(p)
-	putTag := func(i int) error {
+	putTag := func(ctx context.Context, i int) error {
 		if err := w.put(ctx, res.Tags[i].Tag, doc); err != nil {
 			return err
 		}
@@ -237,18 +237,12 @@ func (w *writer) putTags(ctx context.Context, p *plan.Plan, res *Result, toWrite
 	}
 	rest := toWrite
 	if len(rest) > 0 && rest[0] == 0 {
-		if err := putTag(0); err != nil {
+		if err := putTag(ctx, 0); err != nil {
 			return err
 		}
 		rest = rest[1:]
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(rest))
-	for k, i := range rest {
-		wg.Go(func() { errs[k] = putTag(i) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return fanOut(ctx, len(rest), func(ctx context.Context, k int) error { return putTag(ctx, rest[k]) })
 }
 
 // heal copies back into the target the children that a clean-up job
@@ -259,13 +253,11 @@ func (w *writer) putTags(ctx context.Context, p *plan.Plan, res *Result, toWrite
 // reports whether it copied any.
 func (w *writer) heal(ctx context.Context, res *Result, children []child) (bool, []string, error) {
 	found := make([]bool, len(children))
-	errs := make([]error, len(children))
-	var wg sync.WaitGroup
-	for i, ch := range children {
-		wg.Go(func() { found[i], errs[i] = w.cp.has(ctx, ch.desc.Digest) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := fanOut(ctx, len(children), func(ctx context.Context, i int) (err error) {
+		found[i], err = w.cp.has(ctx, children[i].desc.Digest)
+		return err
+	})
+	if err != nil {
 		return false, nil, fmt.Errorf("looking for the entries in %s: %w", w.target(), err)
 	}
 	var missing []child
