@@ -14,6 +14,7 @@ import (
 	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -187,7 +188,6 @@ func TestConverge(t *testing.T) {
 		return f, registry.Document{Desc: idx.Descriptor, Data: idx.Bytes}
 	}
 	s := testSpec(t, "reg.test/hello:1", nil, "reg.test/build/hello:amd64")
-	s.Append = true
 
 	t.Run("another writer replaced the tag once", func(t *testing.T) {
 		f, theirs := setup()
@@ -199,7 +199,7 @@ func TestConverge(t *testing.T) {
 				}
 			}
 		}
-		res, err := Push(ctx, f, s, Options{Settle: time.Millisecond})
+		res, err := Push(ctx, f, s, Options{Request: spec.Request{Append: true}, Settle: time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestConverge(t *testing.T) {
 				}
 			}
 		}
-		res, err := Push(ctx, f, s, Options{Settle: time.Millisecond})
+		res, err := Push(ctx, f, s, Options{Request: spec.Request{Append: true}, Settle: time.Millisecond})
 		if !errors.Is(err, ErrNotConverged) {
 			t.Fatalf("error %v, want ErrNotConverged", err)
 		}

@@ -29,26 +29,24 @@ import (
 // yet. When every tag points at the index already, nothing is written
 // (unless Force). What refers to the entries (signatures, SBOMs,
 // attestations) is brought along unless SkipReferrers, reruns included
-// (docs/rules.md, "Referrers"). With s.Append the index is an update of
+// (docs/rules.md, "Referrers"). With opts.Append the index is an update of
 // what the target tag holds, and concurrent updates converge
 // (docs/rules.md, "Updating an index").
 //
 // When a write fails, Push returns the Result, whose Tags say which tags
 // were updated and which were not, together with a *TagsError.
 func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Result, error) {
-	if err := spec.Validate(s); err != nil {
+	if err := spec.Check(s, opts.Request); err != nil {
 		return nil, err
 	}
-	if opts.ByDigest && s.StagingTag != "" {
-		return nil, &spec.Error{Msg: "--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them"}
-	}
+	mirrors := opts.AllMirrors(s)
 	ls, err := openLayouts(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	defer ls.close()
 	rd := &reader{reg: reg, layouts: ls, strict: opts.StrictPlatform, configs: opts.Configs}
-	ctx = withScopes(ctx, s, !opts.DryRun)
+	ctx = withScopes(ctx, s, mirrors, !opts.DryRun)
 	// Whatever Push starts ends before it returns: on an early return the
 	// referrer scans still running are cancelled, and waited for.
 	ctx, cancel := context.WithCancel(ctx)
@@ -64,10 +62,11 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	}
 
 	public := s
-	if s.StagingTag != "" {
-		// The completeness gate: the update goes into the staging tag.
+	if opts.StagingTag != "" {
+		// The completeness gate: the update goes into the staging tag (a
+		// copy of the spec, with that target and no extra tags).
 		staged := *s
-		t, err := reference.WithTag(s.Target, s.StagingTag)
+		t, err := reference.WithTag(s.Target, opts.StagingTag)
 		if err != nil {
 			return nil, err
 		}
@@ -84,19 +83,19 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 		ref: s.Target, tags: pr.tags, previous: pr.previous, current: pr.current, plan: pr.p,
 		children: rd.planChildren(pr.p, target), found: pr.found, warnings: append(slices.Clone(pr.p.Warnings), pr.warnings...),
 	}
-	if s.Append {
+	if opts.Append {
 		c.update = pr.build
 	}
 	res, final, err := newWriter(rd, target, opts, pr.early).write(ctx, c, opts)
 	if err != nil || opts.DryRun {
 		return res, err
 	}
-	if public.StagingTag != "" {
+	if opts.StagingTag != "" {
 		if res, err = complete(ctx, rd, public, res, final, opts); err != nil || !res.Staging.Complete {
 			return res, err
 		}
 	}
-	res.Mirrors = mirror(ctx, rd, pr, public, final, opts)
+	res.Mirrors = mirror(ctx, rd, pr, public, mirrors, final, opts)
 	return res, nil
 }
 
@@ -120,7 +119,7 @@ type prepared struct {
 
 // prepare does the read-only steps of a push: resolve every source and the
 // target's tags, build the index (an update of what the target tag holds
-// with s.Append), check the descriptors of index sources, find what refers
+// with opts.Append), check the descriptors of index sources, find what refers
 // to the entries.
 func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lookups) (_ *prepared, err error) {
 	target := registry.RepoOf(s.Target)
@@ -131,7 +130,7 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lo
 	// update (--append), whose kept entries are not copied and so need no
 	// look, nor where no tag is left as it is (--force, --by-digest).
 	var onBefore func(registry.Document)
-	if !opts.DryRun && !opts.Force && !opts.ByDigest && !s.Append {
+	if !opts.DryRun && !opts.Force && !opts.ByDigest && !opts.Append {
 		onBefore = func(doc registry.Document) {
 			if ds := indexChildren(doc); len(ds) > 0 {
 				pr.early = startLooks(ctx, rd.reg, target, ds)
@@ -157,11 +156,11 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lo
 	}
 	pr.build = func(current *plan.Source) (*plan.Plan, error) {
 		return plan.Build(plan.Input{
-			Type: typ, Annotations: s.Annotations, Sources: sources, Select: s.Select,
-			Current: current, Remove: s.Remove,
+			Type: typ, Annotations: s.Annotations, Sources: sources, Select: opts.Select,
+			Current: current, Remove: opts.Remove,
 		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations})
 	}
-	if s.Append && len(s.Manifests) == 0 && before.Desc.Digest == "" {
+	if opts.Append && len(s.Manifests) == 0 && before.Desc.Digest == "" {
 		return nil, fmt.Errorf("%s: %w: --append with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", s.Target, registry.ErrNotFound)
 	}
 	if before.Desc.Digest != "" {
@@ -169,7 +168,7 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lo
 			return nil, fmt.Errorf("reading what %s holds now: %w", s.Target, err)
 		}
 	}
-	if s.Append {
+	if opts.Append {
 		pr.p, err = pr.build(pr.current)
 	} else {
 		pr.p, err = pr.build(nil)
@@ -213,7 +212,7 @@ func uniqueTags(s *spec.Spec) []string {
 // its registry asks for (a scope names a repository, not a registry, so
 // the target's scopes cannot be kept from other registries' token
 // requests, which grant only what the user may do).
-func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
+func withScopes(ctx context.Context, s *spec.Spec, mirrors []reference.NamedTagged, push bool) context.Context {
 	target := registry.RepoOf(s.Target)
 	repos := map[registry.Repo]bool{target: push}
 	for _, e := range s.Manifests {
@@ -224,7 +223,7 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 			repos[r] = false
 		}
 	}
-	for _, m := range s.Mirrors {
+	for _, m := range mirrors {
 		if r := registry.RepoOf(m); r.Domain == target.Domain {
 			repos[r] = push
 		}
@@ -239,7 +238,7 @@ func withScopes(ctx context.Context, s *spec.Spec, push bool) context.Context {
 	// The target and the mirrors are read from their registries, never
 	// through a pull mirror, dry runs included.
 	ctx = registry.WithTarget(ctx, target)
-	for _, m := range s.Mirrors {
+	for _, m := range mirrors {
 		ctx = registry.WithTarget(ctx, registry.RepoOf(m))
 	}
 	return ctx

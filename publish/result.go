@@ -6,12 +6,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Options controls Push. The zero value is useful.
+// Options controls Push: the request of one run. The zero value is
+// useful. Its spec.Request (append, remove, require, staging tag, select,
+// mirrors, by digest) is checked with the spec by spec.Check, first thing.
 type Options struct {
+	spec.Request
 	// Type overrides the spec's type (auto, oci, docker); empty keeps it.
 	Type string
 	// IgnoreMissing skips sources the registry says do not exist.
@@ -34,10 +38,6 @@ type Options struct {
 	// writer replaced it (see converge). Zero means DefaultSettle, raised to
 	// twice the time the write took when that is longer.
 	Settle time.Duration
-	// ByDigest writes the children and the index by digest and moves no
-	// tag (sign first, tag later); a rerun writes nothing when the index
-	// is there already.
-	ByDigest bool
 	// Configs, when set, remembers the platforms of the image configs a
 	// push reads, so that a rerun describes a source the target's index
 	// holds already without reading it (see ConfigCache). Nil means none:

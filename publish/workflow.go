@@ -64,25 +64,25 @@ func missingFrom(require, have []ocispec.Platform) []string {
 	return missing
 }
 
-// complete ends a gated push (public.StagingTag): res is the push into the
+// complete ends a gated push (opts.StagingTag): res is the push into the
 // staging tag, final the index that tag holds after converging. When the
 // staging tag gives every required platform, the target tag and the extra
 // tags are moved to what it holds (see promote); otherwise nothing public
 // moves and the result names what is missing.
 func complete(ctx context.Context, rd *reader, public *spec.Spec, res *Result, final *plan.Plan, opts Options) (*Result, error) {
-	missing := missingPlatforms(public.Require, final)
-	res.Staging = &Staging{Tag: public.StagingTag, Complete: len(missing) == 0, Missing: missing}
+	missing := missingPlatforms(opts.Require, final)
+	res.Staging = &Staging{Tag: opts.StagingTag, Complete: len(missing) == 0, Missing: missing}
 	res.Ref, res.Target = public.Target, public.Target.String()
 	if !res.Staging.Complete {
 		res.Tags = []TagResult{}
 		return res, nil
 	}
-	staging, err := reference.WithTag(public.Target, public.StagingTag)
+	staging, err := reference.WithTag(public.Target, opts.StagingTag)
 	if err != nil {
 		return res, err
 	}
 	w := newWriter(rd, registry.RepoOf(public.Target), Options{}, nil)
-	changed, err := w.promote(ctx, staging, uniqueTags(public), public.Require, final, res, opts)
+	changed, err := w.promote(ctx, staging, uniqueTags(public), opts.Require, final, res, opts)
 	res.Changed = res.Changed || changed
 	return res, err
 }
@@ -208,15 +208,15 @@ func (rd *reader) sourceChildren(p *plan.Plan) []child {
 	return out
 }
 
-// mirror publishes final, the index the push wrote, to each mirror of s
+// mirror publishes final, the index the push wrote, to each mirror
 // concurrently: its children (from their sources, or from the target for
 // entries an update kept) and referrers copied in, the index written by
 // digest, the mirror's tag and the extra tags moved. Each mirror's outcome
 // is its own.
-func mirror(ctx context.Context, rd *reader, pr *prepared, s *spec.Spec, final *plan.Plan, opts Options) []*MirrorResult {
-	out := make([]*MirrorResult, len(s.Mirrors))
+func mirror(ctx context.Context, rd *reader, pr *prepared, s *spec.Spec, mirrors []reference.NamedTagged, final *plan.Plan, opts Options) []*MirrorResult {
+	out := make([]*MirrorResult, len(mirrors))
 	var wg sync.WaitGroup
-	for i, m := range s.Mirrors {
+	for i, m := range mirrors {
 		wg.Go(func() {
 			res, err := mirrorOne(ctx, rd, pr, s, m, final, opts)
 			if err != nil {

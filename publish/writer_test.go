@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/manifest-push/manifest-push/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -27,8 +28,7 @@ func TestHealAndReferrerWarningsDoNotRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := testSpec(t, "reg.test/app:1", nil, "reg.test/build/a:amd64")
-	s.Append = true
-	if _, err := Push(ctx, f, s, Options{Settle: 1}); err != nil {
+	if _, err := Push(ctx, f, s, Options{Request: spec.Request{Append: true}, Settle: 1}); err != nil {
 		t.Fatal(err)
 	}
 	// A clean-up job deletes the kept child; another signer replaced the
@@ -40,7 +40,7 @@ func TestHealAndReferrerWarningsDoNotRace(t *testing.T) {
 	if err := f.PutManifest(ctx, repoOf("reg.test/app"), schemaTag(amd)+".sig", other); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Push(ctx, f, s, Options{Settle: 1})
+	res, err := Push(ctx, f, s, Options{Request: spec.Request{Append: true}, Settle: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/internal/suggest"
 
 	"errors"
@@ -53,8 +54,10 @@ type Args struct {
 	// a comma-separated list; StagingTag is --staging-tag.
 	Require    []string
 	StagingTag string
-	// Mirrors are --mirror targets (Spec.Mirrors).
+	// Mirrors are --mirror targets (Request.Mirrors).
 	Mirrors []string
+	// ByDigest is --by-digest (Request.ByDigest).
+	ByDigest bool
 }
 
 // FromArgs builds and validates a spec from from-args flags. The spec's
@@ -68,7 +71,7 @@ type Args struct {
 // the same source, and the same platform given twice are errors. With
 // Sources instead, each source gives one entry without a platform, and the
 // platforms given become Spec.Select.
-func FromArgs(a Args) (*Spec, error) {
+func FromArgs(a Args) (*Spec, Request, error) {
 	var errs []error
 	fail := func(flag string, err error, format string, args ...any) {
 		errs = append(errs, &Error{Msg: flag + ": " + fmt.Sprintf(format, args...), Err: err})
@@ -150,13 +153,8 @@ func FromArgs(a Args) (*Spec, error) {
 		seenPlats[platform.Key(p)] = ps
 		plats = append(plats, p)
 	}
-	s.Append = a.Append
-	remove, err := ParseRemove(a.Remove)
+	req, err := ParseRequest(RequestArgs{Append: a.Append, Remove: a.Remove, Require: a.Require, StagingTag: a.StagingTag, Mirrors: a.Mirrors, ByDigest: a.ByDigest}, s.Target)
 	if err != nil {
-		errs = append(errs, err)
-	}
-	s.Remove = remove
-	if err := ApplyWorkflow(s, a.Require, a.StagingTag, a.Mirrors); err != nil {
 		errs = append(errs, err)
 	}
 	onlyRemove := a.Append && len(a.Remove) > 0 && len(a.Sources) == 0 && strings.TrimSpace(a.Template) == ""
@@ -195,7 +193,7 @@ func FromArgs(a Args) (*Spec, error) {
 			}
 			s.Manifests = append(s.Manifests, e)
 		}
-		s.Select = plats
+		req.Select = plats
 	case removeWithoutAppend:
 	case onlyRemove:
 		if len(plats) > 0 {
@@ -233,14 +231,14 @@ func FromArgs(a Args) (*Spec, error) {
 	}
 
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, Request{}, errors.Join(errs...)
 	}
 	// What the flags passed is held to the rules of every spec, the same
 	// check as for a loaded or hand-built one.
-	if err := Validate(s); err != nil {
-		return nil, err
+	if err := Check(s, req); err != nil {
+		return nil, Request{}, err
 	}
-	return s, nil
+	return s, req, nil
 }
 
 // argSource parses a source given on the command line (an argument, or a
@@ -277,13 +275,28 @@ func ParseRemove(values []string) ([]ocispec.Platform, error) {
 	return out, errors.Join(errs...)
 }
 
-// ApplyWorkflow sets the flags of the publishing workflows on s: --require
-// (parsed as --remove is), --staging-tag, and --mirror (added to the
-// spec's mirrors). Errors name the flag; the rules between them are
-// Validate's.
-func ApplyWorkflow(s *Spec, require []string, stagingTag string, mirrors []string) error {
+// RequestArgs are the flags of a run's choices (Request), as given.
+type RequestArgs struct {
+	Append     bool
+	Remove     []string // --remove, each possibly a comma-separated list
+	Require    []string // --require, the same
+	StagingTag string
+	Mirrors    []string // --mirror references
+	ByDigest   bool
+}
+
+// ParseRequest parses the flags of a run's choices into a Request:
+// --remove and --require as platform lists, --staging-tag, --mirror
+// (checked against target, which may be nil). Errors name the flag; the
+// rules between them and with the spec are Check's.
+func ParseRequest(a RequestArgs, target reference.NamedTagged) (Request, error) {
+	r := Request{Append: a.Append, StagingTag: strings.TrimSpace(a.StagingTag), ByDigest: a.ByDigest}
 	var errs []error
-	for _, ps := range splitList(require) {
+	var err error
+	if r.Remove, err = ParseRemove(a.Remove); err != nil {
+		errs = append(errs, err)
+	}
+	for _, ps := range splitList(a.Require) {
 		if ps == "" {
 			errs = append(errs, &Error{Msg: "--require: empty platform in the list: remove the extra comma"})
 			continue
@@ -293,18 +306,17 @@ func ApplyWorkflow(s *Spec, require []string, stagingTag string, mirrors []strin
 			errs = append(errs, &Error{Msg: fmt.Sprintf("--require: %v", err), Err: err})
 			continue
 		}
-		s.Require = append(s.Require, p)
+		r.Require = append(r.Require, p)
 	}
-	s.StagingTag = strings.TrimSpace(stagingTag)
-	for _, m := range mirrors {
-		ref, err := ParseMirror(strings.TrimSpace(m), s.Target)
+	for _, m := range a.Mirrors {
+		ref, err := ParseMirror(strings.TrimSpace(m), target)
 		if err != nil {
 			errs = append(errs, &Error{Msg: fmt.Sprintf("--mirror: %v", err)})
 			continue
 		}
-		s.Mirrors = append(s.Mirrors, ref)
+		r.Mirrors = append(r.Mirrors, ref)
 	}
-	return errors.Join(errs...)
+	return r, errors.Join(errs...)
 }
 
 // splitList splits each element at commas and trims spaces. An empty list

@@ -135,7 +135,7 @@ func TestFromArgs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := FromArgs(tc.args)
+			got, _, err := FromArgs(tc.args)
 			if err != nil {
 				t.Fatalf("FromArgs: %v", err)
 			}
@@ -254,7 +254,7 @@ func TestFromArgsErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := FromArgs(tc.args)
+			s, _, err := FromArgs(tc.args)
 			if err == nil {
 				t.Fatalf("FromArgs = %+v, want an error", s)
 			}

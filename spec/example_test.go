@@ -55,7 +55,7 @@ manifests:
 }
 
 func ExampleFromArgs() {
-	s, err := spec.FromArgs(spec.Args{
+	s, _, err := spec.FromArgs(spec.Args{
 		Platforms: []string{"linux/amd64,linux/arm/v7", "linux/arm64"},
 		Template:  "reg.example/img-OS-ARCH-VARIANT:1.2",
 		Target:    "reg.example/img:1.2",

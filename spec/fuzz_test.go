@@ -173,7 +173,7 @@ func FuzzFromArgs(f *testing.F) {
 	f.Add("linux/amd46", "img:OS", "img", "", "=x", "docker")
 	f.Add("windows/amd64:10.0.1,windows/amd64:10.0.2", "img:OS-ARCH", "img@sha256:abc", ",", "k", "oci")
 	f.Fuzz(func(t *testing.T, platforms, template, target, tags, annotation, typ string) {
-		s, err := FromArgs(Args{
+		s, _, err := FromArgs(Args{
 			Platforms:   []string{platforms},
 			Template:    template,
 			Target:      target,

@@ -89,14 +89,14 @@ manifests:
 
 func TestFromArgsLayoutSources(t *testing.T) {
 	t.Parallel()
-	s, err := FromArgs(Args{Target: "reg.example/hello:1.0", Sources: []string{"oci-layout:out.tar", "reg.example/hello:arm"}})
+	s, _, err := FromArgs(Args{Target: "reg.example/hello:1.0", Sources: []string{"oci-layout:out.tar", "reg.example/hello:arm"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !cmp.Equal(s.Manifests[0].Layout, &LayoutRef{Path: "out.tar"}) || s.Manifests[1].Image == nil {
 		t.Errorf("sources: %+v", s.Manifests)
 	}
-	s, err = FromArgs(Args{Target: "reg.example/hello:1.0", Platforms: []string{"linux/amd64,linux/arm64"}, Template: "oci-layout:build/OS-ARCH.tar"})
+	s, _, err = FromArgs(Args{Target: "reg.example/hello:1.0", Platforms: []string{"linux/amd64,linux/arm64"}, Template: "oci-layout:build/OS-ARCH.tar"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,15 +105,15 @@ func TestFromArgsLayoutSources(t *testing.T) {
 			t.Errorf("template entry %d: %+v, want the layout %s with its platform", i, e, want)
 		}
 	}
-	_, err = FromArgs(Args{Target: "reg.example/hello:1.0", Platforms: []string{"linux/amd64,linux/arm64"}, Template: "oci-layout:build.tar:OS"})
+	_, _, err = FromArgs(Args{Target: "reg.example/hello:1.0", Platforms: []string{"linux/amd64,linux/arm64"}, Template: "oci-layout:build.tar:OS"})
 	if err == nil || !strings.Contains(err.Error(), "both give oci-layout:build.tar:linux") {
 		t.Errorf("two platforms giving the same layout tag: %v", err)
 	}
-	_, err = FromArgs(Args{Target: "reg.example/hello:1.0", Platforms: []string{"linux/amd64,linux/arm64"}, Template: "oci-layout:build.tar"})
+	_, _, err = FromArgs(Args{Target: "reg.example/hello:1.0", Platforms: []string{"linux/amd64,linux/arm64"}, Template: "oci-layout:build.tar"})
 	if err == nil || !strings.Contains(err.Error(), "no placeholder") {
 		t.Errorf("a layout template with no placeholder: %v", err)
 	}
-	_, err = FromArgs(Args{Target: "reg.example/hello:1.0", Sources: []string{"oci-layout:"}})
+	_, _, err = FromArgs(Args{Target: "reg.example/hello:1.0", Sources: []string{"oci-layout:"}})
 	if !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), `source "oci-layout:"`) {
 		t.Errorf("an empty layout path: %v", err)
 	}

@@ -64,31 +64,33 @@ func ParseMirror(ref string, target reference.NamedTagged) (reference.NamedTagge
 
 // checkWorkflow checks the rules of the completeness gate and the mirrors
 // (docs/rules.md, "Publishing workflows"), named as the flags that set them.
-func checkWorkflow(s *Spec) []error {
+func checkWorkflow(s *Spec, r Request) []error {
 	var errs []error
 	fail := func(format string, args ...any) {
 		errs = append(errs, &Error{Pos: Pos{File: s.Name}, Msg: fmt.Sprintf(format, args...)})
 	}
 	switch {
-	case len(s.Require) > 0 && (!s.Append || s.StagingTag == ""):
+	case r.ByDigest && len(r.Require) > 0:
+		fail("--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them")
+	case len(r.Require) > 0 && (!r.Append || r.StagingTag == ""):
 		fail("--require needs --append and --staging-tag TAG: the jobs of a run merge into the staging tag, and the one that completes it moves the target tag (e.g. --append --staging-tag 1.0-run-$RUN_ID)")
-	case s.StagingTag != "" && len(s.Require) == 0:
+	case r.StagingTag != "" && len(r.Require) == 0:
 		fail("--staging-tag is for the completeness gate: give the platforms the index must hold with --require")
 	}
-	if s.StagingTag != "" {
-		if err := checkTag(s.StagingTag); err != nil {
+	if r.StagingTag != "" {
+		if err := checkTag(r.StagingTag); err != nil {
 			fail("--staging-tag: %v", err)
-		} else if s.Target != nil && (s.StagingTag == s.Target.Tag() || slices.Contains(s.Tags, s.StagingTag)) {
-			fail("--staging-tag %s is a tag the index is published under: give the run its own tag, e.g. %s-run-$RUN_ID", s.StagingTag, s.StagingTag)
+		} else if s.Target != nil && (r.StagingTag == s.Target.Tag() || slices.Contains(s.Tags, r.StagingTag)) {
+			fail("--staging-tag %s is a tag the index is published under: give the run its own tag, e.g. %s-run-$RUN_ID", r.StagingTag, r.StagingTag)
 		}
 	}
-	for _, p := range s.Require {
+	for _, p := range r.Require {
 		if _, err := platform.Normalize(p); err != nil {
 			fail("--require: %v", err)
 		}
 	}
 	seen := map[string]bool{}
-	for _, m := range s.Mirrors {
+	for _, m := range r.AllMirrors(s) {
 		switch {
 		case m == nil:
 			fail("a mirror has no reference")

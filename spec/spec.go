@@ -28,6 +28,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/distribution/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -56,6 +57,18 @@ type Spec struct {
 	Annotations map[string]string
 	// Manifests are the entries, in spec order.
 	Manifests []Entry
+	// Mirrors are more targets that get the same index, its children and
+	// referrers, and the extra tags, each in its own repository under its
+	// own tag (see docs/rules.md, "Mirrors"): the file's mirrors key. A
+	// run may name more (Request.Mirrors).
+	Mirrors []reference.NamedTagged
+}
+
+// Request is what one run asks of a push beyond what its spec says: the
+// run's choices, from the command line or a Go caller (publish.Options
+// carries it). Nothing in it is written into the Spec; Check validates
+// the two together, in one place.
+type Request struct {
 	// Select, when not empty, chooses among the platforms the sources give:
 	// only entries of these platforms go into the index, and a platform no
 	// source gives is an error (from-args with source arguments and
@@ -65,7 +78,7 @@ type Spec struct {
 	// its entries stay for every platform the spec's entries do not give,
 	// and the spec's entries replace those of the same platform (see
 	// docs/rules.md, "Updating an index"). With no target tag yet it is a
-	// normal push. Manifests may then be empty if Remove is not.
+	// normal push. The spec's manifests may then be empty if Remove is not.
 	Append bool
 	// Remove are platforms whose entries (and their attestations) are left
 	// out of the index, normalised; fields left empty match any value
@@ -81,10 +94,17 @@ type Spec struct {
 	// StagingTag is the tag of the target repository that the jobs of one
 	// pipeline run merge into (e.g. 1.0-run-1234); required with Require.
 	StagingTag string
-	// Mirrors are more targets that get the same index, its children and
-	// referrers, and the extra tags, each in its own repository under its
-	// own tag (see docs/rules.md, "Mirrors").
+	// Mirrors are more targets than the spec's own (Spec.Mirrors).
 	Mirrors []reference.NamedTagged
+	// ByDigest writes the children and the index by digest and moves no
+	// tag (sign first, tag later); a rerun writes nothing when the index
+	// is there already.
+	ByDigest bool
+}
+
+// AllMirrors are the spec's mirrors, then the request's.
+func (r Request) AllMirrors(s *Spec) []reference.NamedTagged {
+	return append(slices.Clip(s.Mirrors), r.Mirrors...)
 }
 
 // Entry is one source image of the index.

@@ -15,7 +15,14 @@ import (
 // entries of the same platform, valid extra tags, and no annotations with
 // type docker. Errors name the entry's position when it has one, wrap
 // ErrInvalidSpec, and are joined. A spec Load or FromArgs returned passes.
-func Validate(s *Spec) error {
+func Validate(s *Spec) error { return Check(s, Request{}) }
+
+// Check validates s as Validate does, together with what the run asks of
+// it (r): the one place where a spec and a request are checked. The
+// spec's manifests may be empty for an update that only removes
+// platforms; the rules of the completeness gate, by-digest pushes and
+// mirrors are checked as the flags that set them.
+func Check(s *Spec, r Request) error {
 	if s == nil {
 		return &Error{Msg: "no spec given"}
 	}
@@ -38,15 +45,15 @@ func Validate(s *Spec) error {
 	if err := CheckAnnotations(s.Type, "type"); err != nil && len(s.Annotations) > 0 {
 		fail(file, nil, "%v", err)
 	}
-	if len(s.Manifests) == 0 && !(s.Append && len(s.Remove) > 0) {
+	if len(s.Manifests) == 0 && !(r.Append && len(r.Remove) > 0) {
 		fail(file, nil, `"manifests" is empty: list at least one source image, %s`, examples["manifests"])
 	}
-	for _, p := range append(slices.Clone(s.Select), s.Remove...) {
+	for _, p := range append(slices.Clone(r.Select), r.Remove...) {
 		if _, err := platform.Normalize(p); err != nil {
 			fail(file, err, "%v", err)
 		}
 	}
-	errs = append(errs, checkWorkflow(s)...)
+	errs = append(errs, checkWorkflow(s, r)...)
 	seen := map[string]Entry{}
 	for _, e := range s.Manifests {
 		pos := e.Pos

@@ -35,7 +35,6 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 	default:
 		return opts, usagef("--attestations %q: use keep or drop", a)
 	}
-	opts.ByDigest = c.Bool("by-digest")
 	if isSet(c, "type") {
 		t, err := spec.ParseType(str(c, "type"))
 		if err != nil {
@@ -46,20 +45,25 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 	return opts, nil
 }
 
-// workflowFlags checks the workflow flags that are push options, not spec
-// values: --by-digest moves no tag, so it cannot be a completeness gate.
-func workflowFlags(c *cli.Context) error {
-	if c.Bool("by-digest") && len(c.StringSlice("require")) > 0 {
-		return usagef("--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them")
-	}
-	return nil
-}
-
 // job is one spec to push, or the error that loading it gave.
 type job struct {
 	name string
 	spec *spec.Spec
-	err  error
+	// req is what the run asks of it (the flags of its choices).
+	req spec.Request
+	err error
+}
+
+// requestArgs are the flags of a run's choices (spec.ParseRequest).
+func requestArgs(c *cli.Context) spec.RequestArgs {
+	return spec.RequestArgs{
+		Append:     c.Bool("append"),
+		Remove:     c.StringSlice("remove"),
+		Require:    c.StringSlice("require"),
+		StagingTag: c.String("staging-tag"),
+		Mirrors:    c.StringSlice("mirror"),
+		ByDigest:   c.Bool("by-digest"),
+	}
 }
 
 func fromSpecAction(c *cli.Context, std streams) error {
@@ -84,8 +88,7 @@ func fromSpecAction(c *cli.Context, std streams) error {
 	if stdinSpecs > 1 || (stdinSpecs == 1 && g.stdinUsed) {
 		return usagef("standard input can be read once: give - as one spec, or use --password-stdin")
 	}
-	remove, err := spec.ParseRemove(c.StringSlice("remove"))
-	if err != nil {
+	if _, err := spec.ParseRemove(c.StringSlice("remove")); err != nil {
 		return err
 	}
 	jobs := make([]job, len(files))
@@ -97,13 +100,9 @@ func fromSpecAction(c *cli.Context, std streams) error {
 			jobs[i].spec, jobs[i].err = spec.LoadFile(f, spec.LoadOptions{LookupEnv: std.lookupEnv})
 		}
 		if jobs[i].spec != nil {
-			jobs[i].spec.Append = c.Bool("append")
-			jobs[i].spec.Remove = remove
-			jobs[i].err = errors.Join(
-				spec.ApplyWorkflow(jobs[i].spec, c.StringSlice("require"), c.String("staging-tag"), c.StringSlice("mirror")),
-				workflowFlags(c))
+			jobs[i].req, jobs[i].err = spec.ParseRequest(requestArgs(c), jobs[i].spec.Target)
 			if jobs[i].err == nil {
-				jobs[i].err = spec.Validate(jobs[i].spec)
+				jobs[i].err = spec.Check(jobs[i].spec, jobs[i].req)
 			}
 			if jobs[i].err != nil {
 				jobs[i].spec = nil
@@ -161,7 +160,8 @@ func fromArgsAction(c *cli.Context, std streams) error {
 	for _, t := range c.StringSlice("tags") {
 		tags = append(tags, strings.Split(t, ",")...)
 	}
-	s, err := spec.FromArgs(spec.Args{
+	ra := requestArgs(c)
+	s, req, err := spec.FromArgs(spec.Args{
 		Platforms:       c.StringSlice("platforms"),
 		Template:        c.String("template"),
 		Sources:         c.Args().Slice(),
@@ -170,16 +170,14 @@ func fromArgsAction(c *cli.Context, std streams) error {
 		Annotations:     c.StringSlice("annotations"),
 		SourcePlatforms: c.StringSlice("desc-platform"),
 		Type:            opts.Type,
-		Append:          c.Bool("append"),
-		Remove:          c.StringSlice("remove"),
-		Require:         c.StringSlice("require"),
-		StagingTag:      c.String("staging-tag"),
-		Mirrors:         c.StringSlice("mirror"),
+		Append:          ra.Append,
+		Remove:          ra.Remove,
+		Require:         ra.Require,
+		StagingTag:      ra.StagingTag,
+		Mirrors:         ra.Mirrors,
+		ByDigest:        ra.ByDigest,
 	})
-	if err == nil {
-		err = workflowFlags(c)
-	}
-	return pushAll(c.Context, g, opts, []job{{name: "from-args", spec: s, err: err}}, std)
+	return pushAll(c.Context, g, opts, []job{{name: "from-args", spec: s, req: req, err: err}}, std)
 }
 
 // outcome is what one job gave.
@@ -216,7 +214,9 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 			continue
 		}
 		wg.Go(func() {
-			res, err := publish.Push(ctx, client, j.spec, opts)
+			o := opts
+			o.Request = j.req
+			res, err := publish.Push(ctx, client, j.spec, o)
 			err = explainMissing(ctx, client, j.spec, err)
 			outcomes[i] = outcome{res: res, err: annotateTimeout(ctx, err, g)}
 		})
