@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -258,5 +259,111 @@ func TestConcurrentAppendsUnequalSpeeds(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// Suspected: the read-back covered the target tag only. Job A's write of
+// the extra tag latest is held 2 s in the network; job B meanwhile merges
+// A's index with its own and moves 1.0 and latest to it; A's late write
+// then puts latest back on A's older index. A's read-back finds its entries
+// in 1.0, and must also find latest pointing elsewhere than 1.0 and move
+// it: both tags end on the index that holds both jobs' platforms.
+func TestLateExtraTagWriteIsRepaired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.image("app", "base", "linux/amd64")
+	e.image("app", "a", "linux/arm64")
+	e.image("app", "b", "linux/s390x")
+	clitest.WantCode(t, e.run("--plain-http", "from-args", "--target", e.ref("app:1.0"), "--tags", "latest", e.ref("app:base")), 0)
+	// A goes through its own proxy, which holds its PUT of latest 2 s and
+	// says when its PUT of 1.0 has been answered.
+	pxA, err := proxy.Start(e.Registry.URL(), proxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pxA.Close)
+	wroteTarget := make(chan struct{})
+	var once sync.Once
+	pxA.SetFault(func(r *http.Request, _ int) proxy.Action {
+		switch {
+		case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/latest"):
+			return proxy.Stall(2 * time.Second)
+		case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/1.0"):
+			return proxy.Action{ModifyResponse: func(*http.Response) error { once.Do(func() { close(wroteTarget) }); return nil }}
+		}
+		return proxy.Pass()
+	})
+	refA := func(s string) string { return pxA.Host() + "/" + s }
+	jobA := e.startJobs([]string{"--plain-http", "from-args", "--append", "--target", refA("app:1.0"), "--tags", "latest", refA("app:a")})[0]
+	select {
+	case <-wroteTarget:
+	case <-time.After(60 * time.Second):
+		t.Fatal("job A never wrote 1.0")
+	}
+	jobB := e.startJobs([]string{"--plain-http", "from-args", "--append", "--target", e.ref("app:1.0"), "--tags", "latest", e.ref("app:b")})[0]
+	for name, j := range map[string]*job{"A": jobA, "B": jobB} {
+		if code := j.wait(); code != 0 {
+			t.Errorf("job %s: exit %d\n%s%s", name, code, j.out.String(), j.err.String())
+		}
+	}
+	target, latest := e.index("app", "1.0"), e.index("app", "latest")
+	want := []string{"linux/amd64", "linux/arm64", "linux/s390x"}
+	if got := platformsOf(target.index); !slices.Equal(got, want) {
+		t.Errorf("app:1.0 holds %v, want %v", got, want)
+	}
+	if latest.digest != target.digest {
+		t.Errorf("app:latest holds %s (%v), app:1.0 %s (%v)", latest.digest, platformsOf(latest.index), target.digest, platformsOf(target.index))
+	}
+}
+
+// Suspected: two jobs of one gated run complete the index, the later one
+// with one more platform; the first job's move of the public tag is held
+// 2 s in the network and lands last. The last writer must not win: the
+// completing job reads the staging tag back after moving the public tag,
+// and moves it again to the newer complete index the staging tag holds.
+func TestGateLateCompletionDoesNotWinBack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.image("app", "amd64", "linux/amd64")
+	e.image("app", "arm64", "linux/arm64")
+	e.image("app", "s390x", "linux/s390x")
+	gate := func(ref func(string) string, src string) []string {
+		return []string{"--plain-http", "from-args", "--append", "--require", "linux/amd64,linux/arm64",
+			"--staging-tag", "1.0-run-1", "--target", ref("app:1.0"), ref("app:" + src)}
+	}
+	clitest.WantCode(t, e.run(gate(e.ref, "amd64")...), 0)
+	pxA, err := proxy.Start(e.Registry.URL(), proxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pxA.Close)
+	// A's move of the public tag starts B, and is held 2 s.
+	moving := make(chan struct{})
+	var once sync.Once
+	pxA.SetFault(func(r *http.Request, _ int) proxy.Action {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/1.0") {
+			once.Do(func() { close(moving) })
+			return proxy.Stall(2 * time.Second)
+		}
+		return proxy.Pass()
+	})
+	jobA := e.startJobs(gate(func(s string) string { return pxA.Host() + "/" + s }, "arm64"))[0]
+	select {
+	case <-moving:
+	case <-time.After(60 * time.Second):
+		t.Fatal("job A never moved the public tag")
+	}
+	jobB := e.startJobs(gate(e.ref, "s390x"))[0]
+	for name, j := range map[string]*job{"A": jobA, "B": jobB} {
+		if code := j.wait(); code != 0 {
+			t.Errorf("job %s: exit %d\n%s%s", name, code, j.out.String(), j.err.String())
+		}
+	}
+	public, staging := e.index("app", "1.0"), e.index("app", "1.0-run-1")
+	if want := []string{"linux/amd64", "linux/arm64", "linux/s390x"}; !slices.Equal(platformsOf(staging.index), want) {
+		t.Errorf("the staging tag holds %v, want %v", platformsOf(staging.index), want)
+	}
+	if public.digest != staging.digest {
+		t.Errorf("app:1.0 holds %s (%v), the staging tag %s (%v): an older complete index won", public.digest, platformsOf(public.index), staging.digest, platformsOf(staging.index))
 	}
 }
