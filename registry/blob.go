@@ -354,8 +354,12 @@ func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, doc Do
 	return resp.Header, nil
 }
 
-// isDigest reports whether a manifest reference is a digest, not a tag.
-func isDigest(ref string) bool { return strings.Contains(ref, ":") }
+// isDigest reports whether a manifest reference is a digest, not a tag (a
+// tag has no colon; a digest is algorithm:encoded, checked).
+func isDigest(ref string) bool {
+	_, err := digest.Parse(ref)
+	return err == nil
+}
 
 // refString spells what ref names in repository r as a reference does:
 // r@digest, or r:tag.
