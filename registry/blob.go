@@ -354,12 +354,11 @@ func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, doc Do
 	return resp.Header, nil
 }
 
-// isDigest reports whether a manifest reference is a digest, not a tag (a
-// tag has no colon; a digest is algorithm:encoded, checked).
-func isDigest(ref string) bool {
-	_, err := digest.Parse(ref)
-	return err == nil
-}
+// isDigest reports whether a manifest reference is a digest, not a tag:
+// the reference grammar gives a tag no colon ([A-Za-z0-9_][A-Za-z0-9_.-]*)
+// and a digest always one (algorithm:encoded), whether or not the encoded
+// part is valid (the registry says so).
+func isDigest(ref string) bool { return strings.Contains(ref, ":") }
 
 // refString spells what ref names in repository r as a reference does:
 // r@digest, or r:tag.
