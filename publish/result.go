@@ -51,12 +51,16 @@ type Options struct {
 	Progress func(Progress)
 }
 
+// TagStatus is what a push did to one tag (TagResult.Status); its text is
+// what the text and JSON output print.
+type TagStatus string
+
 // Tag statuses reported in TagResult.Status.
 const (
-	TagUpdated     = "updated"
-	TagUnchanged   = "unchanged"
-	TagWouldUpdate = "would update"
-	TagNotUpdated  = "not updated"
+	TagUpdated     TagStatus = "updated"
+	TagUnchanged   TagStatus = "unchanged"
+	TagWouldUpdate TagStatus = "would update"
+	TagNotUpdated  TagStatus = "not updated"
 )
 
 // Result is the outcome of one Push.
@@ -100,7 +104,7 @@ type Result struct {
 // pointed at before the push, empty when it did not exist.
 type TagResult struct {
 	Tag      string        `json:"tag"`
-	Status   string        `json:"status"`
+	Status   TagStatus     `json:"status"`
 	Previous digest.Digest `json:"previous,omitempty"`
 }
 
