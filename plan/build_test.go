@@ -42,7 +42,7 @@ func image(t *testing.T, ref string, mt string, want, config *ocispec.Platform, 
 }
 
 // input is an Input of srcs and of the index type typ (empty: auto).
-func input(srcs []Source, typ string) Input {
+func input(srcs []Source, typ spec.IndexType) Input {
 	return Input{Type: typ, Sources: srcs}
 }
 
@@ -69,7 +69,7 @@ func TestBuildPlatformRules(t *testing.T) {
 		name      string
 		sources   func(t *testing.T) []Source
 		opts      Options
-		typ       string
+		typ       spec.IndexType
 		want      []string
 		mediaType string
 		warnings  int

@@ -16,7 +16,7 @@ import (
 type Input struct {
 	// Type is spec.TypeAuto, spec.TypeOCI or spec.TypeDocker; empty means
 	// auto.
-	Type string
+	Type spec.IndexType
 	// Annotations are the index annotations (OCI only).
 	Annotations map[string]string
 	// Sources are the resolved sources, in the order of the index.

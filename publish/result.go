@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -13,7 +14,7 @@ import (
 // Options controls Push. The zero value is useful.
 type Options struct {
 	// Type overrides the spec's type (auto, oci, docker); empty keeps it.
-	Type string
+	Type spec.IndexType
 	// IgnoreMissing skips sources the registry says do not exist.
 	IgnoreMissing bool
 	// DryRun resolves and builds the index, and writes nothing.

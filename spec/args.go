@@ -42,7 +42,7 @@ type Args struct {
 	// Annotations are key=value index annotations (split at the first =).
 	Annotations []string
 	// Type is TypeAuto, TypeOCI, TypeDocker or empty.
-	Type string
+	Type IndexType
 	// Append is --append (Spec.Append): with it, no source at all is valid
 	// when Remove is given.
 	Append bool
