@@ -2,6 +2,7 @@ package publish
 
 import (
 	"errors"
+	"reflect"
 
 	"github.com/manifest-push/manifest-push/spec"
 )
@@ -24,3 +25,26 @@ type SourceError struct {
 func (e *SourceError) Error() string { return "source " + e.Source + ": " + e.Err.Error() }
 
 func (e *SourceError) Unwrap() error { return e.Err }
+
+// joinType is the type errors.Join returns.
+var joinType = reflect.TypeOf(errors.Join(errors.New("")))
+
+// Errors lists the errors an errors.Join made err of, recursively, or err
+// itself; none for nil. A type that unwraps to several errors without
+// being a join (a registry.Error and its sentinels, a fmt.Errorf with two
+// %w) is one error. A caller that reports failures one by one (a line
+// each, grouped by cause) splits a Push's error with it.
+func Errors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok || reflect.TypeOf(err) != joinType {
+		return []error{err}
+	}
+	var out []error
+	for _, p := range j.Unwrap() {
+		out = append(out, Errors(p)...)
+	}
+	return out
+}

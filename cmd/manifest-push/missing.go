@@ -9,6 +9,7 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/internal/suggest"
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 )
@@ -45,7 +46,7 @@ func explainMissing(ctx context.Context, client *registry.Client, s *spec.Spec, 
 	if err == nil || s == nil || !errors.Is(err, registry.ErrNotFound) {
 		return err
 	}
-	parts := splitJoined(err)
+	parts := publish.Errors(err)
 	tags := map[string][]string{} // repository → its tags, listed once
 	changed := false
 	for i, part := range parts {
