@@ -20,6 +20,31 @@ type SourceError struct {
 	Source string
 	Pos    spec.Pos
 	Err    error
+	// Missing is set when the registry does not have what Source names:
+	// no such tag, digest or repository (Err wraps registry.ErrNotFound).
+	// A source whose manifest is there but whose config or entries are
+	// not is not Missing.
+	Missing bool
+	// Near is, for a source Missing by tag, what the tag list of its
+	// repository offers instead (read during the push); nil for a source
+	// by digest, or when the tags could not be listed.
+	Near *NearTags
+}
+
+// NearTags is what a repository holds near a tag it does not have (a
+// template that expands to img:linux-armv7 where the repository has
+// linux-arm-v7).
+type NearTags struct {
+	// Repository is the repository listed, as registry.Repo prints it.
+	Repository string
+	// Tag is the tag the source names.
+	Tag string
+	// Count is how many tags the repository has (0: none, or no such
+	// repository).
+	Count int
+	// Tags are its tags nearest to Tag, nearest first, at most
+	// maxNearTags; none when no tag is near.
+	Tags []string
 }
 
 func (e *SourceError) Error() string { return "source " + e.Source + ": " + e.Err.Error() }

@@ -122,7 +122,7 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 			src.Missing = true
 			return src, nil
 		}
-		return src, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
+		return src, rd.sourceError(ctx, e, err)
 	}
 	src.Descriptor = doc.Desc
 	r := registry.RepoOf(e.Image)

@@ -217,7 +217,7 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 		}
 		wg.Go(func() {
 			res, err := publish.Push(ctx, client, j.spec, opts)
-			err = explainMissing(ctx, client, j.spec, err)
+			err = explainMissing(err)
 			outcomes[i] = outcome{res: res, err: annotateTimeout(ctx, err, g)}
 		})
 	}
