@@ -57,6 +57,14 @@ type Args struct {
 	Mirrors []string
 }
 
+// argNames call the options that Validate's messages name by the
+// from-args flags that set them.
+var argNames = Names{
+	OptionAppend:     "--append",
+	OptionRequire:    "--require",
+	OptionStagingTag: "--staging-tag",
+}
+
 // FromArgs builds and validates a spec from from-args flags. The spec's
 // Name is "from-args"; every problem is reported, joined, as *Error values
 // whose message starts with the flag ("--platforms: ...") and which wrap
@@ -236,8 +244,8 @@ func FromArgs(a Args) (*Spec, error) {
 		return nil, errors.Join(errs...)
 	}
 	// What the flags passed is held to the rules of every spec, the same
-	// check as for a loaded or hand-built one.
-	if err := Validate(s); err != nil {
+	// check as for a loaded or hand-built one, naming the flags.
+	if err := ValidateNamed(s, argNames); err != nil {
 		return nil, err
 	}
 	return s, nil

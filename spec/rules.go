@@ -41,7 +41,8 @@ func ParseType(word string) (IndexType, error) {
 // CheckAnnotations is the one rule of annotations and types: annotations
 // (of the index or of an entry) need an OCI index, so a type of docker with
 // annotations is an error. given names where the type was given: "type"
-// (a spec file's key) or "--type" (the flag), for the fix it suggests.
+// (a spec file's key), "--type" (the flag) or what a caller's Names call
+// OptionType, for the fix it suggests.
 func CheckAnnotations(typ IndexType, given string) error {
 	if typ != TypeDocker {
 		return nil
@@ -67,28 +68,30 @@ func ParseMirror(ref string, target reference.NamedTagged) (reference.NamedTagge
 }
 
 // checkWorkflow checks the rules of the completeness gate and the mirrors
-// (docs/rules.md, "Publishing workflows"), named as the flags that set them.
-func checkWorkflow(s *Spec) []error {
+// (docs/rules.md, "Publishing workflows"), naming the options that set
+// them as names calls them.
+func checkWorkflow(s *Spec, names Names) []error {
 	var errs []error
 	fail := func(format string, args ...any) {
 		errs = append(errs, &Error{Pos: Pos{File: s.Name}, Msg: fmt.Sprintf(format, args...)})
 	}
+	require, staging, update := names.Of(OptionRequire), names.Of(OptionStagingTag), names.Of(OptionAppend)
 	switch {
 	case len(s.Require) > 0 && (!s.Append || s.StagingTag == ""):
-		fail("--require needs --append and --staging-tag TAG: the jobs of a run merge into the staging tag, and the one that completes it moves the target tag (e.g. --append --staging-tag 1.0-run-$RUN_ID)")
+		fail("%[1]s needs %[2]s and %[3]s TAG: the jobs of a run merge into the staging tag, and the one that completes it moves the target tag (e.g. %[2]s %[3]s 1.0-run-$RUN_ID)", require, update, staging)
 	case s.StagingTag != "" && len(s.Require) == 0:
-		fail("--staging-tag is for the completeness gate: give the platforms the index must hold with --require")
+		fail("%s is for the completeness gate: give the platforms the index must hold with %s", staging, require)
 	}
 	if s.StagingTag != "" {
 		if err := checkTag(s.StagingTag); err != nil {
-			fail("--staging-tag: %v", err)
+			fail("%s: %v", staging, err)
 		} else if s.Target != nil && (s.StagingTag == s.Target.Tag() || slices.Contains(s.Tags, s.StagingTag)) {
-			fail("--staging-tag %s is a tag the index is published under: give the run its own tag, e.g. %s-run-$RUN_ID", s.StagingTag, s.StagingTag)
+			fail("%s %s is a tag the index is published under: give the run its own tag, e.g. %s-run-$RUN_ID", staging, s.StagingTag, s.StagingTag)
 		}
 	}
 	for _, p := range s.Require {
 		if _, err := platform.Normalize(p); err != nil {
-			fail("--require: %v", err)
+			fail("%s: %v", require, err)
 		}
 	}
 	seen := map[string]bool{}

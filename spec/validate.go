@@ -15,7 +15,15 @@ import (
 // entries of the same platform, valid extra tags, and no annotations with
 // type docker. Errors name the entry's position when it has one, wrap
 // ErrInvalidSpec, and are joined. A spec Load or FromArgs returned passes.
+// Errors call the options of a run by their fields (Option.String):
+// ValidateNamed calls them as a caller does.
 func Validate(s *Spec) error {
+	return ValidateNamed(s, nil)
+}
+
+// ValidateNamed is Validate, with the options of the run (the workflow
+// rules: Require, StagingTag, Append) called in its errors by names.
+func ValidateNamed(s *Spec, names Names) error {
 	if s == nil {
 		return &Error{Msg: "no spec given"}
 	}
@@ -46,7 +54,7 @@ func Validate(s *Spec) error {
 			fail(file, err, "%v", err)
 		}
 	}
-	errs = append(errs, checkWorkflow(s)...)
+	errs = append(errs, checkWorkflow(s, names)...)
 	seen := map[string]Entry{}
 	for _, e := range s.Manifests {
 		pos := e.Pos

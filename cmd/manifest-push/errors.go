@@ -164,6 +164,20 @@ func cause(e *registry.Error) string {
 	return fmt.Sprintf("%s\x00%d\x00%q\x00%q\x00%s", e.Host, e.StatusCode, e.Codes, e.Messages, transport)
 }
 
+// flagNames call the options of a run (spec.Option) by the flags that set
+// them, in what the library says of them (its errors and warnings).
+var flagNames = spec.Names{
+	spec.OptionType:            "--type",
+	spec.OptionAppend:          "--append",
+	spec.OptionRemove:          "--remove",
+	spec.OptionSelect:          "--platforms",
+	spec.OptionSourcePlatforms: "--desc-platform with from-args",
+	spec.OptionStrictPlatform:  "--strict-platform",
+	spec.OptionRequire:         "--require",
+	spec.OptionStagingTag:      "--staging-tag",
+	spec.OptionByDigest:        "--by-digest",
+}
+
 // hint is a registry.Hint and the host it came from.
 type hint struct {
 	registry.Hint

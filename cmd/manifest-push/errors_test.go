@@ -11,6 +11,16 @@ import (
 	"github.com/manifest-push/manifest-push/spec"
 )
 
+// Every option the library's messages name has its flag here.
+func TestFlagNames(t *testing.T) {
+	t.Parallel()
+	for o := spec.OptionType; o.String() != "an option"; o++ {
+		if flagNames[o] == "" {
+			t.Errorf("%s has no flag name", o)
+		}
+	}
+}
+
 // A missing source is printed from the fields of its publish.SourceError:
 // the spec position, the message, and what its repository holds instead.
 func TestExplainMissing(t *testing.T) {

@@ -103,7 +103,7 @@ func fromSpecAction(c *cli.Context, std streams) error {
 				spec.ApplyWorkflow(jobs[i].spec, c.StringSlice("require"), c.String("staging-tag"), c.StringSlice("mirror")),
 				workflowFlags(c))
 			if jobs[i].err == nil {
-				jobs[i].err = spec.Validate(jobs[i].spec)
+				jobs[i].err = spec.ValidateNamed(jobs[i].spec, flagNames)
 			}
 			if jobs[i].err != nil {
 				jobs[i].spec = nil
