@@ -186,7 +186,17 @@ func TestBuildPlatformRules(t *testing.T) {
 			},
 			typ:     spec.TypeDocker,
 			err:     ErrMediaType,
-			errText: "use --type oci",
+			errText: "cannot hold: use Type oci",
+		},
+		{
+			name: "the fix names the type as the caller calls it",
+			sources: func(t *testing.T) []Source {
+				return []Source{image(t, "reg.test/hello:a", ocispec.MediaTypeImageManifest, amd, amd, 3)}
+			},
+			opts:    Options{Names: spec.Names{spec.OptionType: "--type"}},
+			typ:     spec.TypeDocker,
+			err:     ErrMediaType,
+			errText: "cannot hold: use --type oci",
 		},
 		{
 			name: "missing sources are left out",

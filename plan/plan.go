@@ -83,6 +83,10 @@ type Options struct {
 	// DropAttestations leaves attestation manifests out, from the sources
 	// and from Input.Current alike.
 	DropAttestations bool
+	// Names are what errors and warnings call the options of the run
+	// (spec.Option) that would change them; nil calls them by their
+	// fields.
+	Names spec.Names
 }
 
 // Plan is the index to push.
