@@ -1,12 +1,15 @@
 package publish
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/manifest-push/manifest-push/registry"
+	"github.com/manifest-push/manifest-push/spec"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestErrors(t *testing.T) {
@@ -34,6 +37,43 @@ func TestErrors(t *testing.T) {
 			same := func(x, y error) bool { return x == y || x != nil && y != nil && x.Error() == y.Error() }
 			if !slices.EqualFunc(got, tc.want, same) {
 				t.Errorf("Errors(%v) = %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+// Push's errors name the options of the run by their fields, or as
+// Options.Names calls them.
+func TestOptionNames(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	amd := ocispec.Platform{OS: "linux", Architecture: "amd64"}
+	update := testSpec(t, "reg.test/app:1", nil)
+	update.Append, update.Remove = true, []ocispec.Platform{amd}
+	gate := testSpec(t, "reg.test/app:1", nil, "reg.test/src:a")
+	gate.Append, gate.Require, gate.StagingTag = true, []ocispec.Platform{amd}, "1-run-1"
+	flags := spec.Names{spec.OptionAppend: "--append", spec.OptionByDigest: "--by-digest", spec.OptionRequire: "--require"}
+	for _, tc := range []struct {
+		name string
+		spec *spec.Spec
+		opts Options
+		want string
+		is   error
+	}{
+		{"an update of no tag", update, Options{},
+			"reg.test/app:1: not found: Spec.Append with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", registry.ErrNotFound},
+		{"an update of no tag, by flag", update, Options{Names: flags},
+			"reg.test/app:1: not found: --append with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", registry.ErrNotFound},
+		{"by digest with the gate", gate, Options{ByDigest: true},
+			"Options.ByDigest moves no tag and Spec.Require moves the target tag once the index is complete: give one of them", spec.ErrInvalidSpec},
+		{"by digest with the gate, by flag", gate, Options{ByDigest: true, Names: flags},
+			"--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them", spec.ErrInvalidSpec},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Push(ctx, newFake(), tc.spec, tc.opts)
+			if err == nil || err.Error() != tc.want || !errors.Is(err, tc.is) {
+				t.Errorf("err = %v\nwant %s (%v)", err, tc.want, tc.is)
 			}
 		})
 	}

@@ -37,11 +37,11 @@ import (
 // When a write fails, Push returns the Result, whose Tags say which tags
 // were updated and which were not, together with a *TagsError.
 func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Result, error) {
-	if err := spec.Validate(s); err != nil {
+	if err := spec.ValidateNamed(s, opts.Names); err != nil {
 		return nil, err
 	}
 	if opts.ByDigest && s.StagingTag != "" {
-		return nil, &spec.Error{Msg: "--by-digest moves no tag and --require moves the target tag once the index is complete: give one of them"}
+		return nil, &spec.Error{Msg: fmt.Sprintf("%s moves no tag and %s moves the target tag once the index is complete: give one of them", opts.Names.Of(spec.OptionByDigest), opts.Names.Of(spec.OptionRequire))}
 	}
 	ls, err := openLayouts(ctx, s)
 	if err != nil {
@@ -159,10 +159,10 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, sc *sc
 		return plan.Build(plan.Input{
 			Type: typ, Annotations: s.Annotations, Sources: sources, Select: s.Select,
 			Current: current, Remove: s.Remove,
-		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations})
+		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations, Names: opts.Names})
 	}
 	if s.Append && len(s.Manifests) == 0 && before.Desc.Digest == "" {
-		return nil, fmt.Errorf("%s: %w: --append with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", s.Target, registry.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w: %s with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", s.Target, registry.ErrNotFound, opts.Names.Of(spec.OptionAppend))
 	}
 	if before.Desc.Digest != "" {
 		if pr.current, err = rd.currentSource(ctx, s.Target, before); err != nil {

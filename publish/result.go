@@ -50,6 +50,10 @@ type Options struct {
 	// called from the push's goroutines, one call at a time, and should
 	// return quickly. Nil means no reports.
 	Progress func(Progress)
+	// Names are what errors and warnings call the options of the run
+	// (spec.Option) that would change them: a command line gives its
+	// flags. Nil calls them by their fields (Spec.Append, Type, ...).
+	Names spec.Names
 }
 
 // TagStatus is what a push did to one tag (TagResult.Status); its text is

@@ -24,6 +24,7 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 		Force:          boolean(c, "force"),
 		StrictPlatform: boolean(c, "strict-platform"),
 		SkipReferrers:  !boolean(c, "referrers"),
+		Names:          flagNames,
 	}
 	if dir, err := os.UserCacheDir(); err == nil {
 		opts.Configs = publish.DirCache(filepath.Join(dir, "manifest-push", "configs"))
