@@ -23,7 +23,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 		typ = spec.TypeAuto
 	}
 
-	b := &builder{strict: opts.StrictPlatform}
+	b := &builder{strict: opts.StrictPlatform, names: opts.Names}
 	for i := range sources {
 		src := &sources[i]
 		if src.Missing {
@@ -54,7 +54,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 	if len(b.images) == 0 && len(b.errs) == 0 {
 		// Sources all missing are the caller's to report (they are not
 		// bad input); what is left here is an update that removes all.
-		b.errs = append(b.errs, &spec.Error{Msg: "no entries left: --remove takes out every platform; an index needs at least one", Err: ErrEmpty})
+		b.errs = append(b.errs, &spec.Error{Msg: fmt.Sprintf("no entries left: %s takes out every platform; an index needs at least one", b.names.Of(spec.OptionRemove)), Err: ErrEmpty})
 	}
 	b.checkDuplicates()
 	if typ == spec.TypeAuto && in.Current != nil && in.Current.Descriptor.MediaType == ocispec.MediaTypeImageIndex {
@@ -82,12 +82,12 @@ func Build(in Input, opts Options) (*Plan, error) {
 			mediaType = ocispec.MediaTypeImageIndex
 		}
 	case spec.TypeDocker:
-		if err := spec.CheckAnnotations(typ, "--type"); err != nil && annotated {
+		if err := spec.CheckAnnotations(typ, b.names.Of(spec.OptionType)); err != nil && annotated {
 			b.errs = append(b.errs, &spec.Error{Msg: err.Error(), Err: ErrMediaType})
 		}
 		for _, e := range b.images {
 			if e.Descriptor.MediaType == ocispec.MediaTypeImageManifest {
-				b.fail(e.Source, ErrMediaType, "%s is an OCI manifest, which a Docker manifest list cannot hold: use --type oci", e.Source.Name())
+				b.fail(e.Source, ErrMediaType, "%s is an OCI manifest, which a Docker manifest list cannot hold: use %s %s", e.Source.Name(), b.names.Of(spec.OptionType), spec.TypeOCI)
 			}
 		}
 	}
@@ -99,7 +99,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 	if mediaType == ocispec.MediaTypeImageIndex {
 		entries = append(entries, b.attestations...)
 	} else if len(b.attestations) > 0 {
-		b.warnings = append(b.warnings, fmt.Sprintf("%d attestation manifest(s) left out: a Docker manifest list cannot carry them (use --type oci to keep them)", len(b.attestations)))
+		b.warnings = append(b.warnings, fmt.Sprintf("%d attestation manifest(s) left out: a Docker manifest list cannot carry them (use %s %s to keep them)", len(b.attestations), b.names.Of(spec.OptionType), spec.TypeOCI))
 	}
 
 	descs := make([]ocispec.Descriptor, len(entries))
@@ -131,13 +131,14 @@ func (b *builder) dropFeatures(entries []Entry) {
 			continue
 		}
 		seen[e.Source] = true
-		b.warnings = append(b.warnings, at(e.Source.Pos)+fmt.Sprintf("%s: features %s left out: an OCI index's platform has no features field; use --type docker (type: docker) to keep them in a Docker manifest list",
-			e.Source.Name(), strings.Join(e.Source.Features, ",")))
+		b.warnings = append(b.warnings, at(e.Source.Pos)+fmt.Sprintf("%s: features %s left out: an OCI index's platform has no features field; use %s %s (type: docker) to keep them in a Docker manifest list",
+			e.Source.Name(), strings.Join(e.Source.Features, ","), b.names.Of(spec.OptionType), spec.TypeDocker))
 	}
 }
 
 type builder struct {
 	strict       bool
+	names        spec.Names
 	images       []Entry
 	attestations []Entry
 	warnings     []string
@@ -152,11 +153,12 @@ func (b *builder) fail(src *Source, sentinel error, format string, args ...any) 
 // index does about it), or, when strict platform checks are on, an error,
 // the message followed by fix (what to do instead).
 func (b *builder) warnOrFail(src *Source, sentinel error, then, fix, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
 	if b.strict {
-		b.fail(src, sentinel, format+fix, args...)
+		b.fail(src, sentinel, "%s", msg+fix)
 		return
 	}
-	b.warnings = append(b.warnings, fmt.Sprintf(format, args...)+then)
+	b.warnings = append(b.warnings, msg+then)
 }
 
 // addManifest applies P1–P3 to an image manifest source.
@@ -180,7 +182,7 @@ func (b *builder) addManifest(src *Source) {
 		}
 	}
 	if p.OS == "" || p.Architecture == "" {
-		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; give it one: platform: in its spec entry, or --desc-platform with from-args", src.Name())
+		b.fail(src, ErrMissingPlatform, "%s: no os and architecture: neither the spec nor the image config gives them; give it one: platform: in its spec entry, or %s", src.Name(), b.names.Of(spec.OptionSourcePlatforms))
 		return
 	}
 	norm, err := platform.Normalize(p)
@@ -199,13 +201,13 @@ func (b *builder) addManifest(src *Source) {
 		} else {
 			// P2: the spec wins.
 			b.warnOrFail(src, ErrPlatformMismatch, "; the index uses the spec's platform",
-				"; --strict-platform refuses a mismatch: correct the spec's platform or rebuild the image for it (without --strict-platform the spec's platform wins, with a warning)",
+				fmt.Sprintf("; %[1]s refuses a mismatch: correct the spec's platform or rebuild the image for it (without %[1]s the spec's platform wins, with a warning)", b.names.Of(spec.OptionStrictPlatform)),
 				"%s: image config says %s, spec says %s", src.Name(), platform.Format(cfg), platform.Format(p))
 		}
 		if p.OS == cfg.OS && p.OSVersion != "" && cfg.OSVersion != "" && p.OSVersion != cfg.OSVersion {
 			// P2 for os.version: the spec wins too.
 			b.warnOrFail(src, ErrPlatformMismatch, "; the index uses the spec's",
-				"; --strict-platform refuses a mismatch: correct the spec's os.version (without --strict-platform the spec's wins, with a warning)",
+				fmt.Sprintf("; %[1]s refuses a mismatch: correct the spec's os.version (without %[1]s the spec's wins, with a warning)", b.names.Of(spec.OptionStrictPlatform)),
 				"%s: image config says os.version %s, spec says %s", src.Name(), cfg.OSVersion, p.OSVersion)
 		}
 	}
@@ -396,7 +398,7 @@ func (b *builder) checkDuplicates() {
 		for _, i := range idx {
 			names = append(names, fmt.Sprintf("%s (%s)", kept[i].Source.Name(), platform.Format(*kept[i].Descriptor.Platform)))
 		}
-		b.warnOrFail(kept[idx[1]].Source, ErrDuplicateDigest, ": check the template", ": check the template (--strict-platform)", "%s are the same manifest %s", nameList(names), d)
+		b.warnOrFail(kept[idx[1]].Source, ErrDuplicateDigest, ": check the template", fmt.Sprintf(": check the template (%s)", b.names.Of(spec.OptionStrictPlatform)), "%s are the same manifest %s", nameList(names), d)
 	}
 	b.images = kept
 
@@ -428,7 +430,7 @@ func (b *builder) merge(cur *Source) {
 			p = b.fromRegistry(cur, "image config", *cur.Config)
 		}
 		if p.OS == "" || p.Architecture == "" {
-			b.fail(cur, ErrMissingPlatform, "%s is an image whose config gives no os and architecture: it cannot be kept as an entry; push without --append", cur.Name())
+			b.fail(cur, ErrMissingPlatform, "%s is an image whose config gives no os and architecture: it cannot be kept as an entry; push without %s", cur.Name(), b.names.Of(spec.OptionAppend))
 			return
 		}
 		d.Platform = &p
@@ -490,7 +492,7 @@ func (b *builder) remove(ps []ocispec.Platform) {
 	}
 	for i, p := range ps {
 		if !hit[i] {
-			b.warnings = append(b.warnings, fmt.Sprintf("--remove %s: the index has no entry of that platform; nothing removed for it", platform.Format(p)))
+			b.warnings = append(b.warnings, fmt.Sprintf("%s %s: the index has no entry of that platform; nothing removed for it", b.names.Of(spec.OptionRemove), platform.Format(p)))
 		}
 	}
 	var attestations []Entry
@@ -532,7 +534,7 @@ func (b *builder) selectPlatforms(want []ocispec.Platform) {
 				descs[i] = e.Descriptor
 			}
 			b.errs = append(b.errs, &spec.Error{
-				Msg: fmt.Sprintf("--platforms: no source gives %s; they give: %s", platform.Format(w), formatPlatforms(descs)),
+				Msg: fmt.Sprintf("%s: no source gives %s; they give: %s", b.names.Of(spec.OptionSelect), platform.Format(w), formatPlatforms(descs)),
 				Err: ErrNoPlatformMatch,
 			})
 		}

@@ -42,7 +42,7 @@ func image(t *testing.T, ref string, mt string, want, config *ocispec.Platform, 
 }
 
 // input is an Input of srcs and of the index type typ (empty: auto).
-func input(srcs []Source, typ string) Input {
+func input(srcs []Source, typ spec.IndexType) Input {
 	return Input{Type: typ, Sources: srcs}
 }
 
@@ -69,7 +69,7 @@ func TestBuildPlatformRules(t *testing.T) {
 		name      string
 		sources   func(t *testing.T) []Source
 		opts      Options
-		typ       string
+		typ       spec.IndexType
 		want      []string
 		mediaType string
 		warnings  int
@@ -186,7 +186,17 @@ func TestBuildPlatformRules(t *testing.T) {
 			},
 			typ:     spec.TypeDocker,
 			err:     ErrMediaType,
-			errText: "use --type oci",
+			errText: "cannot hold: use Type oci",
+		},
+		{
+			name: "the fix names the type as the caller calls it",
+			sources: func(t *testing.T) []Source {
+				return []Source{image(t, "reg.test/hello:a", ocispec.MediaTypeImageManifest, amd, amd, 3)}
+			},
+			opts:    Options{Names: spec.Names{spec.OptionType: "--type"}},
+			typ:     spec.TypeDocker,
+			err:     ErrMediaType,
+			errText: "cannot hold: use --type oci",
 		},
 		{
 			name: "missing sources are left out",

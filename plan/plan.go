@@ -16,7 +16,7 @@ import (
 type Input struct {
 	// Type is spec.TypeAuto, spec.TypeOCI or spec.TypeDocker; empty means
 	// auto.
-	Type string
+	Type spec.IndexType
 	// Annotations are the index annotations (OCI only).
 	Annotations map[string]string
 	// Sources are the resolved sources, in the order of the index.
@@ -83,6 +83,10 @@ type Options struct {
 	// DropAttestations leaves attestation manifests out, from the sources
 	// and from Input.Current alike.
 	DropAttestations bool
+	// Names are what errors and warnings call the options of the run
+	// (spec.Option) that would change them; nil calls them by their
+	// fields.
+	Names spec.Names
 }
 
 // Plan is the index to push.

@@ -14,11 +14,15 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// ChangeKind is how a platform changed (Change.Change); its text is what
+// the JSON output prints.
+type ChangeKind string
+
 // Change kinds reported in Change.Change.
 const (
-	ChangeAdded   = "added"
-	ChangeUpdated = "updated"
-	ChangeRemoved = "removed"
+	ChangeAdded   ChangeKind = "added"
+	ChangeUpdated ChangeKind = "updated"
+	ChangeRemoved ChangeKind = "removed"
 )
 
 // Change is one platform whose image differs between what the target tag
@@ -27,7 +31,7 @@ const (
 // not reported.
 type Change struct {
 	Platform string        `json:"platform"`
-	Change   string        `json:"change"`
+	Change   ChangeKind    `json:"change"`
 	From     digest.Digest `json:"from,omitempty"`
 	To       digest.Digest `json:"to,omitempty"`
 }

@@ -36,7 +36,7 @@ import (
 // When a write fails, Push returns the Result, whose Tags say which tags
 // were updated and which were not, together with a *TagsError.
 func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Result, error) {
-	if err := spec.Check(s, opts.Request); err != nil {
+	if err := spec.Check(s, opts.Request, opts.Names); err != nil {
 		return nil, err
 	}
 	mirrors := opts.AllMirrors(s)
@@ -158,10 +158,10 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lo
 		return plan.Build(plan.Input{
 			Type: typ, Annotations: s.Annotations, Sources: sources, Select: opts.Select,
 			Current: current, Remove: opts.Remove,
-		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations})
+		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations, Names: opts.Names})
 	}
 	if opts.Append && len(s.Manifests) == 0 && before.Desc.Digest == "" {
-		return nil, fmt.Errorf("%s: %w: --append with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", s.Target, registry.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w: %s with no sources takes platforms out of what the target tag holds, and the tag does not exist; check the target's name and tag", s.Target, registry.ErrNotFound, opts.Names.Of(spec.OptionAppend))
 	}
 	if before.Desc.Digest != "" {
 		if pr.current, err = rd.currentSource(ctx, s.Target, before); err != nil {

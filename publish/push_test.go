@@ -341,7 +341,7 @@ func TestPushDecisions(t *testing.T) {
 				t.Errorf("%s not reported copied", m.Source)
 			}
 		}
-		if got := []string{res.Tags[0].Status, res.Tags[1].Status}; !slices.Equal(got, []string{TagUpdated, TagUpdated}) {
+		if got := []TagStatus{res.Tags[0].Status, res.Tags[1].Status}; !slices.Equal(got, []TagStatus{TagUpdated, TagUpdated}) {
 			t.Errorf("tag statuses %v", got)
 		}
 	})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/manifest-push/manifest-push/content"
@@ -316,28 +315,5 @@ func targetReferrers(ctx context.Context, reg Registry, target registry.Repo, fo
 	return present, cosign, nil
 }
 
-// splitErrors lists the errors an errors.Join made err of, recursively, or
-// err itself (none for nil). A type that unwraps to several errors without
-// being a join (a registry error and its sentinels) is one error.
-func splitErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	j, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return []error{err}
-	}
-	parts := j.Unwrap()
-	msgs := make([]string, len(parts))
-	for i, p := range parts {
-		msgs[i] = p.Error()
-	}
-	if err.Error() != strings.Join(msgs, "\n") {
-		return []error{err}
-	}
-	var out []error
-	for _, p := range parts {
-		out = append(out, splitErrors(p)...)
-	}
-	return out
-}
+// splitErrors lists the errors an errors.Join made err of (Errors).
+func splitErrors(err error) []error { return Errors(err) }

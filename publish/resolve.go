@@ -122,7 +122,7 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 			src.Missing = true
 			return src, nil
 		}
-		return src, &SourceError{Source: e.Image.String(), Pos: e.Pos, Err: err}
+		return src, rd.sourceError(ctx, e, err)
 	}
 	if lk != nil {
 		lk.start(ctx, p, doc.Desc.Digest)

@@ -17,7 +17,7 @@ import (
 type Options struct {
 	spec.Request
 	// Type overrides the spec's type (auto, oci, docker); empty keeps it.
-	Type string
+	Type spec.IndexType
 	// IgnoreMissing skips sources the registry says do not exist.
 	IgnoreMissing bool
 	// DryRun resolves and builds the index, and writes nothing.
@@ -49,14 +49,22 @@ type Options struct {
 	// called from the push's goroutines, one call at a time, and should
 	// return quickly. Nil means no reports.
 	Progress func(Progress)
+	// Names are what errors and warnings call the options of the run
+	// (spec.Option) that would change them: a command line gives its
+	// flags. Nil calls them by their fields (Spec.Append, Type, ...).
+	Names spec.Names
 }
+
+// TagStatus is what a push did to one tag (TagResult.Status); its text is
+// what the text and JSON output print.
+type TagStatus string
 
 // Tag statuses reported in TagResult.Status.
 const (
-	TagUpdated     = "updated"
-	TagUnchanged   = "unchanged"
-	TagWouldUpdate = "would update"
-	TagNotUpdated  = "not updated"
+	TagUpdated     TagStatus = "updated"
+	TagUnchanged   TagStatus = "unchanged"
+	TagWouldUpdate TagStatus = "would update"
+	TagNotUpdated  TagStatus = "not updated"
 )
 
 // Result is the outcome of one Push.
@@ -100,7 +108,7 @@ type Result struct {
 // pointed at before the push, empty when it did not exist.
 type TagResult struct {
 	Tag      string        `json:"tag"`
-	Status   string        `json:"status"`
+	Status   TagStatus     `json:"status"`
 	Previous digest.Digest `json:"previous,omitempty"`
 }
 

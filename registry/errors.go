@@ -470,7 +470,7 @@ func transportHint(err error) Hint {
 	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
 		return HintPlainHTTP
 	}
-	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+	if errors.Is(err, http.ErrSchemeMismatch) {
 		return HintPlainHTTP
 	}
 	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {

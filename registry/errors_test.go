@@ -65,7 +65,8 @@ func TestTransportErrorMapping(t *testing.T) {
 		unauthed bool
 	}{
 		{"plain http", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, HintPlainHTTP, false, false},
-		{"plain http message", errors.New("http: server gave HTTP response to HTTPS client"), HintPlainHTTP, false, false},
+		{"plain http, as net/http says it", &url.Error{Op: "Get", URL: "x", Err: http.ErrSchemeMismatch}, HintPlainHTTP, false, false},
+		{"plain http, wrapped", fmt.Errorf("x: %w", http.ErrSchemeMismatch), HintPlainHTTP, false, false},
 		{"unknown authority", &url.Error{Op: "Get", URL: "x", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, HintTLS, false, false},
 		{"hostname", x509.HostnameError{Certificate: &x509.Certificate{}, Host: "reg.example"}, HintTLS, false, false},
 		{"invalid authorization", fmt.Errorf("fetch token: %w", docker.ErrInvalidAuthorization), HintNone, false, true},

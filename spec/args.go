@@ -43,7 +43,7 @@ type Args struct {
 	// Annotations are key=value index annotations (split at the first =).
 	Annotations []string
 	// Type is TypeAuto, TypeOCI, TypeDocker or empty.
-	Type string
+	Type IndexType
 	// Append is --append (Spec.Append): with it, no source at all is valid
 	// when Remove is given.
 	Append bool
@@ -58,6 +58,14 @@ type Args struct {
 	Mirrors []string
 	// ByDigest is --by-digest (Request.ByDigest).
 	ByDigest bool
+}
+
+// argNames call the options that Validate's messages name by the
+// from-args flags that set them.
+var argNames = Names{
+	OptionAppend:     "--append",
+	OptionRequire:    "--require",
+	OptionStagingTag: "--staging-tag",
 }
 
 // FromArgs builds and validates a spec from from-args flags. The spec's
@@ -234,8 +242,8 @@ func FromArgs(a Args) (*Spec, Request, error) {
 		return nil, Request{}, errors.Join(errs...)
 	}
 	// What the flags passed is held to the rules of every spec, the same
-	// check as for a loaded or hand-built one.
-	if err := Check(s, req); err != nil {
+	// check as for a loaded or hand-built one, naming the flags.
+	if err := Check(s, req, argNames); err != nil {
 		return nil, Request{}, err
 	}
 	return s, req, nil

@@ -179,7 +179,7 @@ func FuzzFromArgs(f *testing.F) {
 			Target:      target,
 			Tags:        []string{tags},
 			Annotations: []string{annotation},
-			Type:        typ,
+			Type:        IndexType(typ),
 		})
 		if err != nil {
 			if s != nil || !errors.Is(err, ErrInvalidSpec) {

@@ -181,10 +181,10 @@ func (l *loader) load(data []byte) *Spec {
 
 	if v, ok := f["type"]; ok {
 		if t, ok := l.str(v, "type"); ok {
-			if _, err := ParseType(t); err != nil {
+			if typ, err := ParseType(t); err != nil {
 				l.errorf(v.val, nil, "%v", err)
 			} else {
-				s.Type = t
+				s.Type = typ
 			}
 		}
 	}
@@ -534,7 +534,7 @@ func (l *loader) strList(f field, what string) ([]string, []*yaml.Node, bool) {
 
 // annotations reads an annotations mapping. typ is the spec's type: docker
 // cannot carry annotations.
-func (l *loader) annotations(f field, typ string) map[string]string {
+func (l *loader) annotations(f field, typ IndexType) map[string]string {
 	if !l.value(f, yaml.MappingNode, "a mapping of strings") {
 		return nil
 	}
@@ -611,7 +611,7 @@ type entrySeen struct {
 	img  string
 }
 
-func (l *loader) manifests(f field, typ string) []Entry {
+func (l *loader) manifests(f field, typ IndexType) []Entry {
 	if !l.value(f, yaml.SequenceNode, "a list") {
 		return nil
 	}
@@ -662,7 +662,7 @@ func configMayTell(p ocispec.Platform) bool {
 
 // entry reads one manifests item. It returns the platform's node for
 // positions, and whether the platform was read without errors.
-func (l *loader) entry(n *yaml.Node, typ string) (Entry, *yaml.Node, bool) {
+func (l *loader) entry(n *yaml.Node, typ IndexType) (Entry, *yaml.Node, bool) {
 	e := Entry{Pos: l.pos(n)}
 	platOK := false
 	f, _ := l.fields(n, entryKeys, nil, " in a manifests entry")

@@ -34,11 +34,15 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// IndexType is the kind of index to push: auto, oci or docker (the spec's
+// type key, the --type flag). Empty means TypeAuto.
+type IndexType string
+
 // Type values for Spec.Type.
 const (
-	TypeAuto   = "auto"
-	TypeOCI    = "oci"
-	TypeDocker = "docker"
+	TypeAuto   IndexType = "auto"
+	TypeOCI    IndexType = "oci"
+	TypeDocker IndexType = "docker"
 )
 
 // Spec is a validated description of one multi-platform image.
@@ -52,7 +56,7 @@ type Spec struct {
 	// target's own tag.
 	Tags []string
 	// Type is TypeAuto, TypeOCI or TypeDocker; empty means TypeAuto.
-	Type string
+	Type IndexType
 	// Annotations are the index annotations (OCI only); nil when none.
 	Annotations map[string]string
 	// Manifests are the entries, in spec order.

@@ -15,14 +15,19 @@ import (
 // entries of the same platform, valid extra tags, and no annotations with
 // type docker. Errors name the entry's position when it has one, wrap
 // ErrInvalidSpec, and are joined. A spec Load or FromArgs returned passes.
-func Validate(s *Spec) error { return Check(s, Request{}) }
+func Validate(s *Spec) error { return Check(s, Request{}, nil) }
+
+// ValidateNamed is Validate with the options of a run called in its
+// errors as names calls them.
+func ValidateNamed(s *Spec, names Names) error { return Check(s, Request{}, names) }
 
 // Check validates s as Validate does, together with what the run asks of
 // it (r): the one place where a spec and a request are checked. The
 // spec's manifests may be empty for an update that only removes
 // platforms; the rules of the completeness gate, by-digest pushes and
-// mirrors are checked as the flags that set them.
-func Check(s *Spec, r Request) error {
+// mirrors are checked, and errors call the options of the run as names
+// calls them (nil: by their fields, Option.String).
+func Check(s *Spec, r Request, names Names) error {
 	if s == nil {
 		return &Error{Msg: "no spec given"}
 	}
@@ -53,7 +58,7 @@ func Check(s *Spec, r Request) error {
 			fail(file, err, "%v", err)
 		}
 	}
-	errs = append(errs, checkWorkflow(s, r)...)
+	errs = append(errs, checkWorkflow(s, r, names)...)
 	seen := map[string]Entry{}
 	for _, e := range s.Manifests {
 		pos := e.Pos

@@ -264,7 +264,7 @@ func globalFlags(except ...string) []cli.Flag {
 
 func commonPushFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "type", Usage: "index type: auto, oci or docker (wins over the spec's type)", Value: spec.TypeAuto},
+		&cli.StringFlag{Name: "type", Usage: "index type: auto, oci or docker (wins over the spec's type)", Value: string(spec.TypeAuto)},
 		&cli.BoolFlag{Name: "ignore-missing", Usage: "skip sources the registry says do not exist"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "resolve and print the index and its digest; write nothing"},
 		&cli.BoolFlag{Name: "force", Usage: "push even when every tag already points at the index"},

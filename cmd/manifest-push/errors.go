@@ -119,7 +119,7 @@ type errorGroup struct {
 func groupErrors(err error) []*errorGroup {
 	var groups []*errorGroup
 	byKey := map[string]*errorGroup{}
-	for _, e := range splitJoined(err) {
+	for _, e := range publish.Errors(err) {
 		re, ok := errors.AsType[*registry.Error](e)
 		if !ok {
 			groups = append(groups, &errorGroup{first: e})
@@ -164,26 +164,18 @@ func cause(e *registry.Error) string {
 	return fmt.Sprintf("%s\x00%d\x00%q\x00%q\x00%s", e.Host, e.StatusCode, e.Codes, e.Messages, transport)
 }
 
-// splitJoined lists the errors an errors.Join made err of (recursively), or
-// err itself.
-func splitJoined(err error) []error {
-	j, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return []error{err}
-	}
-	parts := j.Unwrap()
-	msgs := make([]string, len(parts))
-	for i, p := range parts {
-		msgs[i] = p.Error()
-	}
-	if err.Error() != strings.Join(msgs, "\n") {
-		return []error{err} // a type that unwraps to several, not a join
-	}
-	var out []error
-	for _, p := range parts {
-		out = append(out, splitJoined(p)...)
-	}
-	return out
+// flagNames call the options of a run (spec.Option) by the flags that set
+// them, in what the library says of them (its errors and warnings).
+var flagNames = spec.Names{
+	spec.OptionType:            "--type",
+	spec.OptionAppend:          "--append",
+	spec.OptionRemove:          "--remove",
+	spec.OptionSelect:          "--platforms",
+	spec.OptionSourcePlatforms: "--desc-platform with from-args",
+	spec.OptionStrictPlatform:  "--strict-platform",
+	spec.OptionRequire:         "--require",
+	spec.OptionStagingTag:      "--staging-tag",
+	spec.OptionByDigest:        "--by-digest",
 }
 
 // hint is a registry.Hint and the host it came from.

@@ -24,6 +24,7 @@ func pushOptions(c *cli.Context) (publish.Options, error) {
 		Force:          boolean(c, "force"),
 		StrictPlatform: boolean(c, "strict-platform"),
 		SkipReferrers:  !boolean(c, "referrers"),
+		Names:          flagNames,
 	}
 	if dir, err := os.UserCacheDir(); err == nil {
 		opts.Configs = publish.DirCache(filepath.Join(dir, "manifest-push", "configs"))
@@ -102,7 +103,7 @@ func fromSpecAction(c *cli.Context, std streams) error {
 		if jobs[i].spec != nil {
 			jobs[i].req, jobs[i].err = spec.ParseRequest(requestArgs(c), jobs[i].spec.Target)
 			if jobs[i].err == nil {
-				jobs[i].err = spec.Check(jobs[i].spec, jobs[i].req)
+				jobs[i].err = spec.Check(jobs[i].spec, jobs[i].req, flagNames)
 			}
 			if jobs[i].err != nil {
 				jobs[i].spec = nil
@@ -217,7 +218,7 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 			o := opts
 			o.Request = j.req
 			res, err := publish.Push(ctx, client, j.spec, o)
-			err = explainMissing(ctx, client, j.spec, err)
+			err = explainMissing(err)
 			outcomes[i] = outcome{res: res, err: annotateTimeout(ctx, err, g)}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/urfave/cli/v2"
 )
@@ -94,7 +95,7 @@ func validateAction(c *cli.Context, std streams) error {
 			}
 		}
 		if err != nil {
-			for _, e := range splitJoined(err) {
+			for _, e := range publish.Errors(err) {
 				p := validateProblem{Message: e.Error()}
 				var se *spec.Error
 				if errors.As(e, &se) {

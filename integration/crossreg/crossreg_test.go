@@ -375,7 +375,7 @@ func TestIndexSourcesAcrossRegistries(t *testing.T) {
 		// and one more image.
 		tag      string
 		platform *ocispec.Platform
-		typ      string
+		typ      spec.IndexType
 		// want lists the index entries: images by arch, attestations by
 		// "att-" + arch.
 		want    []string
