@@ -411,10 +411,10 @@ func TestChanges(t *testing.T) {
 		{Platform: "linux/s390x", Change: ChangeAdded, To: d("s390")},
 		{Platform: "linux/386", Change: ChangeRemoved, From: d("386")},
 	}
-	if diff := cmp.Diff(want, changes(cur, after)); diff != "" {
+	if diff := cmp.Diff(want, plan.Changes(cur, after)); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
-	if got := changes(nil, after[:1]); len(got) != 1 || got[0].Change != ChangeAdded {
+	if got := plan.Changes(nil, after[:1]); len(got) != 1 || got[0].Change != ChangeAdded {
 		t.Errorf("into no tag: %+v", got)
 	}
 }

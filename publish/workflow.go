@@ -4,17 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/plan"
-	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // The publishing workflows of docs/rules.md: the completeness gate, reruns
@@ -40,37 +37,13 @@ type MirrorResult struct {
 	Err    error
 }
 
-// missingPlatforms are the required platforms that no image entry of p
-// gives.
-func missingPlatforms(require []ocispec.Platform, p *plan.Plan) []string {
-	var have []ocispec.Platform
-	for _, e := range p.Entries {
-		if !e.Attestation && e.Descriptor.Platform != nil {
-			have = append(have, *e.Descriptor.Platform)
-		}
-	}
-	return missingFrom(require, have)
-}
-
-// missingFrom are the required platforms that none of have gives
-// (platform.Matches: fields left empty match any value).
-func missingFrom(require, have []ocispec.Platform) []string {
-	missing := []string{}
-	for _, want := range require {
-		if !slices.ContainsFunc(have, func(h ocispec.Platform) bool { return platform.Matches(want, h) }) {
-			missing = append(missing, platform.Format(want))
-		}
-	}
-	return missing
-}
-
 // complete ends a gated push (opts.StagingTag): res is the push into the
 // staging tag, final the index that tag holds after converging. When the
 // staging tag gives every required platform, the target tag and the extra
 // tags are moved to what it holds (see promote); otherwise nothing public
 // moves and the result names what is missing.
 func complete(ctx context.Context, rd *reader, public *spec.Spec, res *Result, final *plan.Plan, opts Options) (*Result, error) {
-	missing := missingPlatforms(opts.Require, final)
+	missing := plan.Missing(opts.Require, final)
 	res.Staging = &Staging{Tag: opts.StagingTag, Complete: len(missing) == 0, Missing: missing}
 	res.Ref, res.Target = public.Target, public.Target.String()
 	if !res.Staging.Complete {

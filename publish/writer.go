@@ -88,7 +88,7 @@ func (w *writer) write(ctx context.Context, c commit, opts Options) (*Result, *p
 		res.ByDigest = true
 	}
 	if len(c.previous) == 0 || c.previous[0] != p.Descriptor.Digest {
-		res.Changes = changes(c.current, p.Entries)
+		res.Changes = plan.Changes(c.current, p.Entries)
 	}
 	toWrite := res.setTags(tags, previous, p.Descriptor.Digest, opts.Force)
 	log.G(ctx).WithField("digest", p.Descriptor.Digest).WithField("tags", toWrite).Debug("index built")
@@ -129,7 +129,7 @@ func (w *writer) write(ctx context.Context, c commit, opts Options) (*Result, *p
 			indexThere = false
 		}
 		if prev[0] != p.Descriptor.Digest {
-			res.Changes = changes(cur, p.Entries)
+			res.Changes = plan.Changes(cur, p.Entries)
 		}
 		toWrite = res.setTags(tags, prev, p.Descriptor.Digest, opts.Force)
 	}
@@ -681,10 +681,10 @@ func (w *writer) completeIndex(ctx context.Context, staging reference.NamedTagge
 		return nil, fmt.Errorf("reading %s: %w", staging, err)
 	}
 	var have []ocispec.Platform
-	for _, d := range platforms(cur) {
+	for _, d := range plan.Platforms(cur) {
 		have = append(have, *d.Platform)
 	}
-	if len(missingFrom(require, have)) > 0 {
+	if len(plan.MissingFrom(require, have)) > 0 {
 		return nil, nil
 	}
 	p := &plan.Plan{Bytes: doc.Data, Descriptor: doc.Desc}
