@@ -64,8 +64,11 @@ type Args struct {
 // from-args flags that set them.
 var argNames = Names{
 	OptionAppend:     "--append",
+	OptionRemove:     "--remove",
+	OptionSelect:     "--platforms",
 	OptionRequire:    "--require",
 	OptionStagingTag: "--staging-tag",
+	OptionByDigest:   "--by-digest",
 }
 
 // FromArgs builds and validates a spec from from-args flags. The spec's
