@@ -91,7 +91,7 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 		return res, err
 	}
 	if opts.StagingTag != "" {
-		if res, err = complete(ctx, rd, public, res, final, opts); err != nil || !res.Staging.Complete {
+		if res, final, err = complete(ctx, rd, public, res, final, opts); err != nil || !res.Staging.Complete {
 			return res, err
 		}
 	}

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -165,6 +166,11 @@ func (m *memo[T]) do(ctx context.Context, d digest.Digest, fn func() (T, error))
 		m.mu.Unlock()
 		select {
 		case <-c.done:
+			if c.err != nil && ctx.Err() == nil && (errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded)) {
+				// Its caller's work was cancelled, not this one's: try
+				// again (a failure is not remembered).
+				return m.do(ctx, d, fn)
+			}
 			return c.v, c.err
 		case <-ctx.Done():
 			var zero T

@@ -43,21 +43,24 @@ func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing
 		at = d.Digest()
 	}
 	entry, ok := held()[at]
-	if err != nil || !ok {
+	// --strict-platform judges the source's own config, read now; and an
+	// entry spares the read only when the registry's HEAD agrees with it.
+	if err != nil || !ok || rd.strict || entry.MediaType != head.MediaType || entry.Size != head.Size {
 		return rd.source(ctx, e, ignoreMissing, lk, at)
 	}
-	src := plan.Source{Ref: e.Image, Pos: e.Pos, Platform: e.Platform, Features: e.Features, Annotations: e.Annotations}
-	if cfg, known := rd.config(at); known && content.IsManifest(head.MediaType) {
+	src := plan.Source{
+		Ref: e.Image, Pos: e.Pos, Platform: e.Platform, Features: e.Features, Annotations: e.Annotations,
+		Descriptor: ocispec.Descriptor{MediaType: entry.MediaType, Digest: entry.Digest, Size: entry.Size},
+	}
+	if cfg, known := rd.config(at); known && content.IsManifest(entry.MediaType) {
 		// The platform its config declares is known (ConfigCache): the
 		// source is described as a fresh read would describe it.
-		src.Descriptor = ocispec.Descriptor{MediaType: head.MediaType, Digest: at, Size: head.Size}
 		src.Config = &cfg
-	} else if rd.strict || !describes(entry, head, e.Platform) {
-		return rd.source(ctx, e, ignoreMissing, lk, at)
-	} else {
+	} else if describes(entry, e.Platform) {
 		cfg := *entry.Platform
-		src.Descriptor = ocispec.Descriptor{MediaType: entry.MediaType, Digest: entry.Digest, Size: entry.Size}
 		src.Config = &cfg
+	} else {
+		return rd.source(ctx, e, ignoreMissing, lk, at)
 	}
 	if lk != nil {
 		lk.start(ctx, rd.at(r), at)
@@ -66,14 +69,14 @@ func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing
 }
 
 // describes reports whether entry, an image entry of what the target tag
-// holds, is exactly what the source (as its HEAD describes it) and the
-// platform the spec asks for would give again: the same media type and
-// size as the registry holds, and a platform the spec gives field by field
+// holds (whose media type and size the source's HEAD gave), is exactly
+// what the source and the platform the spec asks for would give again: a
+// platform the spec gives field by field
 // (os, architecture, variant, os.version, os.features). A field the spec
 // leaves to the image's config cannot be told apart from one an earlier
 // spec set, so then the source is read (docs/rules.md, "Reruns").
-func describes(entry, head ocispec.Descriptor, want *ocispec.Platform) bool {
-	if entry.MediaType != head.MediaType || entry.Size != head.Size || want == nil || entry.Platform == nil {
+func describes(entry ocispec.Descriptor, want *ocispec.Platform) bool {
+	if want == nil || entry.Platform == nil {
 		return false
 	}
 	have := *entry.Platform

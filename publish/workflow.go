@@ -41,23 +41,24 @@ type MirrorResult struct {
 // staging tag, final the index that tag holds after converging. When the
 // staging tag gives every required platform, the target tag and the extra
 // tags are moved to what it holds (see promote); otherwise nothing public
-// moves and the result names what is missing.
-func complete(ctx context.Context, rd *reader, public *spec.Spec, res *Result, final *plan.Plan, opts Options) (*Result, error) {
+// moves and the result names what is missing. It returns the index the
+// public tags hold (the mirrors get the same).
+func complete(ctx context.Context, rd *reader, public *spec.Spec, res *Result, final *plan.Plan, opts Options) (*Result, *plan.Plan, error) {
 	missing := plan.Missing(opts.Require, final)
 	res.Staging = &Staging{Tag: opts.StagingTag, Complete: len(missing) == 0, Missing: missing}
 	res.Ref, res.Target = public.Target, public.Target.String()
 	if !res.Staging.Complete {
 		res.Tags = []TagResult{}
-		return res, nil
+		return res, final, nil
 	}
 	staging, err := reference.WithTag(public.Target, opts.StagingTag)
 	if err != nil {
-		return res, err
+		return res, final, err
 	}
 	w := newWriter(rd, registry.RepoOf(public.Target), Options{}, nil)
-	changed, err := w.promote(ctx, staging, uniqueTags(public), opts.Require, final, res, opts)
+	published, changed, err := w.promote(ctx, staging, uniqueTags(public), opts.Require, final, res, opts)
 	res.Changed = res.Changed || changed
-	return res, err
+	return res, published, err
 }
 
 // tagDigests reads where each tag of r points now, concurrently.

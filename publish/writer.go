@@ -93,7 +93,8 @@ func (w *writer) write(ctx context.Context, c commit, opts Options) (*Result, *p
 	toWrite := res.setTags(tags, previous, p.Descriptor.Digest, opts.Force)
 	log.G(ctx).WithField("digest", p.Descriptor.Digest).WithField("tags", toWrite).Debug("index built")
 	present := len(tags) > 0 && len(toWrite) == 0
-	if opts.ByDigest && !opts.Force && !opts.DryRun {
+	if opts.ByDigest && !opts.Force {
+		// A read, in dry runs too: a dry run says what the push would do.
 		var err error
 		if present, err = hasManifest(ctx, w.reg(), w.target(), p.Descriptor.Digest); err != nil {
 			return res, p, fmt.Errorf("looking for %s@%s: %w", w.target(), p.Descriptor.Digest, err)
@@ -283,7 +284,10 @@ func (w *writer) heal(ctx context.Context, res *Result, children []child) (bool,
 // with dryRun, says which it would bring), records them on res's entries
 // and reports whether any was written, and its warnings.
 func (w *writer) referrers(ctx context.Context, res *Result, found []referrer, dryRun bool) (bool, []string, error) {
-	results, warnings, err := syncReferrers(ctx, w.cp, found, dryRun)
+	// The target's referrers are looked at afresh (a new scan of its
+	// tags), after the copies: another signer may have written a cosign
+	// tag since the push began.
+	results, warnings, err := syncReferrers(registry.WithReferrerScans(ctx), w.cp, found, dryRun)
 	copied := false
 	for i := range res.Manifests {
 		m := &res.Manifests[i]
@@ -451,11 +455,12 @@ func (w *writer) converge(ctx context.Context, c commit, res *Result, p *plan.Pl
 		if err := w.put(ctx, next.Descriptor.Digest.String(), docOf(next)); err != nil {
 			return p, err
 		}
-		var again []int
-		for i, t := range res.Tags {
-			if t.Status == TagUpdated {
-				again = append(again, i)
-			}
+		// Every tag of this update moves to the merge: the target tag
+		// first (it may have been right already at the first write, and
+		// another writer has moved it since), then the extra tags.
+		again := make([]int, len(res.Tags))
+		for i := range res.Tags {
+			again[i] = i
 		}
 		if err := w.putTags(ctx, next, res, again); err != nil {
 			return p, err
@@ -603,23 +608,25 @@ func docOf(p *plan.Plan) registry.Document {
 // tag holds a complete index the public tag does not (another job
 // completed later, or this job's write landed after a newer one's), the
 // public tags move to it; at most maxRounds times. res.Tags says what
-// happened to each public tag. It reports whether it moved any.
-func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tags []string, require []ocispec.Platform, final *plan.Plan, res *Result, opts Options) (bool, error) {
+// happened to each public tag. It returns the index the public tags were
+// last moved to (final when none moved), and whether it moved any.
+func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tags []string, require []ocispec.Platform, final *plan.Plan, res *Result, opts Options) (*plan.Plan, bool, error) {
 	settle := opts.Settle
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
-	moved := false
+	moved, last := false, final
 	first := map[string]digest.Digest{}
 	updated := map[string]bool{}
 	for round := 0; ; round++ {
 		idx, err := w.completeIndex(ctx, staging, require)
 		if err != nil {
-			return moved, err
+			return last, moved, err
 		}
 		if idx == nil {
 			idx = final
 		}
+		last = idx
 		previous := make([]digest.Digest, len(tags))
 		errs := make([]error, len(tags))
 		var wg sync.WaitGroup
@@ -628,7 +635,7 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
-			return moved, fmt.Errorf("reading the tags of %s: %w", w.target(), err)
+			return last, moved, fmt.Errorf("reading the tags of %s: %w", w.target(), err)
 		}
 		toWrite := res.setTags(tags, previous, idx.Descriptor.Digest, opts.Force && round == 0)
 		for i := range res.Tags {
@@ -643,17 +650,17 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 			}
 		}
 		if len(toWrite) == 0 {
-			return moved, nil
+			return last, moved, nil
 		}
 		if round == maxRounds {
-			return moved, w.tagsError(res, fmt.Errorf("%s: other jobs kept moving its tags: gave up after %d writes: %w", w.target(), maxRounds, ErrNotConverged))
+			return last, moved, w.tagsError(res, fmt.Errorf("%s: other jobs kept moving its tags: gave up after %d writes: %w", w.target(), maxRounds, ErrNotConverged))
 		}
 		if idx.Descriptor.Digest != res.Digest {
 			res.adopt(idx)
 		}
 		started := time.Now()
 		if err := w.putTags(ctx, idx, res, toWrite); err != nil {
-			return moved, w.tagsError(res, err)
+			return last, moved, w.tagsError(res, err)
 		}
 		for _, i := range toWrite {
 			updated[res.Tags[i].Tag] = true
@@ -662,7 +669,7 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 		settle = max(settle, 2*time.Since(started))
 		select {
 		case <-ctx.Done():
-			return moved, w.tagsError(res, context.Cause(ctx))
+			return last, moved, w.tagsError(res, context.Cause(ctx))
 		case <-time.After(settle + rand.N(settle/2+1)):
 		}
 	}
