@@ -144,8 +144,11 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 		})
 		return err
 	}
+	// Every child is copied, whatever becomes of the others: each failure
+	// is reported (what each needs, its blobs and nested manifests, stops
+	// at its first failure).
 	wrote := make([]bool, len(roots))
-	err := fanOut(ctx, len(roots), func(ctx context.Context, i int) error {
+	err := fanOutAll(ctx, len(roots), func(ctx context.Context, i int) error {
 		r := roots[i]
 		if err := write(ctx, r.key(), true); err != nil {
 			return fmt.Errorf("copying %s@%s into %s: %w", r.at, r.desc.Digest, cp.target, err)

@@ -243,7 +243,8 @@ func (w *writer) putTags(ctx context.Context, p *plan.Plan, res *Result, toWrite
 		}
 		rest = rest[1:]
 	}
-	return fanOut(ctx, len(rest), func(ctx context.Context, k int) error { return putTag(ctx, rest[k]) })
+	// Every tag is tried: the result says which moved and which did not.
+	return fanOutAll(ctx, len(rest), func(ctx context.Context, k int) error { return putTag(ctx, rest[k]) })
 }
 
 // heal copies back into the target the children that a clean-up job
