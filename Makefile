@@ -28,10 +28,15 @@ test-unit:
 # The self-image test packs and reads back about 40 MB of executables per
 # platform (manifest-push and the credential helpers): under the race
 # detector, gzip and the registry make that minutes; it has no concurrency
-# of its own to check, so it runs without -race.
+# of its own to check, so it runs without -race. So does the unequal-speeds
+# test (eight jobs, four copying 64 MiB layers, fifteen times): the
+# concurrency it checks is between manifest-push processes, and under the
+# race detector the in-process registries would starve the package's other
+# timing tests.
 test-integration:
 	cd integration && $(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/internal/selfimage$$')
 	cd integration && $(GO) test -count=1 -timeout 30m ./internal/selfimage
+	cd integration && $(GO) test -count=1 -timeout 30m -run '^TestConcurrentAppendsUnequalSpeeds$$' -v ./e2e
 
 vet:
 	$(GO) vet ./...
