@@ -22,10 +22,10 @@ type Input struct {
 	// Sources are the resolved sources, in the order of the index.
 	Sources []Source
 	// Select, when not empty, keeps only the entries of these platforms
-	// (spec.Spec.Select); one that no source gives is an error.
+	// (spec.Request.Select); one that no source gives is an error.
 	Select []ocispec.Platform
 	// Current, when set, is what the target tag holds now, to be updated
-	// (spec.Spec.Append): an index (Children) or a single image (Config).
+	// (spec.Request.Append): an index (Children) or a single image (Config).
 	// Its entries stay for every platform the sources do not give, in its
 	// order; the sources' entries replace those of the same platform, in
 	// place, and the others come after; attestations follow their image.

@@ -33,7 +33,7 @@ type Options struct {
 	// DropAttestations leaves Docker attestation manifests out of the index
 	// (an OCI index carries them otherwise, rule P4).
 	DropAttestations bool
-	// Settle is how long an update (spec.Spec.Append) waits after writing
+	// Settle is how long an update (spec.Request.Append) waits after writing
 	// the target tag before it reads the tag back to see whether another
 	// writer replaced it (see converge). Zero means DefaultSettle, raised to
 	// twice the time the write took when that is longer.
@@ -51,7 +51,7 @@ type Options struct {
 	Progress func(Progress)
 	// Names are what errors and warnings call the options of the run
 	// (spec.Option) that would change them: a command line gives its
-	// flags. Nil calls them by their fields (Spec.Append, Type, ...).
+	// flags. Nil calls them by their fields (Request.Append, Type, ...).
 	Names spec.Names
 }
 
@@ -86,14 +86,14 @@ type Result struct {
 	// tag is new, none when it held the index already.
 	Changes  []Change `json:"changes"`
 	Warnings []string `json:"warnings"`
-	// Rounds is, for an update (spec.Spec.Append) that wrote, how many
+	// Rounds is, for an update (spec.Request.Append) that wrote, how many
 	// times the target tag was written before it held an index with this
 	// update's entries: 1 unless another writer replaced it meanwhile.
 	Rounds int `json:"rounds,omitempty"`
 	// ByDigest is set when the index was pushed by digest only
-	// (Options.ByDigest): Tags is empty.
+	// (Request.ByDigest): Tags is empty.
 	ByDigest bool `json:"byDigest,omitempty"`
-	// Staging is what the completeness gate did (spec.Spec.Require); nil
+	// Staging is what the completeness gate did (spec.Request.Require); nil
 	// without it.
 	Staging *Staging `json:"staging,omitempty"`
 	// Mirrors are the outcomes of publishing the same index to each mirror

@@ -15,10 +15,10 @@ import (
 )
 
 // The publishing workflows of docs/rules.md: the completeness gate, reruns
-// that heal, and mirrors. (By-digest pushes are Options.ByDigest in
+// that heal, and mirrors. (By-digest pushes are Request.ByDigest in
 // publish.)
 
-// Staging is what the completeness gate did (spec.Spec.Require).
+// Staging is what the completeness gate did (spec.Request.Require).
 type Staging struct {
 	// Tag is the staging tag the update was merged into.
 	Tag string `json:"tag"`

@@ -28,7 +28,7 @@ type Args struct {
 	// Sources are source references given as arguments, instead of a
 	// Template: images or indexes, by tag or digest, whose platforms come
 	// from their configs (or an index's entries). Platforms, when given,
-	// then select among them (Spec.Select).
+	// then select among them (Request.Select).
 	Sources []string
 	// SourcePlatforms (--desc-platform) give the Sources their platforms,
 	// the Nth for the Nth source, as a spec entry's platform does (rule
@@ -44,13 +44,13 @@ type Args struct {
 	Annotations []string
 	// Type is TypeAuto, TypeOCI, TypeDocker or empty.
 	Type IndexType
-	// Append is --append (Spec.Append): with it, no source at all is valid
+	// Append is --append (Request.Append): with it, no source at all is valid
 	// when Remove is given.
 	Append bool
-	// Remove are --remove platforms (Spec.Remove), each element possibly a
+	// Remove are --remove platforms (Request.Remove), each element possibly a
 	// comma-separated list.
 	Remove []string
-	// Require are --require platforms (Spec.Require), each element possibly
+	// Require are --require platforms (Request.Require), each element possibly
 	// a comma-separated list; StagingTag is --staging-tag.
 	Require    []string
 	StagingTag string
@@ -81,7 +81,7 @@ var argNames = Names{
 // placeholder given more than one platform, two platforms that expand to
 // the same source, and the same platform given twice are errors. With
 // Sources instead, each source gives one entry without a platform, and the
-// platforms given become Spec.Select.
+// platforms given become Request.Select.
 func FromArgs(a Args) (*Spec, Request, error) {
 	var errs []error
 	fail := func(flag string, err error, format string, args ...any) {
