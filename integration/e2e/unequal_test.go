@@ -67,6 +67,18 @@ func (j *job) wait() int {
 	return 0
 }
 
+// sideProxy starts another proxy in front of e's registry, for one job
+// whose requests a test handles apart (held, watched).
+func (e *env) sideProxy() *proxy.Proxy {
+	e.t.Helper()
+	px, err := proxy.Start(e.Registry.URL(), proxy.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(px.Close)
+	return px
+}
+
 // stallBlobReads makes src's proxy hold every blob GET for d: copying
 // anything from src takes that long at least.
 func stallBlobReads(px *proxy.Proxy, d time.Duration) {
@@ -284,11 +296,7 @@ func TestLateExtraTagWriteIsRepaired(t *testing.T) {
 	clitest.WantCode(t, e.run("--plain-http", "from-args", "--target", e.ref("app:1.0"), "--tags", "latest", e.ref("app:base")), 0)
 	// A goes through its own proxy, which holds its PUT of latest 2 s and
 	// says when its PUT of 1.0 has been answered.
-	pxA, err := proxy.Start(e.Registry.URL(), proxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pxA.Close)
+	pxA := e.sideProxy()
 	wroteTarget := make(chan struct{})
 	var once sync.Once
 	pxA.SetFault(func(r *http.Request, _ int) proxy.Action {
@@ -339,11 +347,7 @@ func TestGateLateCompletionDoesNotWinBack(t *testing.T) {
 			"--staging-tag", "1.0-run-1", "--target", ref("app:1.0"), ref("app:" + src)}
 	}
 	clitest.WantCode(t, e.run(gate(e.ref, "amd64")...), 0)
-	pxA, err := proxy.Start(e.Registry.URL(), proxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pxA.Close)
+	pxA := e.sideProxy()
 	// A's move of the public tag starts B, and is held 2 s.
 	moving := make(chan struct{})
 	var once sync.Once
