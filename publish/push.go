@@ -86,7 +86,11 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	if opts.Append {
 		c.update = pr.build
 	}
-	res, final, err := newWriter(rd, target, opts, pr.early).write(ctx, c, opts)
+	wopts := opts
+	if opts.StagingTag != "" {
+		wopts.Signing = nil // staging merges are not signed; the index the public tags get is
+	}
+	res, final, err := newWriter(rd, target, wopts, pr.early).write(ctx, c, opts)
 	if err != nil || opts.DryRun {
 		return res, err
 	}

@@ -53,6 +53,11 @@ type Options struct {
 	// (spec.Option) that would change them: a command line gives its
 	// flags. Nil calls them by their fields (Request.Append, Type, ...).
 	Names spec.Names
+	// Signing, when set, signs the index and its children (or the index
+	// only) in each target before any tag moves there (see Signing); the
+	// staging tag of the completeness gate is not signed, the index the
+	// public tags get is. Nil means nothing is signed.
+	Signing *Signing
 }
 
 // TagStatus is what a push did to one tag (TagResult.Status); its text is
@@ -96,12 +101,19 @@ type Result struct {
 	// Staging is what the completeness gate did (spec.Request.Require); nil
 	// without it.
 	Staging *Staging `json:"staging,omitempty"`
+	// Signatures say, with Options.Signing, what was done about each
+	// artifact's signature in the target (signed now, signed already, or
+	// in a dry run would be signed); nil without signing.
+	Signatures []SignResult `json:"signatures,omitempty"`
 	// Mirrors are the outcomes of publishing the same index to each mirror
 	// (spec.Spec.Mirrors), in order.
 	Mirrors []*MirrorResult `json:"-"`
 	// Index is the index document that was (or, with DryRun, would be)
 	// pushed.
 	Index []byte `json:"-"`
+	// wrote is the last index this push wrote (by digest); empty when it
+	// wrote none.
+	wrote digest.Digest
 }
 
 // TagResult is what happened to one tag. Previous is the digest the tag

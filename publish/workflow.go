@@ -55,7 +55,7 @@ func complete(ctx context.Context, rd *reader, public *spec.Spec, res *Result, f
 	if err != nil {
 		return res, final, err
 	}
-	w := newWriter(rd, registry.RepoOf(public.Target), Options{}, nil)
+	w := newWriter(rd, registry.RepoOf(public.Target), Options{Signing: opts.Signing}, nil)
 	published, changed, err := w.promote(ctx, staging, uniqueTags(public), opts.Require, final, res, opts)
 	res.Changed = res.Changed || changed
 	return res, published, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,10 +29,15 @@ import (
 // writer writes into one target repository.
 type writer struct {
 	cp *copier
+	// signing, when set, is what is signed before any tag moves (putTags);
+	// signs is what was found signed or signed so far.
+	signing *Signing
+	signs   signatures
 }
 
 func newWriter(rd *reader, target registry.Repo, opts Options, early *looks) *writer {
-	w := &writer{cp: &copier{rd: rd, target: target, progress: newProgress(opts.Progress), early: early}}
+	w := &writer{cp: &copier{rd: rd, target: target, progress: newProgress(opts.Progress), early: early}, signing: opts.Signing}
+	w.signs.done = map[digest.Digest]bool{}
 	w.cp.put = w.put
 	return w
 }
@@ -138,6 +144,7 @@ func (w *writer) write(ctx context.Context, c commit, opts Options) (*Result, *p
 		if err := w.put(ctx, p.Descriptor.Digest.String(), docOf(p)); err != nil {
 			return res, p, w.tagsError(res, err)
 		}
+		res.wrote = p.Descriptor.Digest
 	}
 	if err := w.putTags(ctx, p, res, toWrite); err != nil {
 		return res, p, w.tagsError(res, err)
@@ -178,6 +185,17 @@ func (w *writer) keep(ctx context.Context, c commit, res *Result, dryRun, change
 	res.Warnings = append(append(res.Warnings, healWarnings...), refWarnings...)
 	res.Changed = res.Changed || healed || copied
 	err := errors.Join(healErr, refErr)
+	if err == nil {
+		// Signing added to a push whose tags are right already: what is
+		// unsigned is signed, and no tag moves (a dry run says what it
+		// would run).
+		n := len(res.Signatures)
+		err = w.sign(ctx, res, c.plan, dryRun)
+		for _, s := range res.Signatures[n:] {
+			res.Changed = res.Changed || s.Status == SignSigned || s.Status == SignWouldSign
+		}
+		copied = copied || slices.ContainsFunc(res.Signatures, func(s SignResult) bool { return s.Status == SignSigned })
+	}
 	if err != nil && (healed || copied) {
 		return res, c.plan, w.tagsError(res, err)
 	}
@@ -226,8 +244,13 @@ func (w *writer) reread(ctx context.Context, c commit, tags []string) (*plan.Pla
 
 // putTags moves the tags res.Tags[toWrite] to the index p, which is in the
 // target repository: the target tag (0) first when it is among them, then
-// the others concurrently.
+// the others concurrently. With signing, p and its children are signed
+// first (those not signed yet), and when that fails no tag moves: every
+// tag move goes through here, so none ever names an unsigned index.
 func (w *writer) putTags(ctx context.Context, p *plan.Plan, res *Result, toWrite []int) error {
+	if err := w.sign(ctx, res, p, false); err != nil {
+		return err
+	}
 	doc := docOf(p)
 	putTag := func(ctx context.Context, i int) error {
 		if err := w.put(ctx, res.Tags[i].Tag, doc); err != nil {
@@ -456,6 +479,7 @@ func (w *writer) converge(ctx context.Context, c commit, res *Result, p *plan.Pl
 		if err := w.put(ctx, next.Descriptor.Digest.String(), docOf(next)); err != nil {
 			return p, err
 		}
+		res.wrote = next.Descriptor.Digest
 		// Every tag of this update moves to the merge: the target tag
 		// first (it may have been right already at the first write, and
 		// another writer has moved it since), then the extra tags.
@@ -616,7 +640,7 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
-	moved, last := false, final
+	moved, last, waited := false, final, false
 	first := map[string]digest.Digest{}
 	updated := map[string]bool{}
 	for round := 0; ; round++ {
@@ -638,6 +662,16 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 		if err := errors.Join(errs...); err != nil {
 			return last, moved, fmt.Errorf("reading the tags of %s: %w", w.target(), err)
 		}
+		if w.signing != nil && !waited && idx.Descriptor.Digest != res.wrote && previous[0] != idx.Descriptor.Digest {
+			// Another job wrote the complete index: it signs and moves
+			// the public tags. Waiting for it spares a second signature;
+			// a job that does not finish is taken over.
+			waited = true
+			if err := w.await(ctx, tags[0], idx.Descriptor.Digest, completerWait); err != nil {
+				return last, moved, err
+			}
+			continue
+		}
 		toWrite := res.setTags(tags, previous, idx.Descriptor.Digest, opts.Force && round == 0)
 		for i := range res.Tags {
 			t := &res.Tags[i]
@@ -651,6 +685,11 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 			}
 		}
 		if len(toWrite) == 0 {
+			// Signing asked for where the tags are right already: what is
+			// unsigned is signed, and no tag moves.
+			if err := w.sign(ctx, res, idx, false); err != nil {
+				return last, moved, w.tagsError(res, err)
+			}
 			return last, moved, nil
 		}
 		if round == maxRounds {
@@ -674,6 +713,32 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 		case <-time.After(settle + rand.N(settle/2+1)):
 		}
 	}
+}
+
+// completerWait bounds how long a job of the gate that finds the staging
+// index complete, but did not write it, waits for the job that did to sign
+// it and move the public tags (see promote).
+const completerWait = 30 * time.Second
+
+// await polls tag (HEADs) until it points at d, for at most limit.
+func (w *writer) await(ctx context.Context, tag string, d digest.Digest, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		got, err := tagDigest(ctx, w.reg(), w.target(), tag)
+		if err != nil {
+			return fmt.Errorf("reading %s:%s: %w", w.target(), tag, err)
+		}
+		if got == d {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(2 * visiblePoll):
+		}
+	}
+	log.G(ctx).WithField("tag", tag).Debug("the job that completed the index did not move the public tag: moving it")
+	return nil
 }
 
 // completeIndex reads what the staging tag holds now and returns it as a

@@ -95,7 +95,7 @@ func unwrapPath(err error) error {
 
 // Keys of the spec, in the order messages list them.
 var (
-	topKeys      = []string{"image", "tags", "type", "annotations", "manifests", "mirrors"}
+	topKeys      = []string{"image", "tags", "type", "annotations", "manifests", "mirrors", "sign"}
 	entryKeys    = []string{"image", "platform", "annotations"}
 	platformKeys = []string{"os", "architecture", "variant", "os.version", "os.features", "features"}
 	// platformAliases are manifest-tool's spellings.
@@ -107,6 +107,10 @@ var examples = map[string]string{
 	"image":        "e.g. image: registry.example.com/hello:1.0",
 	"tags":         `e.g. tags: ["1.0", latest]`,
 	"mirrors":      `e.g. mirrors: [ghcr.io/example/hello:1.0]`,
+	"sign":         `e.g. sign: {args: [sign, --yes, --key, cosign.key, "${artifact}"]}`,
+	"cmd":          "e.g. cmd: cosign",
+	"args":         `e.g. args: [sign, --yes, "${artifact}"]`,
+	"artifacts":    "all (the index and every child) or index",
 	"type":         "one of auto, oci, docker",
 	"annotations":  "e.g. annotations: {org.opencontainers.image.source: https://example.com/hello}",
 	"manifests":    "e.g. manifests: [{image: hello:1.0-linux-amd64, platform: {os: linux, architecture: amd64}}]",
@@ -222,6 +226,10 @@ func (l *loader) load(data []byte) *Spec {
 				s.Mirrors = append(s.Mirrors, m)
 			}
 		}
+	}
+
+	if v, ok := f["sign"]; ok {
+		s.Sign = l.signing(v)
 	}
 
 	if v, ok := f["manifests"]; ok {

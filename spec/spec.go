@@ -66,6 +66,11 @@ type Spec struct {
 	// own tag (see docs/rules.md, "Mirrors"): the file's mirrors key. A
 	// run may name more (Request.Mirrors).
 	Mirrors []reference.NamedTagged
+	// Sign is the file's sign key: how a push signs the index and its
+	// children before any tag moves (docs/rules.md, "Signing"). Nil when
+	// the file has none; a run may ask for signing all the same
+	// (Request.Sign).
+	Sign *Signing
 }
 
 // Request is what one run asks of a push beyond what its spec says: the
@@ -104,6 +109,11 @@ type Request struct {
 	// tag (sign first, tag later); a rerun writes nothing when the index
 	// is there already.
 	ByDigest bool
+	// Sign, when set, signs what the push writes (--sign): its fields
+	// override the spec's sign key, those left empty are taken from it
+	// (see Request.Signing). Nil: signing as the spec says (none without
+	// its sign key).
+	Sign *Signing
 }
 
 // AllMirrors are the spec's mirrors, then the request's.

@@ -122,7 +122,7 @@ func newApp(std streams) *cli.App {
 	}
 	// A command's help lists its own flags first, then the global ones.
 	pushFlags := func(extra ...cli.Flag) []cli.Flag {
-		return append(append(extra, commonPushFlags()...), globalFlags()...)
+		return append(append(append(extra, commonPushFlags()...), signFlags()...), globalFlags()...)
 	}
 	fromSpec := func() *cli.Command {
 		return &cli.Command{

@@ -92,6 +92,10 @@ func fromSpecAction(c *cli.Context, std streams) error {
 	if _, err := spec.ParseRemove(c.StringSlice("remove")); err != nil {
 		return err
 	}
+	signReq, err := signRequest(c)
+	if err != nil {
+		return err
+	}
 	jobs := make([]job, len(files))
 	for i, f := range files {
 		jobs[i].name = f
@@ -102,6 +106,7 @@ func fromSpecAction(c *cli.Context, std streams) error {
 		}
 		if jobs[i].spec != nil {
 			jobs[i].req, jobs[i].err = spec.ParseRequest(requestArgs(c), jobs[i].spec.Target)
+			jobs[i].req.Sign = signReq
 			if jobs[i].err == nil {
 				jobs[i].err = spec.Check(jobs[i].spec, jobs[i].req, flagNames)
 			}
@@ -178,6 +183,9 @@ func fromArgsAction(c *cli.Context, std streams) error {
 		Mirrors:         ra.Mirrors,
 		ByDigest:        ra.ByDigest,
 	})
+	if err == nil {
+		req.Sign, err = signRequest(c)
+	}
 	return pushAll(c.Context, g, opts, []job{{name: "from-args", spec: s, req: req, err: err}}, std)
 }
 
@@ -205,6 +213,11 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 			targets = append(targets, reference.Domain(j.spec.Target))
 		}
 	}
+	signing, err := newSigners(g, jobs, targets)
+	if err != nil {
+		return err
+	}
+	defer signing.close()
 	client := g.client(targets)
 
 	outcomes := make([]outcome, len(jobs))
@@ -217,6 +230,7 @@ func pushAll(ctx context.Context, g *globals, opts publish.Options, jobs []job, 
 		wg.Go(func() {
 			o := opts
 			o.Request = j.req
+			o.Signing = signing.options(j)
 			res, err := publish.Push(ctx, client, j.spec, o)
 			err = explainMissing(err)
 			outcomes[i] = outcome{res: res, err: annotateTimeout(ctx, err, g)}
@@ -330,6 +344,9 @@ func printText(std streams, g *globals, o outcome) {
 			verb = "to copy"
 		}
 		fmt.Fprintf(info, "Referrers: %d found, %d %s\n", n, copied, verb)
+	}
+	if len(r.Signatures) > 0 && !g.quiet {
+		printSignatures(info, r)
 	}
 	if r.Rounds > 0 && !g.quiet {
 		fmt.Fprintf(info, "Rounds: %d\n", r.Rounds)

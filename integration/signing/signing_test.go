@@ -1,0 +1,313 @@
+// Package signing runs manifest-push --sign with the real cosign (make
+// test-deps builds it once) against the embedded distribution registry,
+// and checks what a user sees: cosign verify passing for the tag and every
+// child, tags that move only once everything is signed, the signer's runs
+// counted, exit codes and messages.
+package signing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/cosigntest"
+	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
+	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	os.Exit(clitest.Main(m, &bin, binary.Options{}))
+}
+
+// env is one test's registry (with the counting proxy), cosign, a key
+// pair and a signer that counts its runs.
+type env struct {
+	*clitest.Env
+	t      *testing.T
+	cosign string
+	keys   cosigntest.Keys
+	// signer is a script that notes each run in runs, then runs cosign.
+	signer, runs string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	cosign := cosigntest.Need(t)
+	e := &env{Env: clitest.NewEnv(t, registrytest.Options{}), t: t, cosign: cosign, keys: cosigntest.NewKeys(t, cosign)}
+	e.runs = filepath.Join(e.Dir, "signer-runs")
+	e.signer = e.WriteFile("bin/counting-cosign", fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\nexec '%s' \"$@\"\n", e.runs, cosign))
+	if err := os.Chmod(e.signer, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// signerRuns are the argument lines of the signer's runs so far.
+func (e *env) signerRuns() []string {
+	b, err := os.ReadFile(e.runs)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// run runs manifest-push with COSIGN_PASSWORD set to password.
+func (e *env) run(password string, args ...string) clitest.Result {
+	e.t.Helper()
+	return e.Run(bin, clitest.RunOptions{Env: []string{"COSIGN_PASSWORD=" + password}, Timeout: 5 * time.Minute}, append([]string{"--plain-http"}, args...)...)
+}
+
+// sources pushes a buildx index (linux/amd64, linux/arm64, each with its
+// attestation manifest) and a linux/s390x image, and returns the spec
+// that publishes them as app:1.0 and app:latest, signed with the key pair
+// by the counting signer.
+func (e *env) sources(repo string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := imagetest.PushBuildx(ctx, e.Client, e.Registry.URL(), "src/bx", "1", []imagetest.Image{
+		{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}},
+		{Platform: ocispec.Platform{OS: "linux", Architecture: "arm64"}},
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.LinuxImage("src/s390x", "1", "s390x")
+	return e.spec(repo, true)
+}
+
+// spec is the spec of the sources pushed by sources; with sign, it has a
+// sign key naming the counting signer and the key.
+func (e *env) spec(repo string, sign bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "image: %s/%s:1.0\ntags: [latest]\ntype: oci\n", e.Host(), repo)
+	if sign {
+		fmt.Fprintf(&b, "sign:\n  cmd: %s\n  args: [%s]\n", e.signer, quoteList(e.keys.SignArgs()))
+	}
+	fmt.Fprintf(&b, "manifests:\n  - image: %s/src/bx:1\n  - image: %s/src/s390x:1\n", e.Host(), e.Host())
+	name := repo + "-unsigned.yaml"
+	if sign {
+		name = repo + ".yaml"
+	}
+	return e.WriteFile(name, b.String())
+}
+
+func quoteList(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return strings.Join(q, ", ")
+}
+
+// artifacts are the index repo:ref and every manifest it lists.
+func (e *env) artifacts(repo, ref string) (digest.Digest, []digest.Digest) {
+	e.t.Helper()
+	_, body, d, err := imagetest.GetManifest(context.Background(), e.Client, e.Registry.URL(), repo, ref)
+	if err != nil {
+		e.t.Fatalf("reading %s:%s: %v", repo, ref, err)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(body, &idx); err != nil {
+		e.t.Fatal(err)
+	}
+	var children []digest.Digest
+	for _, m := range idx.Manifests {
+		children = append(children, m.Digest)
+	}
+	return d, children
+}
+
+// verify runs cosign verify for repo:ref and every child by digest.
+func (e *env) verify(host, repo, ref string) {
+	e.t.Helper()
+	d, children := e.artifacts(repo, ref)
+	if out, err := e.keys.Verify(e.cosign, host+"/"+repo+":"+ref); err != nil {
+		e.t.Errorf("cosign verify %s/%s:%s (%s): %v\n%s", host, repo, ref, d, err, out)
+	}
+	for _, c := range children {
+		if out, err := e.keys.Verify(e.cosign, host+"/"+repo+"@"+c.String()); err != nil {
+			e.t.Errorf("cosign verify %s/%s@%s: %v\n%s", host, repo, c, err, out)
+		}
+	}
+}
+
+// unsigned lists the artifacts of the index d in repo (d and its
+// children) that have no cosign signature tag.
+func unsigned(ctx context.Context, e *env, repo string, d digest.Digest, children []digest.Digest) ([]digest.Digest, error) {
+	tags, err := imagetest.Tags(ctx, e.Client, e.Registry.URL(), repo)
+	if err != nil {
+		return nil, err
+	}
+	var out []digest.Digest
+	for _, a := range append([]digest.Digest{d}, children...) {
+		if !slices.Contains(tags, "sha256-"+a.Encoded()+".sig") {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// poll reads repo:tag every 50 ms until stop, and for each index it sees
+// there checks at once that it and every child are signed; it returns
+// what it saw unsigned, and the digests seen.
+func (e *env) poll(repo, tag string, stop <-chan struct{}) func() ([]string, []digest.Digest) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var problems []string
+	var seen []digest.Digest
+	wg.Go(func() {
+		ctx := context.Background()
+		checked := map[digest.Digest]bool{}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for last := false; !last; {
+			select {
+			case <-stop:
+				last = true // one more look, after the push
+			case <-tick.C:
+			}
+			desc, err := imagetest.HeadManifest(ctx, e.Client, e.Registry.URL(), repo, tag)
+			if err != nil || checked[desc.Digest] {
+				continue
+			}
+			_, body, d, err := imagetest.GetManifest(ctx, e.Client, e.Registry.URL(), repo, d0(desc.Digest))
+			if err != nil {
+				continue
+			}
+			var idx ocispec.Index
+			if json.Unmarshal(body, &idx) != nil {
+				continue
+			}
+			var children []digest.Digest
+			for _, m := range idx.Manifests {
+				children = append(children, m.Digest)
+			}
+			bad, err := unsigned(ctx, e, repo, d, children)
+			mu.Lock()
+			checked[d] = true
+			seen = append(seen, d)
+			if err != nil {
+				problems = append(problems, err.Error())
+			} else if len(bad) > 0 {
+				problems = append(problems, fmt.Sprintf("%s:%s named %s while %v had no signature", repo, tag, d, bad))
+			}
+			mu.Unlock()
+		}
+	})
+	return func() ([]string, []digest.Digest) {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return problems, seen
+	}
+}
+
+func d0(d digest.Digest) string { return d.String() }
+
+// TestSignFromSpec: from-spec with a sign key signs the index and every
+// child (attestation manifests too) before the tags move; cosign verify
+// passes for the tag and every child by digest; a poller reading the tag
+// every 50 ms never sees an index with an unsigned artifact; a rerun runs
+// the signer zero times.
+func TestSignFromSpec(t *testing.T) {
+	e := newEnv(t)
+	specFile := e.sources("app")
+	stop := make(chan struct{})
+	wait := e.poll("app", "1.0", stop)
+	r := e.run(cosigntest.Password, "from-spec", specFile)
+	close(stop)
+	clitest.WantCode(t, r, 0)
+	problems, seen := wait()
+	for _, p := range problems {
+		t.Error(p)
+	}
+	d, children := e.artifacts("app", "1.0")
+	if !slices.Contains(seen, d) {
+		t.Errorf("the poller never saw app:1.0 at %s (saw %v)", d, seen)
+	}
+	if len(children) != 5 {
+		t.Fatalf("app:1.0 lists %d manifests, want 5 (two images, two attestations, s390x)", len(children))
+	}
+	runs := e.signerRuns()
+	if len(runs) != 6 {
+		t.Errorf("the signer ran %d times, want 6 (the index and 5 children):\n%s", len(runs), strings.Join(runs, "\n"))
+	}
+	for _, a := range append([]digest.Digest{d}, children...) {
+		want := e.Host() + "/app@" + a.String()
+		if !slices.ContainsFunc(runs, func(l string) bool { return strings.HasSuffix(l, " "+want) }) {
+			t.Errorf("no signer run for %s", want)
+		}
+	}
+	if !strings.Contains(r.Stdout, "Signatures: 6 signed, 0 already signed") {
+		t.Errorf("stdout does not say what was signed:\n%s", r)
+	}
+	e.verify(e.Host(), "app", "1.0")
+	if got := e.TagDigest("app", "latest"); got != d {
+		t.Errorf("app:latest is %s, want %s", got, d)
+	}
+
+	// A rerun: every tag right, everything signed: no signer runs.
+	r = e.run(cosigntest.Password, "from-spec", specFile)
+	clitest.WantCode(t, r, 0)
+	if n := len(e.signerRuns()); n != 6 {
+		t.Errorf("the rerun ran the signer %d times, want 0", n-6)
+	}
+	if !strings.Contains(r.Stdout, "Signatures: 0 signed, 6 already signed") {
+		t.Errorf("the rerun's stdout does not say everything was signed already:\n%s", r)
+	}
+}
+
+// TestSignAddedLater: --sign on a push whose tags are right already signs
+// what is unsigned and moves no tag.
+func TestSignAddedLater(t *testing.T) {
+	e := newEnv(t)
+	e.sources("app")
+	plain := e.spec("app", false)
+	r := e.run("", "from-spec", plain)
+	clitest.WantCode(t, r, 0)
+	d, _ := e.artifacts("app", "1.0")
+	before := e.Proxy.Count()
+
+	args := append([]string{"from-spec", "--sign", "--signer", e.signer}, signArgFlags(e.keys.SignArgs())...)
+	r = e.run(cosigntest.Password, append(args, plain)...)
+	clitest.WantCode(t, r, 0)
+	if n := len(e.signerRuns()); n != 6 {
+		t.Errorf("the signer ran %d times, want 6", n)
+	}
+	if got := e.TagDigest("app", "1.0"); got != d {
+		t.Errorf("app:1.0 moved to %s from %s", got, d)
+	}
+	for _, req := range e.Proxy.Requests()[before:] {
+		if req.IsWrite() && (strings.HasSuffix(req.Path, "/manifests/1.0") || strings.HasSuffix(req.Path, "/manifests/latest")) {
+			t.Errorf("a tag was written: %s", req)
+		}
+	}
+	if !strings.Contains(r.Stdout, "app:1.0 unchanged") {
+		t.Errorf("stdout does not say app:1.0 is unchanged:\n%s", r)
+	}
+	e.verify(e.Host(), "app", "1.0")
+}
+
+func signArgFlags(args []string) []string {
+	var out []string
+	for _, a := range args {
+		out = append(out, "--sign-arg="+a)
+	}
+	return out
+}
