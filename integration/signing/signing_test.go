@@ -8,6 +8,7 @@ package signing
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -310,4 +311,187 @@ func signArgFlags(args []string) []string {
 		out = append(out, "--sign-arg="+a)
 	}
 	return out
+}
+
+// TestSignFails: a signer that fails (the key's password wrong) moves no
+// tag: exit 1, the index there by digest, each unsigned digest named with
+// the signer's message; the rerun with the right password signs and
+// moves the tags.
+func TestSignFails(t *testing.T) {
+	e := newEnv(t)
+	specFile := e.sources("app")
+	r := e.run("wrong-password", "from-spec", specFile)
+	clitest.WantCode(t, r, 1)
+	if tags := e.tagsOf("app"); slices.Contains(tags, "1.0") || slices.Contains(tags, "latest") {
+		t.Errorf("a tag moved although signing failed: app has tags %v", tags)
+	}
+	runs := e.signerRuns()
+	if len(runs) != 6 {
+		t.Fatalf("the signer ran %d times, want 6", len(runs))
+	}
+	// The index and its children are there by digest, each named in the
+	// error with the signer's own words.
+	var named []string
+	for _, l := range runs {
+		f := strings.Fields(l)
+		named = append(named, f[len(f)-1])
+	}
+	for _, a := range named {
+		_, d, _ := strings.Cut(a, "@")
+		if _, err := imagetest.HeadManifest(context.Background(), e.Client, e.Registry.URL(), "app", d); err != nil {
+			t.Errorf("%s is not in the registry by digest: %v", a, err)
+		}
+		if !strings.Contains(r.Stderr, a+": ") {
+			t.Errorf("stderr does not name %s:\n%s", a, r.Stderr)
+		}
+	}
+	clitest.WantStderr(t, r, "signing failed for 6 artifacts, so no tag moved", "decrypt")
+
+	r = e.run(cosigntest.Password, "from-spec", specFile)
+	clitest.WantCode(t, r, 0)
+	if n := len(e.signerRuns()) - 6; n != 6 {
+		t.Errorf("the rerun ran the signer %d times, want 6", n)
+	}
+	e.verify(e.Host(), "app", "1.0")
+}
+
+func (e *env) tagsOf(repo string) []string {
+	e.t.Helper()
+	tags, err := imagetest.Tags(context.Background(), e.Client, e.Registry.URL(), repo)
+	if errors.Is(err, imagetest.ErrNotFound) {
+		return nil // distribution: a repository without tags is not known
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tags
+}
+
+// TestSignerMissing: the signer not on PATH is exit 2 before any
+// request, saying how to install it.
+func TestSignerMissing(t *testing.T) {
+	e := newEnv(t)
+	specFile := e.spec("app", false)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"default cosign", []string{"--sign"}, "install cosign"},
+		{"named signer", []string{"--signer", "no-such-signer"}, `"no-such-signer" is not on PATH`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.Proxy.Reset()
+			args := append(append([]string{"from-spec"}, tc.args...), specFile)
+			r := e.Run(bin, clitest.RunOptions{Env: []string{"PATH=/usr/bin:/bin"}}, append([]string{"--plain-http"}, args...)...)
+			clitest.WantCode(t, r, 2)
+			clitest.WantStderr(t, r, tc.want)
+			if n := e.Proxy.Count(); n != 0 {
+				t.Errorf("%d requests reached the registry, want none:\n%s", n, clitest.Requests(e.Proxy))
+			}
+		})
+	}
+}
+
+// TestSignDryRun: --dry-run prints the signer's command for each
+// artifact, runs none and writes nothing.
+func TestSignDryRun(t *testing.T) {
+	e := newEnv(t)
+	specFile := e.sources("app")
+	r := e.run(cosigntest.Password, "from-spec", "--dry-run", specFile)
+	clitest.WantCode(t, r, 0)
+	if runs := e.signerRuns(); len(runs) != 0 {
+		t.Errorf("the dry run ran the signer %d times", len(runs))
+	}
+	if n := e.Proxy.Writes(); n != 0 {
+		t.Errorf("the dry run wrote %d times:\n%s", n, clitest.Requests(e.Proxy))
+	}
+	var would []string
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if strings.HasPrefix(l, "would run: "+e.signer+" sign --yes --key "+e.keys.Key+" --tlog-upload=false "+e.Host()+"/app@sha256:") {
+			would = append(would, l)
+		}
+	}
+	if len(would) != 6 {
+		t.Errorf("the dry run printed %d signer commands, want 6:\n%s", len(would), r)
+	}
+}
+
+// TestSignMirrors: each mirror ends with signatures cosign verify accepts
+// there.
+func TestSignMirrors(t *testing.T) {
+	e := newEnv(t)
+	m := clitest.NewEnv(t, registrytest.Options{})
+	specFile := e.sources("app")
+	r := e.run(cosigntest.Password, "from-spec", "--mirror", m.Host()+"/copy/app:1.0", specFile)
+	clitest.WantCode(t, r, 0)
+	e.verify(e.Host(), "app", "1.0")
+	mirror := &env{Env: m, t: t, cosign: e.cosign, keys: e.keys}
+	mirror.verify(m.Host(), "copy/app", "1.0")
+	if n := len(e.signerRuns()); n != 12 {
+		t.Errorf("the signer ran %d times, want 12 (6 artifacts in each of 2 targets)", n)
+	}
+}
+
+// TestSignGate: six concurrent jobs of one pipeline run merge into a
+// staging tag (--append, --require, --staging-tag), three of them copying
+// from another registry behind a slow proxy; staging merges are not
+// signed; exactly one job (the one that completed the index) runs its
+// signer, for the index and its six children, before the public tags
+// move; the public tag's index and children all verify.
+func TestSignGate(t *testing.T) {
+	e := newEnv(t)
+	far := clitest.NewEnv(t, registrytest.Options{})
+	far.Proxy.SetDelay(40 * time.Millisecond)
+	archs := []string{"amd64", "arm64", "s390x", "ppc64le", "386", "riscv64"}
+	var require []string
+	for i, a := range archs {
+		if i%2 == 0 {
+			e.LinuxImage("src/"+a, "1", a)
+		} else {
+			far.LinuxImage("src/"+a, "1", a)
+		}
+		require = append(require, "linux/"+a)
+	}
+	runs := make([]string, len(archs))
+	results := make([]clitest.Result, len(archs))
+	var wg sync.WaitGroup
+	for i, a := range archs {
+		runs[i] = filepath.Join(e.Dir, fmt.Sprintf("signer-runs-%d", i))
+		signer := e.WriteFile(fmt.Sprintf("bin/signer-%d", i), fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\nexec '%s' \"$@\"\n", runs[i], e.cosign))
+		if err := os.Chmod(signer, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		host := e.Host()
+		if i%2 == 1 {
+			host = far.Host()
+		}
+		args := []string{"from-args", "--platforms", "linux/" + a, "--template", host + "/src/ARCH:1",
+			"--target", e.Host() + "/app:1.0", "--tags", "latest", "--append",
+			"--require", strings.Join(require, ","), "--staging-tag", "1.0-run-1", "--signer", signer}
+		args = append(args, signArgFlags(e.keys.SignArgs())...)
+		wg.Go(func() { results[i] = e.run(cosigntest.Password, args...) })
+	}
+	wg.Wait()
+	var signers []int
+	for i, r := range results {
+		clitest.WantCode(t, r, 0)
+		if b, err := os.ReadFile(runs[i]); err == nil && len(b) > 0 {
+			signers = append(signers, i)
+			if n := strings.Count(string(b), "\n"); n != 7 {
+				t.Errorf("job %d ran its signer %d times, want 7 (the index and 6 children):\n%s", i, n, b)
+			}
+		}
+	}
+	if len(signers) != 1 {
+		t.Errorf("jobs %v ran their signers, want exactly one", signers)
+	}
+	d, children := e.artifacts("app", "1.0")
+	if len(children) != len(archs) {
+		t.Errorf("app:1.0 lists %d manifests, want %d", len(children), len(archs))
+	}
+	if got := e.TagDigest("app", "latest"); got != d {
+		t.Errorf("app:latest is %s, app:1.0 %s", got, d)
+	}
+	e.verify(e.Host(), "app", "1.0")
 }
