@@ -20,7 +20,7 @@ build:
 test: test-deps fmt-check tidy-check vet staticcheck test-unit test-integration
 
 test-deps:
-	@./scripts/test-deps.sh
+	@GO='$(GO)' ./scripts/test-deps.sh
 
 test-unit:
 	$(GO) test -race -count=1 ./...

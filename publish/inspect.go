@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"fmt"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/content"
@@ -154,6 +155,7 @@ func (in *Inspection) addReferrers(ctx context.Context, rd *reader, r registry.R
 	}
 	for i := range in.Manifests {
 		in.Manifests[i].Referrers = []ReferrerResult{}
+		in.Manifests[i].Signed = new(false)
 	}
 	for _, f := range found {
 		for i := range in.Manifests {
@@ -161,8 +163,20 @@ func (in *Inspection) addReferrers(ctx context.Context, rd *reader, r registry.R
 				in.Manifests[i].Referrers = append(in.Manifests[i].Referrers, ReferrerResult{
 					Digest: f.Desc.Digest, MediaType: f.Desc.MediaType, ArtifactType: f.Desc.ArtifactType, Subject: f.subject, Tag: f.Tag,
 				})
+				if f.subject == f.entry && IsSignature(f.Referrer) {
+					*in.Manifests[i].Signed = true
+				}
 			}
 		}
+	}
+	if content.IsIndex(in.MediaType) {
+		ok, err := signed(ctx, rd.reg, r, []digest.Digest{in.Digest})
+		if err != nil {
+			return fmt.Errorf("%s: looking for its signature: %w", in.Ref, err)
+		}
+		in.Signed = &ok[0]
+	} else if len(in.Manifests) == 1 {
+		in.Signed = in.Manifests[0].Signed
 	}
 	return nil
 }

@@ -157,6 +157,10 @@ type Inspection struct {
 	// Warnings are what could not be looked at (a repository whose
 	// referrers could not be listed).
 	Warnings []string `json:"warnings,omitempty"`
+	// Signed says, with InspectOptions.Referrers, whether a signature of
+	// the manifest or index itself is in the repository; nil when not
+	// looked at.
+	Signed *bool `json:"signed,omitempty"`
 	// Child is the entry InspectOptions.Platform asked for, nil otherwise.
 	Child *ChildInspection `json:"child,omitempty"`
 	// Raw is the manifest or index document.
@@ -185,6 +189,10 @@ type InspectEntry struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// Referrers are what refers to the entry, with InspectOptions.Referrers.
 	Referrers []ReferrerResult `json:"referrers,omitempty"`
+	// Signed says, with InspectOptions.Referrers, whether a signature of
+	// the entry is in the repository (see IsSignature); nil when not looked
+	// at.
+	Signed *bool `json:"signed,omitempty"`
 }
 
 // TagsError is a push that failed while writing: it says which tags were

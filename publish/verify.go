@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +24,12 @@ type VerifyOptions struct {
 	// Blobs also checks that every config and layer blob of every entry is
 	// in the repository (non-distributable layers excepted).
 	Blobs bool
+	// Signed also checks that the manifest (an index: it and every
+	// manifest of its graph) has a signature in the repository: cosign's
+	// sha256-<hex>.sig tag, or an OCI referrer of cosign's signature or a
+	// sigstore bundle type (see IsSignature). Each unsigned one is a
+	// problem.
+	Signed bool
 }
 
 // Verification is what Verify found.
@@ -36,6 +43,11 @@ type Verification struct {
 	Entries int `json:"entries"`
 	// Blobs are the blobs checked, with VerifyOptions.Blobs.
 	Blobs int `json:"blobs"`
+	// Signed are the manifests found signed, with VerifyOptions.Signed;
+	// Unsigned names each manifest found without a signature
+	// (REPOSITORY@DIGEST).
+	Signed   int      `json:"signed,omitempty"`
+	Unsigned []string `json:"unsigned,omitempty"`
 	// Problems are the damage found: each names what is missing or wrong.
 	Problems []string `json:"problems"`
 	// Repair says how to mend the damage found, when a push can: a rerun
@@ -48,7 +60,7 @@ type Verification struct {
 }
 
 // Whole reports whether no problem was found.
-func (v *Verification) Whole() bool { return len(v.Problems) == 0 }
+func (v *Verification) Whole() bool { return len(v.Problems) == 0 && len(v.Unsigned) == 0 }
 
 // Verify checks that the image ref names is whole in its repository: every
 // entry of the index exists there by digest with the size and media type
@@ -75,12 +87,18 @@ func Verify(ctx context.Context, reg Registry, ref string, opts VerifyOptions) (
 	if err == nil {
 		err = ck.descriptors(ctx, visited)
 	}
+	if err == nil && opts.Signed {
+		err = ck.signatures(ctx, reg, visited)
+	}
 	if err != nil {
 		return v, err
 	}
 	if !v.Whole() {
 		if ck.missing.Load() {
 			v.Repair = "run the push that published it again (the same from-spec or from-args command): a rerun copies the missing manifests back from their sources"
+		}
+		if len(v.Problems) == 0 {
+			return v, fmt.Errorf("%s: %d manifest(s) unsigned: %w", named, len(v.Unsigned), ErrDamaged)
 		}
 		return v, fmt.Errorf("%s: %d problem(s) found: %w", named, len(v.Problems), ErrDamaged)
 	}
@@ -347,4 +365,27 @@ func (ck *checker) blobsOf(ctx context.Context, d ocispec.Descriptor, m content.
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// signatures checks that every manifest the walk read (the root and each
+// manifest of its graph, once each) has a signature in the repository.
+func (ck *checker) signatures(ctx context.Context, reg Registry, visited []node) error {
+	var ds []digest.Digest
+	for _, n := range visited {
+		if !slices.Contains(ds, n.desc.Digest) {
+			ds = append(ds, n.desc.Digest)
+		}
+	}
+	found, err := signed(ctx, reg, ck.r, ds)
+	if err != nil {
+		return err
+	}
+	for i, d := range ds {
+		if found[i] {
+			ck.v.Signed++
+			continue
+		}
+		ck.v.Unsigned = append(ck.v.Unsigned, fmt.Sprintf("%s@%s", ck.r, d))
+	}
+	return nil
 }

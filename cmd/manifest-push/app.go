@@ -189,10 +189,13 @@ func newApp(std streams) *cli.App {
 				Action:       func(c *cli.Context) error { return inspectAction(c, std) },
 			},
 			{
-				Name:         "verify",
-				Usage:        "check that an index is whole: every child, blob and attestation present",
-				ArgsUsage:    "REF",
-				Flags:        append([]cli.Flag{&cli.BoolFlag{Name: "blobs", Usage: "check every config and layer blob too"}}, globalFlags()...),
+				Name:      "verify",
+				Usage:     "check that an index is whole: every child, blob and attestation present",
+				ArgsUsage: "REF",
+				Flags: append([]cli.Flag{
+					&cli.BoolFlag{Name: "blobs", Usage: "check every config and layer blob too"},
+					&cli.BoolFlag{Name: "signed", Usage: "check that the index and every manifest it lists are signed (cosign or sigstore signature): exit 5 naming each unsigned one"},
+				}, globalFlags()...),
 				Description:  verifyHelp,
 				OnUsageError: onUsage,
 				Action:       func(c *cli.Context) error { return verifyAction(c, std) },

@@ -192,18 +192,30 @@ func printInspection(std streams, in *publish.Inspection) error {
 	for _, kv := range sortedPairs(in.Annotations) {
 		fmt.Fprintf(w, "Annotation:\t%s\n", kv)
 	}
+	if in.Signed != nil {
+		fmt.Fprintf(w, "Signed:\t%s\n", yesNo(*in.Signed))
+	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(&buf)
 	w = tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "PLATFORM\tDIGEST\tSIZE\tMEDIA TYPE\tANNOTATIONS")
+	signedColumn := len(in.Manifests) > 0 && in.Manifests[0].Signed != nil
+	if signedColumn {
+		fmt.Fprintln(w, "PLATFORM\tDIGEST\tSIZE\tMEDIA TYPE\tSIGNED\tANNOTATIONS")
+	} else {
+		fmt.Fprintln(w, "PLATFORM\tDIGEST\tSIZE\tMEDIA TYPE\tANNOTATIONS")
+	}
 	for _, m := range in.Manifests {
 		p := m.Platform
 		if p == "" {
 			p = "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", escape(p), escape(m.Digest.String()), m.Size, escape(m.MediaType), strings.Join(sortedPairs(m.Annotations), ","))
+		signed := ""
+		if signedColumn && m.Signed != nil {
+			signed = yesNo(*m.Signed) + "\t"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\n", escape(p), escape(m.Digest.String()), m.Size, escape(m.MediaType), signed, strings.Join(sortedPairs(m.Annotations), ","))
 		for _, r := range m.Referrers {
 			kind := r.ArtifactType
 			if r.Tag != "" {
@@ -248,4 +260,11 @@ func sortedPairs(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

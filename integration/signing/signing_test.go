@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -494,4 +495,64 @@ func TestSignGate(t *testing.T) {
 		t.Errorf("app:latest is %s, app:1.0 %s", got, d)
 	}
 	e.verify(e.Host(), "app", "1.0")
+}
+
+// TestVerifySigned: verify --signed is exit 5 naming each unsigned child
+// (only the index was signed), and 0 once all are; inspect says which
+// entries are signed.
+func TestVerifySigned(t *testing.T) {
+	e := newEnv(t)
+	e.sources("app")
+	plain := e.spec("app", false)
+	args := append([]string{"from-spec", "--signer", e.signer, "--sign-artifacts", "index"}, signArgFlags(e.keys.SignArgs())...)
+	r := e.run(cosigntest.Password, append(args, plain)...)
+	clitest.WantCode(t, r, 0)
+	if n := len(e.signerRuns()); n != 1 {
+		t.Errorf("--sign-artifacts index ran the signer %d times, want 1", n)
+	}
+	d, children := e.artifacts("app", "1.0")
+
+	r = e.run("", "verify", "--signed", e.Host()+"/app:1.0")
+	clitest.WantCode(t, r, 5)
+	for _, c := range children {
+		if !strings.Contains(r.Stdout, "unsigned: "+e.Host()+"/app@"+c.String()+"\n") {
+			t.Errorf("verify --signed does not name the unsigned child %s:\n%s", c, r)
+		}
+	}
+	if strings.Contains(r.Stdout, "unsigned: "+e.Host()+"/app@"+d.String()) {
+		t.Errorf("verify --signed names the signed index %s as unsigned:\n%s", d, r)
+	}
+	r = e.run("", "inspect", e.Host()+"/app:1.0")
+	clitest.WantCode(t, r, 0)
+	if !strings.Contains(r.Stdout, "Signed:     yes") || len(regexp.MustCompile(`(?m)  no( |$)`).FindAllString(r.Stdout, -1)) != len(children) {
+		t.Errorf("inspect does not say the index is signed and its %d entries are not:\n%s", len(children), r)
+	}
+
+	args = append([]string{"from-spec", "--signer", e.signer}, signArgFlags(e.keys.SignArgs())...)
+	r = e.run(cosigntest.Password, append(args, plain)...)
+	clitest.WantCode(t, r, 0)
+	r = e.run("", "verify", "--signed", e.Host()+"/app:1.0")
+	clitest.WantCode(t, r, 0)
+	if !strings.Contains(r.Stdout, "whole") || !strings.Contains(r.Stdout, "6 signed") {
+		t.Errorf("verify --signed does not say all 6 are signed:\n%s", r)
+	}
+	r = e.run("", "inspect", "-o", "json", e.Host()+"/app:1.0")
+	clitest.WantCode(t, r, 0)
+	var in struct {
+		Signed    *bool `json:"signed"`
+		Manifests []struct {
+			Signed *bool `json:"signed"`
+		} `json:"manifests"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &in); err != nil {
+		t.Fatalf("inspect -o json: %v\n%s", err, r)
+	}
+	if in.Signed == nil || !*in.Signed {
+		t.Errorf("inspect -o json: the index is not said signed:\n%s", r.Stdout)
+	}
+	for i, m := range in.Manifests {
+		if m.Signed == nil || !*m.Signed {
+			t.Errorf("inspect -o json: entry %d is not said signed", i)
+		}
+	}
 }
