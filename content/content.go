@@ -77,8 +77,15 @@ type (
 	wireIndex struct {
 		SchemaVersion int               `json:"schemaVersion"`
 		MediaType     string            `json:"mediaType"`
+		ArtifactType  string            `json:"artifactType,omitempty"`
 		Manifests     []wireDescriptor  `json:"manifests"`
+		Subject       *wireSubject      `json:"subject,omitempty"`
 		Annotations   map[string]string `json:"annotations,omitempty"`
+	}
+	wireSubject struct {
+		MediaType string        `json:"mediaType"`
+		Digest    digest.Digest `json:"digest"`
+		Size      int64         `json:"size"`
 	}
 	wireDescriptor struct {
 		MediaType    string            `json:"mediaType"`
@@ -119,10 +126,35 @@ func EncodeIndex(mediaType string, annotations map[string]string, entries []ocis
 // Docker manifest list's platform has the field (schema v2.2), written last;
 // an OCI index's has none, and they are left out of it.
 func EncodeIndexFeatures(mediaType string, annotations map[string]string, entries []ocispec.Descriptor, features [][]string) (Index, error) {
+	return EncodeIndexWith(mediaType, entries, IndexFields{Annotations: annotations, Features: features})
+}
+
+// IndexFields are what an index holds besides its entries: annotations
+// and, for an artifact index, its artifactType and subject (OCI only: a
+// Docker manifest list leaves them out), and each entry's platform
+// "features" (Docker only).
+type IndexFields struct {
+	Annotations  map[string]string
+	ArtifactType string
+	// Subject, when set, makes the index a referrer of that manifest: its
+	// media type, digest and size are written.
+	Subject  *ocispec.Descriptor
+	Features [][]string
+}
+
+// EncodeIndexWith is EncodeIndex with every field of f.
+func EncodeIndexWith(mediaType string, entries []ocispec.Descriptor, f IndexFields) (Index, error) {
+	annotations, features := f.Annotations, f.Features
 	doc := wireIndex{SchemaVersion: 2, MediaType: mediaType, Manifests: make([]wireDescriptor, 0, len(entries))}
 	oci := mediaType == ocispec.MediaTypeImageIndex
 	if oci && len(annotations) > 0 {
 		doc.Annotations = annotations
+	}
+	if oci {
+		doc.ArtifactType = f.ArtifactType
+		if s := f.Subject; s != nil {
+			doc.Subject = &wireSubject{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}
+		}
 	}
 	for i, d := range entries {
 		w := wireDescriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}

@@ -60,9 +60,10 @@ type Successors struct {
 	Config    *ocispec.Descriptor
 	Layers    []ocispec.Descriptor
 	Subject   *ocispec.Descriptor
-	// Annotations are the document's own annotations (not a successor,
-	// read with them).
-	Annotations map[string]string
+	// Annotations are the document's own annotations, and ArtifactType
+	// its artifactType field (not successors, read with them).
+	Annotations  map[string]string
+	ArtifactType string
 }
 
 // Blobs are the config and the layers a registry hands out, each once:
@@ -93,14 +94,14 @@ func SuccessorsOf(doc Document) (Successors, error) {
 		if err := json.Unmarshal(doc.Data, &idx); err != nil {
 			return s, fmt.Errorf("reading the index %s: %w", doc.Desc.Digest, err)
 		}
-		s.Manifests, s.Subject, s.Annotations = idx.Manifests, idx.Subject, idx.Annotations
+		s.Manifests, s.Subject, s.Annotations, s.ArtifactType = idx.Manifests, idx.Subject, idx.Annotations, idx.ArtifactType
 		return s, nil
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(doc.Data, &m); err != nil {
 		return s, fmt.Errorf("reading the manifest %s: %w", doc.Desc.Digest, err)
 	}
-	s.Config, s.Layers, s.Subject, s.Annotations = &m.Config, m.Layers, m.Subject, m.Annotations
+	s.Config, s.Layers, s.Subject, s.Annotations, s.ArtifactType = &m.Config, m.Layers, m.Subject, m.Annotations, m.ArtifactType
 	return s, nil
 }
 

@@ -63,6 +63,10 @@ func Build(in Input, opts Options) (*Plan, error) {
 	if in.Current != nil && len(in.Annotations) == 0 {
 		in.Annotations = in.Current.IndexAnnotations
 	}
+	if in.Current != nil && in.ArtifactType == "" && in.Subject == nil {
+		in.ArtifactType, in.Subject = in.Current.IndexArtifactType, in.Current.IndexSubject
+	}
+	artifact := in.ArtifactType != "" || in.Subject != nil
 
 	annotated := len(in.Annotations) > 0
 	hasOCI := false
@@ -78,10 +82,14 @@ func Build(in Input, opts Options) (*Plan, error) {
 	case spec.TypeOCI:
 		mediaType = ocispec.MediaTypeImageIndex
 	case spec.TypeAuto:
-		if hasOCI || annotated {
+		if hasOCI || annotated || artifact {
 			mediaType = ocispec.MediaTypeImageIndex
 		}
 	case spec.TypeDocker:
+		if artifact {
+			b.errs = append(b.errs, &spec.Error{Msg: fmt.Sprintf("an artifact index (an artifactType or a subject) needs an OCI index, but %s is docker: use %s %s (or auto), or leave out the artifact type and the subject",
+				b.names.Of(spec.OptionType), b.names.Of(spec.OptionType), spec.TypeOCI), Err: ErrMediaType})
+		}
 		if err := spec.CheckAnnotations(typ, b.names.Of(spec.OptionType)); err != nil && annotated {
 			b.errs = append(b.errs, &spec.Error{Msg: err.Error(), Err: ErrMediaType})
 		}
@@ -113,7 +121,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 	if mediaType == ocispec.MediaTypeImageIndex {
 		b.dropFeatures(entries)
 	}
-	idx, err := content.EncodeIndexFeatures(mediaType, in.Annotations, descs, features)
+	idx, err := content.EncodeIndexWith(mediaType, descs, content.IndexFields{Annotations: in.Annotations, ArtifactType: in.ArtifactType, Subject: in.Subject, Features: features})
 	if err != nil {
 		return nil, err
 	}
@@ -226,8 +234,9 @@ func (b *builder) addManifest(src *Source) {
 			MediaType:   d.MediaType,
 			Digest:      d.Digest,
 			Size:        d.Size,
-			Platform:    &p,
-			Annotations: cloneMap(src.Annotations),
+			Platform:     &p,
+			ArtifactType: d.ArtifactType,
+			Annotations:  cloneMap(src.Annotations),
 		},
 	})
 }

@@ -34,6 +34,12 @@ type Input struct {
 	// out (fields left empty match any value). One that no entry has is a
 	// warning; removing every entry is an error.
 	Remove []ocispec.Platform
+	// ArtifactType and Subject make the index an artifact index (OCI
+	// only): its artifactType, and the manifest it refers to (media type,
+	// digest, size). Empty and nil: none, unless Current has them (an
+	// update keeps them).
+	ArtifactType string
+	Subject      *ocispec.Descriptor
 }
 
 // Source is one source after resolution: what was asked of it, and what the
@@ -73,6 +79,10 @@ type Source struct {
 	// Input.Current only, whose annotations an update keeps unless the
 	// spec gives its own.
 	IndexAnnotations map[string]string
+	// IndexArtifactType and IndexSubject are an index's own artifactType
+	// and subject; used for Input.Current only, as IndexAnnotations.
+	IndexArtifactType string
+	IndexSubject      *ocispec.Descriptor
 }
 
 // Options controls Build. The zero value is useful.

@@ -144,15 +144,18 @@ func (rd *reader) source(ctx context.Context, e spec.Entry, ignoreMissing bool, 
 // is remembered (ConfigCache).
 func (rd *reader) describe(ctx context.Context, p place, doc registry.Document, src *plan.Source) error {
 	src.Descriptor = doc.Desc
-	if content.IsIndex(doc.Desc.MediaType) {
-		children, annotations, err := rd.children(ctx, p, doc)
-		src.Children, src.IndexAnnotations = children, annotations
-		return err
-	}
 	succ, err := content.SuccessorsOf(doc)
 	if err != nil {
 		return err
 	}
+	if content.IsIndex(doc.Desc.MediaType) {
+		children, annotations, err := rd.children(ctx, p, doc)
+		src.Children, src.IndexAnnotations = children, annotations
+		src.IndexArtifactType, src.IndexSubject = succ.ArtifactType, succ.Subject
+		return err
+	}
+	// An artifact's type goes into its descriptor in the index.
+	src.Descriptor.ArtifactType = succ.ArtifactType
 	if src.Config, err = rd.platform(ctx, p, *succ.Config); err != nil {
 		return err
 	}
