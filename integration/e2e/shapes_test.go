@@ -536,10 +536,11 @@ type shapeWant struct {
 	// referrers are, for each subject, what must refer to it in the
 	// target, as in the source.
 	referrers map[digest.Digest][]digest.Digest
-	// code, when not 0, is the exit code of a refusal, and stderr what it
-	// must say; the target must then be untouched.
+	// code, when not 0, is the exit code of a refusal, and stderr (and
+	// stdout) what it must say; the target must then be untouched.
 	code   int
 	stderr []string
+	stdout []string
 }
 
 type shapeCase struct {
@@ -615,7 +616,7 @@ var shapeCases = []shapeCase{
 		return shapeWant{source: "src/sparse:sparse-image", code: 4, stderr: []string{
 			"source " + host + "/src/sparse:sparse-image: incomplete: blob " + missing.Digest.String() + " (" + missing.MediaType + ", " + fmt.Sprint(missing.Size) +
 				" bytes) of its manifest " + img.Digest.String() + " is not found in " + host + "/src/sparse; nothing written",
-		}}
+		}, stdout: []string{host + "/dst/shape:1 not updated (new)"}}
 	}},
 	{name: "artifact", reg: distributionShapes(registrytest.Options{}), build: func(t *testing.T, c *shapeContent, _ string) shapeWant {
 		c.image(t, imageOpts{artifact: mtExample, tag: "artifact"})
@@ -761,6 +762,11 @@ func TestShapes(t *testing.T) {
 			if want.code != 0 {
 				clitest.WantCode(t, r, want.code)
 				clitest.WantStderr(t, r, want.stderr...)
+				for _, l := range want.stdout {
+					if !slices.Contains(stdoutLines(r), l) {
+						t.Errorf("stdout has no line %q\n%s", l, r)
+					}
+				}
 				reg.untouched(t, dst, c, r)
 				return
 			}
