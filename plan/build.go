@@ -294,6 +294,10 @@ func (b *builder) addIndex(src *Source) {
 				src.Name(), platform.Format(*want), formatPlatforms(images))
 			return
 		default:
+			if inner := innerOf(src, matches); len(inner) > 1 {
+				b.failNested(src, []string{platform.Format(*want)}, inner)
+				return
+			}
 			b.fail(src, ErrNoPlatformMatch, "%s has %d entries for %s (%s): give the variant or os.version to choose one",
 				src.Name(), len(matches), platform.Format(*want), formatPlatforms(matches))
 			return
@@ -375,18 +379,48 @@ func (b *builder) checkDuplicates() {
 		g.others = append(g.others, len(kept))
 		kept = append(kept, e)
 	}
+	// A source that nests indexes whose inner indexes give one platform
+	// twice is one error naming them and every platform they share.
+	type nesting struct {
+		platforms []string
+		inner     []digest.Digest
+	}
+	nested := map[*Source]*nesting{}
+	var nestedOrder []*Source
 	for _, key := range order {
 		g := byPlatform[key]
 		if len(g.others) == 0 {
 			continue
 		}
 		first := kept[g.first]
-		names := []string{describe(first)}
+		group := []Entry{first}
 		for _, i := range g.others {
-			names = append(names, describe(kept[i]))
+			group = append(group, kept[i])
+		}
+		if inner := innerOfEntries(group); len(inner) > 1 {
+			n := nested[first.Source]
+			if n == nil {
+				n = &nesting{}
+				nested[first.Source] = n
+				nestedOrder = append(nestedOrder, first.Source)
+			}
+			n.platforms = append(n.platforms, platform.Format(*first.Descriptor.Platform))
+			for _, d := range inner {
+				if !slices.Contains(n.inner, d) {
+					n.inner = append(n.inner, d)
+				}
+			}
+			continue
+		}
+		names := make([]string, 0, len(group))
+		for _, e := range group {
+			names = append(names, describe(e))
 		}
 		b.fail(kept[g.others[0]].Source, spec.ErrDuplicatePlatform, "platform %s is given by %d different manifests: %s; each platform may appear once",
 			platform.Format(*first.Descriptor.Platform), len(names), nameList(names))
+	}
+	for _, src := range nestedOrder {
+		b.failNested(src, nested[src].platforms, nested[src].inner)
 	}
 
 	byDigest := map[digest.Digest][]int{}
@@ -555,6 +589,60 @@ func (b *builder) selectPlatforms(want []ocispec.Platform) {
 		}
 	}
 	b.images, b.attestations = kept, attestations
+}
+
+// innerOf gives the inner indexes of src that list ds, in order, each
+// once; nil unless an inner index lists every one of them (src.Inner).
+func innerOf(src *Source, ds []ocispec.Descriptor) []digest.Digest {
+	var out []digest.Digest
+	for _, d := range ds {
+		in, ok := src.Inner[d.Digest]
+		if !ok {
+			return nil
+		}
+		if !slices.Contains(out, in) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// innerOfEntries is innerOf for entries that one source gives; nil when
+// they come from several sources.
+func innerOfEntries(es []Entry) []digest.Digest {
+	ds := make([]ocispec.Descriptor, len(es))
+	for i, e := range es {
+		if e.Source != es[0].Source || e.Kept {
+			return nil
+		}
+		ds[i] = e.Descriptor
+	}
+	return innerOf(es[0].Source, ds)
+}
+
+// failNested refuses src, an index of indexes whose inner indexes each
+// give the platforms named: flattened, they would give each platform more
+// than once (rule P5). The way out is to name one inner index as the
+// source; the message names them and how.
+func (b *builder) failNested(src *Source, platforms []string, inner []digest.Digest) {
+	names := make([]string, len(inner))
+	for i, d := range inner {
+		names[i] = d.String()
+	}
+	verb := "both give"
+	if len(inner) > 2 {
+		verb = "each give"
+	}
+	b.fail(src, spec.ErrDuplicatePlatform, "source %s is an index of indexes: its inner indexes %s %s %s, and an index gives each platform once (nested indexes are flattened): name one of its inner indexes as the source (%s)",
+		src.Name(), andList(names), verb, andList(platforms), src.nameAt(inner[0]))
+}
+
+// andList joins names as "a, b and c".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // at is the "file:line:col: " prefix of a message about what pos names, or

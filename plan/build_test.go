@@ -602,3 +602,48 @@ func TestBuildUpdate(t *testing.T) {
 		}
 	})
 }
+
+// An index of indexes whose inner indexes give the same platforms is
+// refused once, naming the nesting, the inner indexes, every platform they
+// share and the way out (one inner index as the source); with a spec
+// platform, the same. Inner indexes of distinct platforms flatten.
+func TestNestedIndexesOfOnePlatform(t *testing.T) {
+	entry := func(name, arch string) ocispec.Descriptor {
+		return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: dgst(name), Size: 100, Platform: pf("linux", arch, "")}
+	}
+	in1, in2 := dgst("inner 1"), dgst("inner 2")
+	a1, b1, a2, b2 := entry("a1", "amd64"), entry("b1", "arm64"), entry("a2", "amd64"), entry("b2", "arm64")
+	src := func(want *ocispec.Platform, inner map[digest.Digest]digest.Digest, children ...ocispec.Descriptor) Source {
+		return Source{
+			Ref: named(t, "reg.test/nested:1"), Platform: want, Pos: spec.Pos{File: "s.yaml", Line: 3, Col: 5},
+			Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: dgst("outer"), Size: 300},
+			Children:   children, Inner: inner,
+		}
+	}
+	inner := map[digest.Digest]digest.Digest{a1.Digest: in1, b1.Digest: in1, a2.Digest: in2, b2.Digest: in2}
+	way := "name one of its inner indexes as the source (reg.test/nested@" + in1.String() + ")"
+
+	_, err := Build(input([]Source{src(nil, inner, a1, b1, a2, b2)}, ""), Options{})
+	if !errors.Is(err, spec.ErrDuplicatePlatform) {
+		t.Fatalf("error %v, want ErrDuplicatePlatform", err)
+	}
+	want := "s.yaml:3:5: source reg.test/nested:1 is an index of indexes: its inner indexes " + in1.String() + " and " + in2.String() +
+		" both give linux/amd64 and linux/arm64, and an index gives each platform once (nested indexes are flattened): " + way
+	if err.Error() != want {
+		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+
+	_, err = Build(input([]Source{src(pf("linux", "amd64", ""), inner, a1, b1, a2, b2)}, ""), Options{})
+	if err == nil || !strings.Contains(err.Error(), "both give linux/amd64, and") || !strings.Contains(err.Error(), way) {
+		t.Errorf("with a spec platform: %v", err)
+	}
+
+	// Two inner indexes of one platform each flatten into one index.
+	p, err := Build(input([]Source{src(nil, map[digest.Digest]digest.Digest{a1.Digest: in1, b2.Digest: in2}, a1, b2)}, ""), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := platformsOf(p); !cmp.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("platforms %v", got)
+	}
+}

@@ -9,6 +9,7 @@ package plan
 import (
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/spec"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -75,6 +76,12 @@ type Source struct {
 	// Children are an index source's entries in its order, nested indexes
 	// already flattened, attestation manifests included; nil for a manifest.
 	Children []ocispec.Descriptor
+	// Inner, for an index source that nests indexes, gives for each child
+	// listed by one of its inner indexes (not by the source itself) the
+	// digest of the inner index that lists it. Two entries of one platform
+	// from two inner indexes are refused naming them (rule P5); nil when
+	// the source nests none.
+	Inner map[digest.Digest]digest.Digest
 	// IndexAnnotations are an index's own annotations; used for
 	// Input.Current only, whose annotations an update keeps unless the
 	// spec gives its own.
@@ -137,4 +144,16 @@ func (s *Source) Name() string {
 		return s.Ref.String()
 	}
 	return "no source"
+}
+
+// nameAt names manifest d in the source's repository or layout, as a
+// source reference: REPOSITORY@DIGEST, or oci-layout:PATH@DIGEST.
+func (s *Source) nameAt(d digest.Digest) string {
+	switch {
+	case s.Layout != nil:
+		return (&spec.LayoutRef{Path: s.Layout.Path, Digest: d}).String()
+	case s.Ref != nil:
+		return reference.TrimNamed(s.Ref).String() + "@" + d.String()
+	}
+	return d.String()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/plan"
+	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
@@ -149,8 +150,8 @@ func (rd *reader) describe(ctx context.Context, p place, doc registry.Document, 
 		return err
 	}
 	if content.IsIndex(doc.Desc.MediaType) {
-		children, annotations, err := rd.children(ctx, p, doc)
-		src.Children, src.IndexAnnotations = children, annotations
+		children, inner, annotations, err := rd.children(ctx, p, doc)
+		src.Children, src.Inner, src.IndexAnnotations = children, inner, annotations
 		src.IndexArtifactType, src.IndexSubject = succ.ArtifactType, succ.Subject
 		return err
 	}
@@ -167,8 +168,10 @@ func (rd *reader) describe(ctx context.Context, p place, doc registry.Document, 
 // by its own entries, through the bounded walk: each distinct nested index
 // is read once, and met again (an index listing one sub-index ten times,
 // four levels deep) it adds nothing, as its entries are there already. It
-// also gives the index's own annotations.
-func (rd *reader) children(ctx context.Context, p place, doc registry.Document) ([]ocispec.Descriptor, map[string]string, error) {
+// also gives, for each entry a nested index lists, that index's digest
+// (plan.Source.Inner; nil when none is nested), and the index's own
+// annotations.
+func (rd *reader) children(ctx context.Context, p place, doc registry.Document) ([]ocispec.Descriptor, map[digest.Digest]digest.Digest, map[string]string, error) {
 	var mu sync.Mutex
 	lists := map[digest.Digest][]ocispec.Descriptor{}
 	var annotations map[string]string
@@ -200,9 +203,11 @@ func (rd *reader) children(ctx context.Context, p place, doc registry.Document) 
 		return next, nil
 	}
 	if _, err := walk(ctx, []node{{at: p, desc: doc.Desc}}, visit); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var out []ocispec.Descriptor
+	var inner map[digest.Digest]digest.Digest
+	listed := map[digest.Digest]bool{}
 	expanded := map[digest.Digest]bool{doc.Desc.Digest: true}
 	var flatten func(digest.Digest)
 	flatten = func(d digest.Digest) {
@@ -210,6 +215,13 @@ func (rd *reader) children(ctx context.Context, p place, doc registry.Document) 
 			switch {
 			case !content.IsIndex(e.MediaType):
 				out = append(out, e)
+				if !listed[e.Digest] && d != doc.Desc.Digest {
+					if inner == nil {
+						inner = map[digest.Digest]digest.Digest{}
+					}
+					inner[e.Digest] = d
+				}
+				listed[e.Digest] = true
 			case !expanded[e.Digest]:
 				expanded[e.Digest] = true
 				flatten(e.Digest)
@@ -217,7 +229,7 @@ func (rd *reader) children(ctx context.Context, p place, doc registry.Document) 
 		}
 	}
 	flatten(doc.Desc.Digest)
-	return out, annotations, nil
+	return out, inner, annotations, nil
 }
 
 // verifyEntries reads, by digest and concurrently, every entry of p that
@@ -235,7 +247,17 @@ func verifyEntries(ctx context.Context, rd *reader, p *plan.Plan) error {
 		}
 		wg.Go(func() {
 			d := e.Descriptor
-			doc, err := rd.byDigest(ctx, rd.placeOf(e.Source), d.Digest)
+			at := rd.placeOf(e.Source)
+			doc, err := rd.byDigest(ctx, at, d.Digest)
+			if errors.Is(err, registry.ErrNotFound) {
+				// A sparse index: it lists a manifest its registry never got.
+				what := "an attestation"
+				if !e.Attestation && d.Platform != nil {
+					what = platform.Format(*d.Platform)
+				}
+				errs[i] = &SourceError{Source: e.Source.Name(), Pos: e.Source.Pos, Err: fmt.Errorf("incomplete: its entry %s (%s) is not in %s; nothing written: %w", d.Digest, what, at, err)}
+				return
+			}
 			if err != nil {
 				errs[i] = &SourceError{Source: e.Source.Name(), Pos: e.Source.Pos, Err: fmt.Errorf("entry %s: %w", d.Digest, err)}
 				return

@@ -77,7 +77,7 @@ func (c *Client) readManifest(ctx context.Context, r Repo, ref string, own bool)
 	if want != "" && got != want {
 		return Document{}, fmt.Errorf("%s@%s: content has digest %s: %w", r, want, got, ErrDigestMismatch)
 	}
-	if header != "" && header != got {
+	if header != "" && header != got && !sameContent(header, got, data) {
 		return Document{}, fmt.Errorf("%s: registry says %s, content has digest %s: %w", refString(r, ref), header, got, ErrDigestMismatch)
 	}
 	mt, err := content.MediaTypeWith(data, resp.Header.Get("Content-Type"))
@@ -85,6 +85,15 @@ func (c *Client) readManifest(ctx context.Context, r Repo, ref string, own bool)
 		return Document{}, fmt.Errorf("%s: %w", refString(r, ref), err)
 	}
 	return Document{Desc: ocispec.Descriptor{MediaType: mt, Digest: got, Size: int64(len(data))}, Data: data}, nil
+}
+
+// sameContent reports whether header, a registry's Docker-Content-Digest
+// in another algorithm than got (a registry that answers sha256 for a
+// manifest read by its sha512 digest: go-containerregistry's), is the
+// digest of data all the same.
+func sameContent(header, got digest.Digest, data []byte) bool {
+	alg := header.Algorithm()
+	return header.Validate() == nil && alg != got.Algorithm() && alg.Available() && alg.FromBytes(data) == header
 }
 
 // ReadBlob reads a small blob (a config) of repository r, verified against
