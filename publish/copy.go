@@ -2,10 +2,7 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"sync"
 
 	"github.com/manifest-push/manifest-push/content"
@@ -115,9 +112,6 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 	if _, err := walk(ctx, roots, visit); err != nil {
 		return nil, fmt.Errorf("copying into %s: %w", cp.target, err)
 	}
-	if err := cp.complete(ctx, missing, sources); err != nil {
-		return nil, err
-	}
 
 	// Write in post-order: a manifest after everything it lists. The graph
 	// is acyclic (each document was verified against the digest its parent
@@ -192,50 +186,4 @@ func (cp *copier) blob(ctx context.Context, from place, source string, d ocispec
 	}
 	cp.progress.done(source, d, streamed)
 	return nil
-}
-
-// complete makes sure, before anything is copied, that every blob the
-// manifests to copy name is where they are copied from: one HEAD per
-// distinct blob, all in one concurrent wave. A source whose registry lacks
-// a blob (a sparse image: a layer it never got) is refused here, naming
-// the blob, rather than half-way through the copies. Non-distributable
-// layers are not copied and not asked for, nor is an image config this
-// push has read already (to learn its platform): its registry has it.
-func (cp *copier) complete(ctx context.Context, missing map[string]*copyNode, sources map[digest.Digest]string) error {
-	type look struct {
-		cn   *copyNode
-		blob ocispec.Descriptor
-	}
-	var looks []look
-	seen := map[string]bool{}
-	keys := slices.Sorted(maps.Keys(missing))
-	for _, k := range keys {
-		cn := missing[k]
-		for _, b := range cn.blobs {
-			key := cn.n.at.String() + "@" + b.Digest.String()
-			if cp.rd.platforms.known(b.Digest) {
-				continue
-			}
-			if !seen[key] {
-				seen[key] = true
-				looks = append(looks, look{cn: cn, blob: b})
-			}
-		}
-	}
-	held := make([]bool, len(looks))
-	if err := fanOut(ctx, len(looks), func(ctx context.Context, i int) (err error) {
-		held[i], err = looks[i].cn.n.at.holds(ctx, looks[i].blob.Digest)
-		return err
-	}); err != nil {
-		return fmt.Errorf("looking for the blobs to copy into %s: %w", cp.target, err)
-	}
-	var errs []error
-	for i, l := range looks {
-		if held[i] {
-			continue
-		}
-		errs = append(errs, &SourceError{Source: sources[l.cn.n.from], Err: fmt.Errorf("incomplete: blob %s (%s, %d bytes) of its manifest %s is %w in %s; nothing written",
-			l.blob.Digest, l.blob.MediaType, l.blob.Size, l.cn.doc.Desc.Digest, registry.ErrNotFound, l.cn.n.at)})
-	}
-	return errors.Join(errs...)
 }

@@ -53,10 +53,6 @@ func (p layoutPlace) vouch(ctx context.Context, rd *reader, d digest.Digest) err
 	return nil
 }
 
-// holds: every blob a layout source names was read to its end before the
-// first write (vouch).
-func (layoutPlace) holds(context.Context, digest.Digest) (bool, error) { return true, nil }
-
 // placeOf is where a source's manifests are read from: its registry
 // repository, or its layout.
 func (rd *reader) placeOf(src *plan.Source) place {

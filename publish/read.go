@@ -64,10 +64,6 @@ type place interface {
 	// vouches for what it holds (nothing read); a layout reads each blob to
 	// its end.
 	vouch(ctx context.Context, rd *reader, d digest.Digest) error
-	// holds reports whether blob d can be copied from there: a registry
-	// repository is asked (HEAD); a layout has vouched for its blobs
-	// already (vouch), so it holds them.
-	holds(ctx context.Context, d digest.Digest) (bool, error)
 }
 
 // repoPlace is a registry repository as a place.
@@ -83,9 +79,6 @@ func (p repoPlace) referrers(ctx context.Context, subject digest.Digest) ([]regi
 	return p.reg.Referrers(ctx, p.repo, subject)
 }
 func (repoPlace) vouch(context.Context, *reader, digest.Digest) error { return nil }
-func (p repoPlace) holds(ctx context.Context, d digest.Digest) (bool, error) {
-	return p.reg.HasBlob(ctx, p.repo, d)
-}
 
 // at is repository r as a place to read from.
 func (rd *reader) at(r registry.Repo) place {
@@ -195,23 +188,6 @@ func (m *memo[T]) do(ctx context.Context, d digest.Digest, fn func() (T, error))
 	}
 	close(c.done)
 	return c.v, c.err
-}
-
-// known reports whether a call for d has succeeded (its result is
-// remembered).
-func (m *memo[T]) known(d digest.Digest) bool {
-	m.mu.Lock()
-	c, ok := m.m[d]
-	m.mu.Unlock()
-	if !ok {
-		return false
-	}
-	select {
-	case <-c.done:
-		return c.err == nil
-	default:
-		return false
-	}
 }
 
 // put remembers v for d, unless something is remembered already.

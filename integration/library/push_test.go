@@ -96,16 +96,10 @@ func TestCrossRepositoryPush(t *testing.T) {
 		e.hasImage("dst/img", d.Digest)
 	}
 	e.WantWritesOnlyTo("dst/img")
-	mounts, looks := 0, 0
+	mounts := 0
 	for _, r := range e.Proxy.Requests() {
 		if r.Method == http.MethodHead && strings.Contains(r.Path, "/blobs/") {
-			// Each layer is looked for in its source before anything is
-			// written (a sparse source is refused whole); never in the
-			// target, and never a config, read already.
-			looks++
-			if strings.HasPrefix(r.Path, "/v2/dst/") {
-				t.Errorf("existence check of a blob in the target: %s", r)
-			}
+			t.Errorf("existence check of a blob: %s", r)
 		}
 		if r.Method == http.MethodPost && strings.Contains(r.RawQuery, "mount=") {
 			mounts++
@@ -116,9 +110,6 @@ func TestCrossRepositoryPush(t *testing.T) {
 	}
 	if mounts != 2*n {
 		t.Errorf("%d mounts, want %d", mounts, 2*n)
-	}
-	if looks != n {
-		t.Errorf("%d HEADs of a source blob, want %d (one per layer)", looks, n)
 	}
 
 	t.Run("rerun writes nothing", func(t *testing.T) {
