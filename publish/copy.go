@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -128,7 +129,14 @@ func (cp *copier) copy(ctx context.Context, children []child, mode copyMode) (ma
 			if err := fanOut(ctx, len(cn.next), func(ctx context.Context, i int) error { return write(ctx, cn.next[i], false) }); err != nil {
 				return err
 			}
-			return cp.blobs(ctx, cn.n.at, sources[cn.n.from], cn.blobs)
+			err := cp.blobs(ctx, cn.n.at, sources[cn.n.from], cn.blobs)
+			if mb, ok := errors.AsType[*missingBlob](err); ok {
+				// The source's own registry lacks a blob its manifest
+				// names (a sparse image): the source is incomplete.
+				return &SourceError{Source: sources[cn.n.from], Err: fmt.Errorf("incomplete: blob %s (%s, %d bytes) of its manifest %s is %w in %s: push the image again, completely",
+					mb.desc.Digest, mb.desc.MediaType, mb.desc.Size, cn.doc.Desc.Digest, registry.ErrNotFound, cn.n.at)}
+			}
+			return err
 		}
 		if root && mode.skipPut {
 			// The registry client writes it (a referrer): it is not
@@ -179,6 +187,9 @@ func (cp *copier) blob(ctx context.Context, from place, source string, d ocispec
 	_, err := cp.blobsIn.do(ctx, d.Digest, func() (struct{}, error) {
 		var err error
 		streamed, err = cp.rd.reg.CopyBlob(ctx, from.fetcher(), cp.target, d, cp.progress.meter(source, d))
+		if errors.Is(err, content.ErrNotFound) || errors.Is(err, registry.ErrNotFound) {
+			err = &missingBlob{desc: d, err: err}
+		}
 		return struct{}{}, err
 	})
 	if err != nil {
@@ -187,3 +198,13 @@ func (cp *copier) blob(ctx context.Context, from place, source string, d ocispec
 	cp.progress.done(source, d, streamed)
 	return nil
 }
+
+// missingBlob: a blob to copy is not where it is copied from.
+type missingBlob struct {
+	desc ocispec.Descriptor
+	err  error
+}
+
+func (e *missingBlob) Error() string { return e.err.Error() }
+
+func (e *missingBlob) Unwrap() error { return e.err }

@@ -541,6 +541,9 @@ type shapeWant struct {
 	code   int
 	stderr []string
 	stdout []string
+	// partial, with code, allows what was copied before the failure (the
+	// other blobs): no tag and no index may be written still.
+	partial bool
 }
 
 type shapeCase struct {
@@ -615,8 +618,8 @@ var shapeCases = []shapeCase{
 		c.blobs = slices.DeleteFunc(c.blobs, func(b shapeBlob) bool { return b.desc.Digest == missing.Digest })
 		return shapeWant{source: "src/sparse:sparse-image", code: 4, stderr: []string{
 			"source " + host + "/src/sparse:sparse-image: incomplete: blob " + missing.Digest.String() + " (" + missing.MediaType + ", " + fmt.Sprint(missing.Size) +
-				" bytes) of its manifest " + img.Digest.String() + " is not found in " + host + "/src/sparse; nothing written",
-		}, stdout: []string{host + "/dst/shape:1 not updated (new)"}}
+				" bytes) of its manifest " + img.Digest.String() + " is not found in " + host + "/src/sparse: push the image again, completely",
+		}, stdout: []string{host + "/dst/shape:1 not updated (new)"}, partial: true}
 	}},
 	{name: "artifact", reg: distributionShapes(registrytest.Options{}), build: func(t *testing.T, c *shapeContent, _ string) shapeWant {
 		c.image(t, imageOpts{artifact: mtExample, tag: "artifact"})
@@ -766,6 +769,12 @@ func TestShapes(t *testing.T) {
 					if !slices.Contains(stdoutLines(r), l) {
 						t.Errorf("stdout has no line %q\n%s", l, r)
 					}
+				}
+				if want.partial {
+					if tags := reg.tagList(t, dst); len(tags) > 0 {
+						t.Errorf("%s has tags %v after a refused push", dst, tags)
+					}
+					return
 				}
 				reg.untouched(t, dst, c, r)
 				return
