@@ -125,7 +125,11 @@ func Build(in Input, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Bytes: idx.Bytes, Descriptor: idx.Descriptor, Entries: entries, Warnings: b.warnings}, nil
+	p := &Plan{Bytes: idx.Bytes, Descriptor: idx.Descriptor, Entries: entries, Warnings: b.warnings}
+	if mediaType == ocispec.MediaTypeImageIndex {
+		p.ArtifactType, p.Subject = in.ArtifactType, in.Subject
+	}
+	return p, nil
 }
 
 // dropFeatures warns, once per source, that an OCI index leaves out the

@@ -118,6 +118,10 @@ type Plan struct {
 	// Warnings are human-readable warnings (P2 mismatches, P3 config values
 	// left out, P5 same digest, dropped attestations).
 	Warnings []string
+	// ArtifactType and Subject are what Bytes says of them (an artifact
+	// index): empty and nil for an image index.
+	ArtifactType string
+	Subject      *ocispec.Descriptor
 }
 
 // Entry is one descriptor of the index and where its manifest comes from.

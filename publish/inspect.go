@@ -45,7 +45,7 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", named, err)
 		}
-		in.Annotations = idx.Annotations
+		in.Annotations, in.ArtifactType, in.Subject = idx.Annotations, idx.ArtifactType, idx.Subject
 		for _, d := range idx.Manifests {
 			e := InspectEntry{Digest: d.Digest, MediaType: d.MediaType, Size: d.Size, Annotations: d.Annotations}
 			if d.Platform != nil {
@@ -74,7 +74,7 @@ func Inspect(ctx context.Context, reg Registry, ref string, opts InspectOptions)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", named, err)
 	}
-	in.Annotations = m.Annotations
+	in.Annotations, in.ArtifactType, in.Subject = m.Annotations, m.ArtifactType, m.Subject
 	p, err := rd.platform(ctx, rd.at(r), *m.Config)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", named, err)

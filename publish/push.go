@@ -81,7 +81,7 @@ func Push(ctx context.Context, reg Registry, s *spec.Spec, opts Options) (*Resul
 	target := registry.RepoOf(s.Target)
 	c := commit{
 		ref: s.Target, tags: pr.tags, previous: pr.previous, current: pr.current, plan: pr.p,
-		children: rd.planChildren(pr.p, target), found: pr.found, warnings: append(slices.Clone(pr.p.Warnings), pr.warnings...),
+		children: pr.children(pr.p, target), found: pr.found, warnings: append(slices.Clone(pr.p.Warnings), pr.warnings...),
 	}
 	if opts.Append {
 		c.update = pr.build
@@ -119,6 +119,20 @@ type prepared struct {
 	// early looks for the children of the index the target tag held, in
 	// the target (see looks); nil when it held none.
 	early *looks
+	// subject is the manifest an artifact index refers to, read from where
+	// the spec names it; nil without one.
+	subject *child
+}
+
+// children are the manifests to bring into target for the index p: its
+// entries (those kept by an update read from kept), and first the subject
+// of an artifact index, which must be there before the index is written.
+func (pr *prepared) children(p *plan.Plan, kept registry.Repo) []child {
+	out := pr.rd.planChildren(p, kept)
+	if pr.subject != nil {
+		out = append([]child{*pr.subject}, out...)
+	}
+	return out
 }
 
 // prepare does the read-only steps of a push: resolve every source and the
@@ -146,9 +160,25 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lo
 			pr.early.wait() // whatever prepare starts ends before it fails
 		}
 	}()
+	// The subject of an artifact index is read beside the sources.
+	var subject registry.Document
+	var subjectErr error
+	var subjectRead sync.WaitGroup
+	if s.Subject != nil {
+		subjectRead.Go(func() { subject, subjectErr = rd.document(ctx, s.Subject) })
+	}
 	sources, previous, before, err := resolve(ctx, rd, s, target, pr.tags, opts.IgnoreMissing, lk, onBefore)
+	subjectRead.Wait()
+	if err == nil && subjectErr != nil {
+		err = &SourceError{Source: s.Subject.String(), Err: fmt.Errorf("the subject: %w", subjectErr), Missing: errors.Is(subjectErr, registry.ErrNotFound)}
+	}
 	if err != nil {
 		return nil, err
+	}
+	var subjectDesc *ocispec.Descriptor
+	if s.Subject != nil {
+		subjectDesc = &ocispec.Descriptor{MediaType: subject.Desc.MediaType, Digest: subject.Desc.Digest, Size: subject.Desc.Size}
+		pr.subject = &child{desc: *subjectDesc, from: rd.at(registry.RepoOf(s.Subject)), source: s.Subject.String()}
 	}
 	pr.previous = previous
 	if err := allMissing(sources); err != nil {
@@ -161,7 +191,7 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lo
 	pr.build = func(current *plan.Source) (*plan.Plan, error) {
 		return plan.Build(plan.Input{
 			Type: typ, Annotations: s.Annotations, Sources: sources, Select: opts.Select,
-			Current: current, Remove: opts.Remove,
+			Current: current, Remove: opts.Remove, ArtifactType: s.ArtifactType, Subject: subjectDesc,
 		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations, Names: opts.Names})
 	}
 	if opts.Append && len(s.Manifests) == 0 && before.Desc.Digest == "" {
@@ -224,6 +254,11 @@ func withScopes(ctx context.Context, s *spec.Spec, mirrors []reference.NamedTagg
 			continue // a layout
 		}
 		if r := registry.RepoOf(e.Image); r.Domain == target.Domain && r != target {
+			repos[r] = false
+		}
+	}
+	if s.Subject != nil {
+		if r := registry.RepoOf(s.Subject); r.Domain == target.Domain && r != target {
 			repos[r] = false
 		}
 	}

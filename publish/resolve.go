@@ -51,7 +51,9 @@ func (rd *reader) resolveSource(ctx context.Context, e spec.Entry, ignoreMissing
 	}
 	src := plan.Source{
 		Ref: e.Image, Pos: e.Pos, Platform: e.Platform, Features: e.Features, Annotations: e.Annotations,
-		Descriptor: ocispec.Descriptor{MediaType: entry.MediaType, Digest: entry.Digest, Size: entry.Size},
+		// The entry's artifactType is its manifest's, as this tool writes
+		// it (a fresh read copies it, see describe).
+		Descriptor: ocispec.Descriptor{MediaType: entry.MediaType, Digest: entry.Digest, Size: entry.Size, ArtifactType: entry.ArtifactType},
 	}
 	if cfg, known := rd.config(at); known && content.IsManifest(entry.MediaType) {
 		// The platform its config declares is known (ConfigCache): the

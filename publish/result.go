@@ -151,6 +151,10 @@ type Inspection struct {
 	MediaType   string            `json:"mediaType"`
 	Size        int64             `json:"size"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// ArtifactType and Subject are what the document says of them (an
+	// artifact index, or an artifact); empty and nil when it has none.
+	ArtifactType string              `json:"artifactType,omitempty"`
+	Subject      *ocispec.Descriptor `json:"subject,omitempty"`
 	// Manifests are an index's entries; for a single manifest, one entry
 	// describing it, with the platform read from its config.
 	Manifests []InspectEntry `json:"manifests"`

@@ -220,7 +220,7 @@ func mirrorOne(ctx context.Context, rd *reader, pr *prepared, s *spec.Spec, m re
 	}
 	res, _, err := newWriter(rd, target, opts, nil).write(ctx, commit{
 		ref: m, tags: tags, previous: previous, plan: final,
-		children: rd.planChildren(final, registry.RepoOf(pr.s.Target)), found: pr.found,
+		children: pr.children(final, registry.RepoOf(pr.s.Target)), found: pr.found,
 	}, opts)
 	return res, err
 }

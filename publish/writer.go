@@ -51,6 +51,20 @@ func (w *writer) put(ctx context.Context, ref string, doc registry.Document) err
 	return w.reg().PutManifest(ctx, w.target(), ref, doc)
 }
 
+// putIndex writes the index p by digest. An artifact index with a
+// subject is written through the registry's referrer upkeep
+// (AddReferrers), so that its subject's referrers list it: the registry's
+// referrers API indexes it, or the subject's tag-schema index gains it.
+func (w *writer) putIndex(ctx context.Context, p *plan.Plan) error {
+	doc := docOf(p)
+	if p.Subject == nil {
+		return w.put(ctx, p.Descriptor.Digest.String(), doc)
+	}
+	desc := p.Descriptor
+	desc.ArtifactType = p.ArtifactType
+	return w.reg().AddReferrers(ctx, w.target(), p.Subject.Digest, []registry.Attachment{{Referrer: registry.Referrer{Desc: desc}, Doc: doc}})
+}
+
 // commit is what the writer is asked to do in its target repository.
 type commit struct {
 	// ref is the tag the index goes under (the staging tag of the gate).
@@ -141,7 +155,7 @@ func (w *writer) write(ctx context.Context, c commit, opts Options) (*Result, *p
 		toWrite = res.setTags(tags, prev, p.Descriptor.Digest, opts.Force)
 	}
 	if !indexThere {
-		if err := w.put(ctx, p.Descriptor.Digest.String(), docOf(p)); err != nil {
+		if err := w.putIndex(ctx, p); err != nil {
 			return res, p, w.tagsError(res, err)
 		}
 		res.wrote = p.Descriptor.Digest
@@ -476,7 +490,7 @@ func (w *writer) converge(ctx context.Context, c commit, res *Result, p *plan.Pl
 		log.G(ctx).WithField("tag", c.ref.String()).WithField("round", res.Rounds+1).
 			Debug("another writer replaced the tag without this update's entries: merging again")
 		started := time.Now()
-		if err := w.put(ctx, next.Descriptor.Digest.String(), docOf(next)); err != nil {
+		if err := w.putIndex(ctx, next); err != nil {
 			return p, err
 		}
 		res.wrote = next.Descriptor.Digest

@@ -5,7 +5,7 @@
 # The tests run qemu-user-static (the demo's and the examples' foreign
 # platforms), skopeo (an independent client reading what manifest-push
 # wrote), zsh and fish (their completion scripts must parse), and cosign
-# (signing in the push), which is built with Go. When one is
+# (signing in the push) and oras, which are built with Go. When one is
 # missing: as root with apt-get (Debian, Ubuntu: CI and a fresh machine),
 # install them all; otherwise stop at once with the one command to run, so
 # that no test fails half-way for want of a program.
@@ -54,20 +54,26 @@ if [ "${1:-}" = --demo ]; then
 	exit 0
 fi
 
-# cosign, which the signing tests run: built once with Go into the user's
-# cache directory, keyed by its version (the tests look for it there), so
-# a warm make test does not pay for it again.
-COSIGN_VERSION=v2.6.5
-cosign_dir="${XDG_CACHE_HOME:-$HOME/.cache}/manifest-push/tools/cosign-$COSIGN_VERSION"
-if [ ! -x "$cosign_dir/cosign" ]; then
-	echo "test-deps: building cosign $COSIGN_VERSION once into $cosign_dir (about 7 minutes on two cores)" >&2
-	mkdir -p "$cosign_dir"
-	if ! GOBIN="$cosign_dir" CGO_ENABLED=0 "${GO:-go}" install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"; then
-		echo "test-deps: building cosign failed; run this, then make test again:" >&2
-		echo "    GOBIN=$cosign_dir go install github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" >&2
+# cosign (the signing tests) and oras (an independent client discovering
+# what manifest-push wrote): each built once with Go into the user's cache
+# directory, keyed by its version (the tests look for it there), so a warm
+# make test does not pay for it again.
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/manifest-push/tools"
+# go_tool NAME VERSION PACKAGE MINUTES: build PACKAGE@VERSION into
+# $tools/NAME-VERSION unless it is there.
+go_tool() {
+	dir="$tools/$1-$2"
+	[ -x "$dir/$1" ] && return 0
+	echo "test-deps: building $1 $2 once into $dir (about $4 on two cores)" >&2
+	mkdir -p "$dir"
+	if ! GOBIN="$dir" CGO_ENABLED=0 "${GO:-go}" install "$3@$2"; then
+		echo "test-deps: building $1 failed; run this, then make test again:" >&2
+		echo "    GOBIN=$dir go install $3@$2" >&2
 		exit 1
 	fi
-fi
+}
+go_tool cosign v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign "7 minutes"
+go_tool oras v1.3.6 oras.land/oras/cmd/oras "a minute"
 
 packages="qemu-user-static skopeo zsh fish"
 missing=

@@ -58,6 +58,9 @@ type Args struct {
 	Mirrors []string
 	// ByDigest is --by-digest (Request.ByDigest).
 	ByDigest bool
+	// ArtifactType is --artifact-type and Subject --subject (Spec's).
+	ArtifactType string
+	Subject      string
 }
 
 // argNames call the options that Validate's messages name by the
@@ -143,6 +146,25 @@ func FromArgs(a Args) (*Spec, Request, error) {
 	}
 	if err := CheckAnnotations(s.Type, "--type"); err != nil && len(s.Annotations) > 0 {
 		fail("--annotations", nil, "%v", err)
+	}
+
+	if t := strings.TrimSpace(a.ArtifactType); t != "" {
+		if err := CheckArtifactType(t); err != nil {
+			fail("--artifact-type", nil, "%v", err)
+		} else if err := CheckArtifact(s.Type, "--type"); err != nil {
+			fail("--artifact-type", nil, "%v", err)
+		} else {
+			s.ArtifactType = t
+		}
+	}
+	if ref := strings.TrimSpace(a.Subject); ref != "" {
+		if sub, err := ParseSubject(ref); err != nil {
+			fail("--subject", nil, "%v", err)
+		} else if err := CheckArtifact(s.Type, "--type"); err != nil {
+			fail("--subject", nil, "%v", err)
+		} else {
+			s.Subject = sub
+		}
 	}
 
 	var plats []ocispec.Platform

@@ -95,7 +95,7 @@ func unwrapPath(err error) error {
 
 // Keys of the spec, in the order messages list them.
 var (
-	topKeys      = []string{"image", "tags", "type", "annotations", "manifests", "mirrors", "sign"}
+	topKeys      = []string{"image", "tags", "type", "annotations", "artifactType", "subject", "manifests", "mirrors", "sign"}
 	entryKeys    = []string{"image", "platform", "annotations"}
 	platformKeys = []string{"os", "architecture", "variant", "os.version", "os.features", "features"}
 	// platformAliases are manifest-tool's spellings.
@@ -108,6 +108,8 @@ var examples = map[string]string{
 	"tags":         `e.g. tags: ["1.0", latest]`,
 	"mirrors":      `e.g. mirrors: [ghcr.io/example/hello:1.0]`,
 	"sign":         `e.g. sign: {args: [sign, --yes, --key, cosign.key, "${artifact}"]}`,
+	"artifactType": "e.g. artifactType: application/vnd.example.package.v1+tar",
+	"subject":      "e.g. subject: registry.example.com/hello:1.0",
 	"cmd":          "e.g. cmd: cosign",
 	"args":         `e.g. args: [sign, --yes, "${artifact}"]`,
 	"artifacts":    "all (the index and every child) or index",
@@ -228,6 +230,28 @@ func (l *loader) load(data []byte) *Spec {
 		}
 	}
 
+	if v, ok := f["artifactType"]; ok {
+		if t, ok := l.str(v, "artifactType"); ok {
+			if err := CheckArtifactType(t); err != nil {
+				l.errorf(v.val, nil, "artifactType: %v", err)
+			} else if err := CheckArtifact(s.Type, "type"); err != nil {
+				l.errorf(v.key, nil, "artifactType: %v", err)
+			} else {
+				s.ArtifactType = t
+			}
+		}
+	}
+	if v, ok := f["subject"]; ok {
+		if ref, ok := l.str(v, "subject"); ok {
+			if sub, err := ParseSubject(ref); err != nil {
+				l.errorf(v.val, nil, "%v", err)
+			} else if err := CheckArtifact(s.Type, "type"); err != nil {
+				l.errorf(v.key, nil, "subject: %v", err)
+			} else {
+				s.Subject = sub
+			}
+		}
+	}
 	if v, ok := f["sign"]; ok {
 		s.Sign = l.signing(v)
 	}

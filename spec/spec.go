@@ -66,6 +66,13 @@ type Spec struct {
 	// own tag (see docs/rules.md, "Mirrors"): the file's mirrors key. A
 	// run may name more (Request.Mirrors).
 	Mirrors []reference.NamedTagged
+	// ArtifactType, when set, makes the index an artifact index of that
+	// type (OCI only): the file's artifactType key, --artifact-type.
+	ArtifactType string
+	// Subject, when set, is the manifest the index refers to (OCI only):
+	// the index is written after the subject is in the target repository,
+	// and listed among its referrers. The file's subject key, --subject.
+	Subject reference.Named
 	// Sign is the file's sign key: how a push signs the index and its
 	// children before any tag moves (docs/rules.md, "Signing"). Nil when
 	// the file has none; a run may ask for signing all the same

@@ -290,6 +290,8 @@ func fromArgsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "target", Usage: "target reference"},
 		&cli.StringSliceFlag{Name: "tags", Usage: "extra tags, comma-separated or repeated"},
 		&cli.StringSliceFlag{Name: "annotations", Usage: "index annotation key=value (repeatable)"},
+		&cli.StringFlag{Name: "artifact-type", Usage: "make the index an artifact index of this media type (OCI only)"},
+		&cli.StringFlag{Name: "subject", Usage: "make the index refer to this manifest (REF: a tag or a digest; OCI only): it is listed among that manifest's referrers"},
 		&cli.StringSliceFlag{Name: "desc-platform", Usage: "the platform of a source argument, for one whose config gives none (repeatable: the Nth for the Nth source)"},
 	}
 }

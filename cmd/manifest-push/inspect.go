@@ -192,6 +192,12 @@ func printInspection(std streams, in *publish.Inspection) error {
 	for _, kv := range sortedPairs(in.Annotations) {
 		fmt.Fprintf(w, "Annotation:\t%s\n", kv)
 	}
+	if in.ArtifactType != "" {
+		fmt.Fprintf(w, "ArtifactType:\t%s\n", escape(in.ArtifactType))
+	}
+	if in.Subject != nil {
+		fmt.Fprintf(w, "Subject:\t%s %s\n", escape(in.Subject.Digest.String()), escape(in.Subject.MediaType))
+	}
 	if in.Signed != nil {
 		fmt.Fprintf(w, "Signed:\t%s\n", yesNo(*in.Signed))
 	}

@@ -182,6 +182,8 @@ func fromArgsAction(c *cli.Context, std streams) error {
 		StagingTag:      ra.StagingTag,
 		Mirrors:         ra.Mirrors,
 		ByDigest:        ra.ByDigest,
+		ArtifactType:    c.String("artifact-type"),
+		Subject:         c.String("subject"),
 	})
 	if err == nil {
 		req.Sign, err = signRequest(c)
