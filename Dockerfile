@@ -2,7 +2,8 @@
 #
 # manifest-push's container image: a static binary on Alpine (CA
 # certificates, and a shell, which GitLab CI jobs need), with the ECR, Google
-# and Azure credential helpers, run as a non-root user.
+# and Azure credential helpers and cosign (the signer --sign runs), run as a
+# non-root user.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t manifest-push .
 #   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7,linux/ppc64le,linux/s390x \
@@ -39,9 +40,20 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 	github.com/GoogleCloudPlatform/docker-credential-gcr/v2 \
 	github.com/chrismellard/docker-credential-acr-env
 
+# cosign, the signer --sign runs by default (found on PATH), at the version
+# signers/go.mod pins (a module of its own, so that its dependencies do not
+# mix with the credential helpers'). Built from that module, cosign would
+# say "devel" to `cosign version`: -X gives it the pinned version, as
+# cosign's own release builds do.
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+	cd signers && COSIGN_VERSION=$(go list -m -f '{{.Version}}' github.com/sigstore/cosign/v2) \
+	&& CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH GOARM=${TARGETVARIANT#v} \
+	go build -trimpath -ldflags "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=${COSIGN_VERSION}" \
+	-o /out/cosign github.com/sigstore/cosign/v2/cmd/cosign
+
 FROM alpine:${ALPINE_VERSION}
 RUN apk add --no-cache ca-certificates \
 	&& adduser -D -H -u 65532 -s /sbin/nologin nonroot
-COPY --from=build /out/manifest-push /out/docker-credential-* /usr/local/bin/
+COPY --from=build /out/manifest-push /out/docker-credential-* /out/cosign /usr/local/bin/
 USER 65532:65532
 ENTRYPOINT ["manifest-push"]

@@ -23,7 +23,9 @@ import (
 // Inputs: spec (spec files, whitespace-separated), args (from-args
 // arguments, whitespace-separated, instead of spec), registry (the value of
 // ${REGISTRY} in the spec), username, password, options (more flags, such
-// as --type oci or --tags 1,latest, whitespace-separated).
+// as --type oci or --tags 1,latest, whitespace-separated), sign ("true"
+// adds --sign: the index and every child signed with cosign, found on
+// PATH, before any tag moves; "false" or empty adds nothing).
 func actionCommand(std streams) *cli.Command {
 	return &cli.Command{
 		Name:   "github-action",
@@ -46,12 +48,23 @@ func githubAction(c *cli.Context, std streams) error {
 	case len(specs) == 0 && len(args) == 0:
 		return usagef("the action needs the input spec (spec files) or args (from-args arguments)")
 	}
+	var sign bool
+	switch v := input("sign"); v {
+	case "true":
+		sign = true
+	case "false", "":
+	default:
+		return usagef("the action's input sign is %q: give true or false (cosign's own arguments go in options, as --sign-arg)", escape(v))
+	}
 	outputFile := getenv("GITHUB_OUTPUT")
 	if outputFile == "" {
 		return usagef("GITHUB_OUTPUT is not set: the action runs under a GitHub Actions runner")
 	}
 
 	line := append([]string{"manifest-push"}, strings.Fields(input("options"))...)
+	if sign {
+		line = append(line, "--sign")
+	}
 	line = append(line, "--output", "json")
 	password := getenv("INPUT_PASSWORD")
 	if u := input("username"); u != "" {

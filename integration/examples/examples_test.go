@@ -21,6 +21,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/google/go-cmp/cmp"
 	"github.com/manifest-push/manifest-push/integration/internal/binary"
+	"github.com/manifest-push/manifest-push/integration/internal/cosigntest"
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 	"github.com/manifest-push/manifest-push/platform"
@@ -471,4 +472,66 @@ func TestDockerfile(t *testing.T) {
 	if major, minor := string(image[1]), string(image[2]); major != string(goDirective[1]) || len(minor) < len(goDirective[2]) || (len(minor) == len(goDirective[2]) && minor < string(goDirective[2])) {
 		t.Errorf("Dockerfile builds with Go %s.%s, older than go.mod's go %s.%s", major, minor, goDirective[1], goDirective[2])
 	}
+
+	// cosign, which --sign runs by default: cross-compiled from the signers
+	// module like the credential helpers (static, for the target platform)
+	// and copied onto the final stage's PATH.
+	var cosignBuild, finalCopy string
+	for _, in := range dockerInstructions(text) {
+		switch {
+		case strings.HasPrefix(in, "RUN ") && strings.Contains(in, "-o /out/cosign "):
+			cosignBuild = in
+		case strings.HasPrefix(in, "COPY --from=build ") && strings.HasSuffix(in, " /usr/local/bin/"):
+			finalCopy = in
+		}
+	}
+	if cosignBuild == "" {
+		t.Error("Dockerfile has no RUN that builds -o /out/cosign")
+	}
+	for _, want := range []string{"cd signers", "CGO_ENABLED=0", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH", "GOARM=${TARGETVARIANT#v}", "go build -trimpath", `-ldflags "-s -w`, " github.com/sigstore/cosign/v2/cmd/cosign"} {
+		if cosignBuild != "" && !strings.Contains(cosignBuild, want) {
+			t.Errorf("the Dockerfile's cosign build lacks %q:\n%s", want, cosignBuild)
+		}
+	}
+	if !slices.Contains(strings.Fields(finalCopy), "/out/cosign") {
+		t.Errorf("the final stage does not copy /out/cosign to /usr/local/bin/: %q", finalCopy)
+	}
+	// The version is the one signers/go.mod pins, the cosign the signing
+	// tests run.
+	signers, err := os.ReadFile(filepath.Join(root, "signers", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^tool github\.com/sigstore/cosign/v2/cmd/cosign$`).Match(signers) {
+		t.Error("signers/go.mod has no `tool github.com/sigstore/cosign/v2/cmd/cosign`")
+	}
+	pinned := "none"
+	if m := regexp.MustCompile(`(?m)^\s*github\.com/sigstore/cosign/v2 (\S+)`).FindSubmatch(signers); m != nil {
+		pinned = string(m[1])
+	}
+	if pinned != cosigntest.Version {
+		t.Errorf("signers/go.mod requires cosign %s, want %s", pinned, cosigntest.Version)
+	}
+}
+
+// dockerInstructions are a Dockerfile's instructions, each on one line: the
+// lines a backslash continues joined with a space, comments left out.
+func dockerInstructions(text string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "#") || (line == "" && cur.Len() == 0) {
+			continue
+		}
+		more := strings.HasSuffix(line, "\\")
+		cur.WriteString(strings.TrimSpace(strings.TrimSuffix(line, "\\")))
+		if more {
+			cur.WriteString(" ")
+			continue
+		}
+		out = append(out, cur.String())
+		cur.Reset()
+	}
+	return out
 }

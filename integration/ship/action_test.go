@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/manifest-push/manifest-push/integration/internal/clitest"
+	"github.com/manifest-push/manifest-push/integration/internal/cosigntest"
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
 )
 
@@ -104,6 +105,82 @@ func TestGitHubActionEntryPoint(t *testing.T) {
 		r := e.Run(bin, clitest.RunOptions{Env: []string{"GITHUB_OUTPUT=" + output, "INPUT_SPEC=" + spec, "INPUT_ARGS=--target x"}}, "github-action")
 		clitest.WantCode(t, r, 2)
 		clitest.WantStderr(t, r, "spec and args are both given")
+	})
+}
+
+// The action's sign input: true adds --sign, so the push would sign the
+// index and both children with cosign's default arguments (a dry run: the
+// default is keyless, which needs a GitHub OIDC token); false signs
+// nothing; the action does not install cosign, so without it on PATH the
+// run stops before any request, saying how to install it; another value
+// is refused.
+func TestGitHubActionSign(t *testing.T) {
+	cosign := cosigntest.Need(t)
+	e := clitest.NewEnv(t, registrytest.Options{})
+	e.LinuxImage("src/amd64", "v1", "amd64")
+	e.LinuxImage("src/arm64", "v1", "arm64")
+	args := "--target " + e.Host() + "/app:1.0 " + e.Host() + "/src/amd64:v1 " + e.Host() + "/src/arm64:v1"
+	withCosign := "PATH=" + filepath.Dir(cosign) + ":/usr/bin:/bin"
+	run := func(t *testing.T, path, sign string) (clitest.Result, string) {
+		t.Helper()
+		e.Proxy.Reset()
+		output := filepath.Join(t.TempDir(), "github_output")
+		r := e.Run(bin, clitest.RunOptions{Env: []string{path, "GITHUB_OUTPUT=" + output, "GITHUB_ACTIONS=true",
+			"INPUT_ARGS=" + args, "INPUT_OPTIONS=--plain-http --dry-run", "INPUT_SIGN=" + sign}}, "github-action")
+		if e.Proxy.Writes() != 0 {
+			t.Errorf("a dry run wrote to the registry:\n%s", clitest.Requests(e.Proxy))
+		}
+		if r.Code != 0 {
+			return r, ""
+		}
+		return r, outputs(t, output)["json"]
+	}
+	type signature struct {
+		Artifact string   `json:"artifact"`
+		Status   string   `json:"status"`
+		Command  []string `json:"command"`
+	}
+
+	t.Run("true", func(t *testing.T) {
+		r, out := run(t, withCosign, "true")
+		clitest.WantCode(t, r, 0)
+		var line struct{ Signatures []signature }
+		if err := json.Unmarshal([]byte(out), &line); err != nil {
+			t.Fatalf("output json %q: %v", out, err)
+		}
+		if len(line.Signatures) != 3 {
+			t.Fatalf("%d artifacts to sign, want the index and both children:\n%s", len(line.Signatures), out)
+		}
+		for _, s := range line.Signatures {
+			// cosign as found on PATH, with its default arguments.
+			want := []string{cosign, "sign", "--yes", s.Artifact}
+			if s.Status != "would sign" || !strings.HasPrefix(s.Artifact, e.Host()+"/app@sha256:") || strings.Join(s.Command, " ") != strings.Join(want, " ") {
+				t.Errorf("signature %+v, want status \"would sign\" and the command %q", s, want)
+			}
+		}
+	})
+	t.Run("false", func(t *testing.T) {
+		r, out := run(t, withCosign, "false")
+		clitest.WantCode(t, r, 0)
+		if strings.Contains(out, "signatures") {
+			t.Errorf("sign: false signs:\n%s", out)
+		}
+	})
+	t.Run("no cosign on PATH", func(t *testing.T) {
+		r, _ := run(t, "PATH=/usr/bin:/bin", "true")
+		clitest.WantCode(t, r, 2)
+		clitest.WantStderr(t, r, "install cosign")
+		if n := e.Proxy.Count(); n != 0 {
+			t.Errorf("%d requests reached the registry, want none:\n%s", n, clitest.Requests(e.Proxy))
+		}
+	})
+	t.Run("not a boolean", func(t *testing.T) {
+		r, _ := run(t, withCosign, "yes")
+		clitest.WantCode(t, r, 2)
+		clitest.WantStderr(t, r, `input sign is "yes": give true or false`)
+		if n := e.Proxy.Count(); n != 0 {
+			t.Errorf("%d requests reached the registry, want none:\n%s", n, clitest.Requests(e.Proxy))
+		}
 	})
 }
 

@@ -340,6 +340,23 @@ func ReadFile(layer []byte, name string) ([]byte, int64, error) {
 	}
 }
 
+// ModuleVersion is the version of module that the go.mod in dir requires
+// (`go list -m`, which reads go.mod and downloads nothing): how a build
+// from a module that pins a tool (signers/go.mod) knows the tool's
+// version.
+func ModuleVersion(ctx context.Context, dir, module string) (string, error) {
+	cmd := exec.CommandContext(ctx, goCommand(), "list", "-m", "-f", "{{.Version}}", module)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	v := strings.TrimSpace(string(out))
+	if err != nil || v == "" {
+		return "", fmt.Errorf("crossimage: the version of %s that %s requires: %v %s", module, filepath.Join(dir, "go.mod"), err, strings.TrimSpace(stderr.String()))
+	}
+	return v, nil
+}
+
 // goCommand is the go command: the one in $GOROOT/bin when GOROOT is set in
 // the environment (as the go command sets it for tests and go run), else
 // "go" from PATH.

@@ -1,8 +1,8 @@
 // Package selfimage publishes manifest-push's own multi-platform image with
 // manifest-push: it cross-compiles the command for five linux platforms
 // (static, version stamped), packs each binary into a one-layer image
-// (/usr/local/bin/manifest-push, the machine's CA bundle, a non-root user,
-// the entrypoint), pushes them, writes a spec and assembles them under one
+// (/usr/local/bin/manifest-push, the credential helpers, cosign, the
+// machine's CA bundle, a non-root user, the entrypoint), pushes them, writes a spec and assembles them under one
 // name by running the freshly built manifest-push itself.
 //
 // It is the engine of `make image REGISTRY=host:port` (cmd/selfimage): the
@@ -68,6 +68,23 @@ var CredentialHelpers = []CredentialHelper{
 	{Name: "gcr", Package: "github.com/GoogleCloudPlatform/docker-credential-gcr/v2", Version: "version"},
 	{Name: "acr-env", Package: "github.com/chrismellard/docker-credential-acr-env", Version: "--help"},
 }
+
+// The signer the image carries, so that --sign (cosign by default, found
+// on PATH) works inside the image: cosign, built from the signers module
+// (signers/go.mod pins its version).
+const (
+	// CosignPath is where cosign is in the image.
+	CosignPath = "/usr/local/bin/cosign"
+	// CosignPackage is cosign's main package, the tool of the signers
+	// module.
+	CosignPackage = "github.com/sigstore/cosign/v2/cmd/cosign"
+	// cosignModule is the module signers/go.mod requires cosign from.
+	cosignModule = "github.com/sigstore/cosign/v2"
+	// cosignVersionVar is the variable `cosign version` prints as its
+	// GitVersion: built from another module, cosign would say "devel"
+	// without -X (cosign's own release builds set it the same way).
+	cosignVersionVar = "sigs.k8s.io/release-utils/version.gitVersion"
+)
 
 // HelperPath is where the credential helper name is in the image.
 func HelperPath(name string) string { return "/usr/local/bin/docker-credential-" + name }
@@ -215,7 +232,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	res.Target = host + "/" + repo + ":" + target
 
-	heading("Build manifest-push %s and the credential helpers (CGO_ENABLED=0, -trimpath)", res.Version)
+	cosignVersion, err := crossimage.ModuleVersion(ctx, filepath.Join(root, "signers"), cosignModule)
+	if err != nil {
+		return res, err
+	}
+	heading("Build manifest-push %s, the credential helpers and cosign %s (CGO_ENABLED=0, -trimpath)", res.Version, cosignVersion)
 	buildDir := opts.BuildDir
 	if buildDir == "" {
 		buildDir = filepath.Join(work, "build")
@@ -223,6 +244,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	builds := make([]crossimage.Build, len(plats))
 	var all []crossimage.Build
 	helpers := map[string][]crossimage.Build{} // platform suffix → its helpers
+	cosigns := map[string]crossimage.Build{}   // platform suffix → its cosign
 	for i, p := range plats {
 		builds[i] = crossimage.Build{
 			Dir:      root,
@@ -242,6 +264,15 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			helpers[crossimage.Suffix(p)] = append(helpers[crossimage.Suffix(p)], b)
 			all = append(all, b)
 		}
+		cosign := crossimage.Build{
+			Dir:      filepath.Join(root, "signers"),
+			Package:  CosignPackage,
+			Platform: p,
+			Out:      filepath.Join(buildDir, "cosign-"+crossimage.Suffix(p)),
+			LDFlags:  "-s -w -X " + cosignVersionVar + "=" + cosignVersion,
+		}
+		cosigns[crossimage.Suffix(p)] = cosign
+		all = append(all, cosign)
 	}
 	if opts.ReuseBuilds && opts.BuildDir != "" {
 		var missing []crossimage.Build
@@ -290,6 +321,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			if executables[HelperPath(CredentialHelpers[i].Name)], err = os.ReadFile(hb.Out); err != nil {
 				return res, fmt.Errorf("selfimage: %w", err)
 			}
+		}
+		if executables[CosignPath], err = os.ReadFile(cosigns[crossimage.Suffix(b.Platform)].Out); err != nil {
+			return res, fmt.Errorf("selfimage: %w", err)
 		}
 		desc, err := crossimage.Push(ctx, client, baseURL, repo, tag, crossimage.Image{
 			Executables: executables,

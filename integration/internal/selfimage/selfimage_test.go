@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/google/go-cmp/cmp"
+	"github.com/manifest-push/manifest-push/integration/internal/cosigntest"
 	"github.com/manifest-push/manifest-push/integration/internal/crossimage"
 	"github.com/manifest-push/manifest-push/integration/internal/imagetest"
 	"github.com/manifest-push/manifest-push/integration/internal/registrytest"
@@ -28,7 +30,8 @@ import (
 // TestRun publishes manifest-push's image on the embedded registry with all
 // five platforms (-short: this machine's and arm64 only), then checks the
 // index, each image's config and layer, runs the binary of this machine's
-// platform out of its image, and reruns: same digest.
+// platform out of its image, and the credential helpers and cosign inside
+// it, and reruns: same digest.
 func TestRun(t *testing.T) {
 	reg, err := registrytest.Start(registrytest.Options{})
 	if err != nil {
@@ -151,6 +154,9 @@ func TestRun(t *testing.T) {
 				t.Errorf("%s: credential helper %s: mode %o, %v; want an executable", name, selfimage.HelperPath(h.Name), mode, err)
 			}
 		}
+		if _, mode, err := crossimage.ReadFile(layer, selfimage.CosignPath); err != nil || mode&0o111 == 0 {
+			t.Errorf("%s: %s: mode %o, %v; want an executable", name, selfimage.CosignPath, mode, err)
+		}
 		exe, mode, err := crossimage.ReadFile(layer, selfimage.BinaryPath)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -183,6 +189,17 @@ func TestRun(t *testing.T) {
 				continue
 			}
 			t.Logf("%s in the image: %s", selfimage.HelperPath(h.Name), strings.TrimSpace(string(out)))
+		}
+		// cosign, the signer --sign runs by default, runs there too (found
+		// on the image's PATH) and is the version signers/go.mod pins, the
+		// one the signing tests run.
+		cmd := exec.CommandContext(ctx, "chroot", rootfs, "cosign", "version")
+		cmd.Env = []string{"PATH=/usr/local/bin", "HOME=/"}
+		out, err := cmd.CombinedOutput()
+		if want := regexp.MustCompile(`(?m)^GitVersion:\s+` + regexp.QuoteMeta(cosigntest.Version) + `$`); err != nil || !want.Match(out) {
+			t.Errorf("%s: chroot %s cosign version: %v; want a GitVersion line %s:\n%s", name, rootfs, err, cosigntest.Version, out)
+		} else {
+			t.Logf("%s in the image: %s", selfimage.CosignPath, want.Find(out))
 		}
 	}
 
