@@ -52,8 +52,10 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 	-o /out/cosign github.com/sigstore/cosign/v2/cmd/cosign
 
 FROM alpine:${ALPINE_VERSION}
+# The user has a home directory: cosign keeps the sigstore trust root it
+# fetches for keyless signing under $HOME/.sigstore.
 RUN apk add --no-cache ca-certificates \
-	&& adduser -D -H -u 65532 -s /sbin/nologin nonroot
+	&& adduser -D -u 65532 -s /sbin/nologin nonroot
 COPY --from=build /out/manifest-push /out/docker-credential-* /out/cosign /usr/local/bin/
 USER 65532:65532
 ENTRYPOINT ["manifest-push"]

@@ -25,8 +25,8 @@ test-deps:
 test-unit:
 	$(GO) test -race -count=1 ./...
 
-# The self-image test packs and reads back about 40 MB of executables per
-# platform (manifest-push and the credential helpers): under the race
+# The self-image test packs and reads back about 140 MB of executables per
+# platform (manifest-push, the credential helpers and cosign): under the race
 # detector, gzip and the registry make that minutes; it has no concurrency
 # of its own to check, so it runs without -race. So does the unequal-speeds
 # test (eight jobs, four copying 64 MiB layers, fifteen times): the
@@ -49,10 +49,14 @@ staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 	cd integration && $(GO) run $(STATICCHECK) ./...
 
-# tidy-check fails when go mod tidy would change either module's go.mod or go.sum.
+# tidy-check fails when go mod tidy would change any module's go.mod or go.sum
+# (the product, the integration tests, the image's credential helpers and
+# its signer).
 tidy-check:
 	$(GO) mod tidy -diff
 	cd integration && $(GO) mod tidy -diff
+	cd credhelpers && $(GO) mod tidy -diff
+	cd signers && $(GO) mod tidy -diff
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
