@@ -7,6 +7,7 @@ package signing
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -555,4 +556,58 @@ func TestVerifySigned(t *testing.T) {
 			t.Errorf("inspect -o json: entry %d is not said signed", i)
 		}
 	}
+}
+
+// TestSignWithFlagCredentials: a registry that wants a password given with
+// --username and --password-stdin: the signer gets it through a private
+// DOCKER_CONFIG (cosign signs there), never on its command line, and the
+// private config is gone after the run.
+func TestSignWithFlagCredentials(t *testing.T) {
+	const user, password = "ci", "s3cret-Pa55"
+	cosign := cosigntest.Need(t)
+	e := &env{Env: clitest.NewEnv(t, registrytest.Options{Username: user, Password: password}), t: t, cosign: cosign, keys: cosigntest.NewKeys(t, cosign)}
+	e.runs = filepath.Join(e.Dir, "signer-runs")
+	// The signer notes its arguments and the DOCKER_CONFIG it was given,
+	// and whether that directory's config.json holds the credentials.
+	e.signer = e.WriteFile("bin/counting-cosign", fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\nprintf 'DOCKER_CONFIG=%%s\\n' \"$DOCKER_CONFIG\" >> '%s.env'\nexec '%s' \"$@\"\n", e.runs, e.runs, cosign))
+	if err := os.Chmod(e.signer, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.LinuxImage("src/amd64", "1", "amd64")
+	e.LinuxImage("src/arm64", "1", "arm64")
+	args := append([]string{"--plain-http", "from-args", "--platforms", "linux/amd64,linux/arm64", "--template", e.Host() + "/src/ARCH:1",
+		"--target", e.Host() + "/app:1.0", "--username", user, "--password-stdin", "--signer", e.signer}, signArgFlags(e.keys.SignArgs())...)
+	r := e.Run(bin, clitest.RunOptions{Stdin: password + "\n", Env: []string{"COSIGN_PASSWORD=" + cosigntest.Password}}, args...)
+	clitest.WantCode(t, r, 0)
+	runs := e.signerRuns()
+	if len(runs) != 3 {
+		t.Fatalf("the signer ran %d times, want 3", len(runs))
+	}
+	for _, l := range runs {
+		if strings.Contains(l, password) {
+			t.Errorf("the password is on the signer's command line: %s", l)
+		}
+	}
+	if strings.Contains(r.Stdout+r.Stderr, password) {
+		t.Errorf("the password is in the output:\n%s", r)
+	}
+	envs, err := os.ReadFile(e.runs + ".env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := strings.TrimPrefix(strings.SplitN(string(envs), "\n", 2)[0], "DOCKER_CONFIG=")
+	if dir == "" || dir == filepath.Join(e.Dir, "docker-config") {
+		t.Errorf("the signer got DOCKER_CONFIG=%q, want a private copy with the credentials", dir)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the private Docker config %s is still there after the run (%v)", dir, err)
+	}
+	// cosign verify, with the credentials in a Docker config of the test's.
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	cfg := filepath.Join(e.keys.Dir, "config.json")
+	if err := os.WriteFile(cfg, []byte(`{"auths":{"`+e.Host()+`":{"auth":"`+auth+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.Client = imagetest.WithBasicAuth(e.Client, user, password)
+	e.verify(e.Host(), "app", "1.0")
 }
