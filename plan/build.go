@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/platform"
@@ -60,6 +61,7 @@ func Build(in Input, opts Options) (*Plan, error) {
 	if typ == spec.TypeAuto && in.Current != nil && in.Current.Descriptor.MediaType == ocispec.MediaTypeImageIndex {
 		typ = spec.TypeOCI // an update keeps an OCI index an OCI index
 	}
+	_, specCreated := in.Annotations[ocispec.AnnotationCreated]
 	if in.Current != nil && len(in.Annotations) == 0 {
 		in.Annotations = in.Current.IndexAnnotations
 	}
@@ -110,6 +112,10 @@ func Build(in Input, opts Options) (*Plan, error) {
 		b.warnings = append(b.warnings, fmt.Sprintf("%d attestation manifest(s) left out: a Docker manifest list cannot carry them (use %s %s to keep them)", len(b.attestations), b.names.Of(spec.OptionType), spec.TypeOCI))
 	}
 
+	if in.Created != nil && !specCreated {
+		in.Annotations = b.created(mediaType, in.Annotations, *in.Created)
+	}
+
 	descs := make([]ocispec.Descriptor, len(entries))
 	features := make([][]string, len(entries))
 	for i, e := range entries {
@@ -130,6 +136,24 @@ func Build(in Input, opts Options) (*Plan, error) {
 		p.ArtifactType, p.Subject = in.ArtifactType, in.Subject
 	}
 	return p, nil
+}
+
+// created returns the index annotations with org.opencontainers.image.created
+// set to t (RFC 3339, UTC) for an OCI index: the time a reproducible build
+// gives (Input.Created), over one an updated index had. A Docker manifest
+// list carries no annotations: it is left as it is, with a warning.
+func (b *builder) created(mediaType string, annotations map[string]string, t time.Time) map[string]string {
+	if mediaType != ocispec.MediaTypeImageIndex {
+		b.warnings = append(b.warnings, fmt.Sprintf("%s is not recorded: a Docker manifest list carries no annotations, so it has no %s (use %s %s to record it)",
+			b.names.Of(spec.OptionCreated), ocispec.AnnotationCreated, b.names.Of(spec.OptionType), spec.TypeOCI))
+		return annotations
+	}
+	out := cloneMap(annotations)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[ocispec.AnnotationCreated] = t.UTC().Format(time.RFC3339)
+	return out
 }
 
 // dropFeatures warns, once per source, that an OCI index leaves out the

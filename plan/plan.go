@@ -7,6 +7,8 @@
 package plan
 
 import (
+	"time"
+
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/spec"
 	"github.com/opencontainers/go-digest"
@@ -41,6 +43,12 @@ type Input struct {
 	// update keeps them).
 	ArtifactType string
 	Subject      *ocispec.Descriptor
+	// Created, when set, is the time an OCI index records as its
+	// annotation org.opencontainers.image.created (RFC 3339, UTC), unless
+	// Annotations give that annotation already; it never changes the
+	// index's media type, and a Docker manifest list, which carries no
+	// annotations, leaves it out with a warning. Nil adds nothing.
+	Created *time.Time
 }
 
 // Source is one source after resolution: what was asked of it, and what the

@@ -42,6 +42,11 @@ type Registry interface {
 	CopyBlob(ctx context.Context, from content.Fetcher, to registry.Repo, d ocispec.Descriptor, newMeter func() registry.Meter) (int64, error)
 	// PutManifest writes a manifest or index under a digest or tag.
 	PutManifest(ctx context.Context, r registry.Repo, ref string, doc registry.Document) error
+	// PutTagged writes a manifest or index under its digest and asks the
+	// registry to point tags at it in the same request; it returns the
+	// tags the registry confirmed. Tags not confirmed are the caller's to
+	// write one by one (PutManifest).
+	PutTagged(ctx context.Context, r registry.Repo, doc registry.Document, tags []string) ([]string, error)
 	// Referrers lists what refers to a manifest in a repository: OCI
 	// referrers (API or tag schema) and cosign tags.
 	Referrers(ctx context.Context, r registry.Repo, subject digest.Digest) ([]registry.Referrer, error)

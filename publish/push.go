@@ -192,6 +192,7 @@ func prepare(ctx context.Context, rd *reader, s *spec.Spec, opts Options, lk *lo
 		return plan.Build(plan.Input{
 			Type: typ, Annotations: s.Annotations, Sources: sources, Select: opts.Select,
 			Current: current, Remove: opts.Remove, ArtifactType: s.ArtifactType, Subject: subjectDesc,
+			Created: opts.Created,
 		}, plan.Options{StrictPlatform: opts.StrictPlatform, DropAttestations: opts.DropAttestations, Names: opts.Names})
 	}
 	if opts.Append && len(s.Manifests) == 0 && before.Desc.Digest == "" {

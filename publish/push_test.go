@@ -144,6 +144,12 @@ func (f *fakeRegistry) PutManifest(ctx context.Context, r registry.Repo, ref str
 	return nil
 }
 
+// PutTagged is a registry without the tag parameter: the document is
+// written by digest and no tag is confirmed.
+func (f *fakeRegistry) PutTagged(ctx context.Context, r registry.Repo, doc registry.Document, _ []string) ([]string, error) {
+	return nil, f.PutManifest(ctx, r, doc.Desc.Digest.String(), doc)
+}
+
 func (f *fakeRegistry) put(r registry.Repo, ref string, doc registry.Document) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

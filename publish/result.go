@@ -49,6 +49,13 @@ type Options struct {
 	// called from the push's goroutines, one call at a time, and should
 	// return quickly. Nil means no reports.
 	Progress func(Progress)
+	// Created, when set, is the time the index records as its annotation
+	// org.opencontainers.image.created (RFC 3339, UTC), unless the spec's
+	// index annotations give it: a reproducible build's time (the CLI
+	// reads SOURCE_DATE_EPOCH). An OCI index only: a Docker manifest list
+	// is left as it is, with a warning. Nil adds nothing: the index is the
+	// same as without the field.
+	Created *time.Time
 	// Names are what errors and warnings call the options of the run
 	// (spec.Option) that would change them: a command line gives its
 	// flags. Nil calls them by their fields (Request.Append, Type, ...).

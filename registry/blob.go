@@ -302,9 +302,15 @@ func (c *Client) PutManifest(ctx context.Context, r Repo, ref string, doc Docume
 
 // putManifest is PutManifest, returning the answer's headers.
 func (c *Client) putManifest(ctx context.Context, r Repo, ref string, doc Document) (http.Header, error) {
+	return c.putManifestQuery(ctx, r, ref, nil, doc)
+}
+
+// putManifestQuery is putManifest with query added to the PUT's URL (the
+// tag parameter, see PutTagged).
+func (c *Client) putManifestQuery(ctx context.Context, r Repo, ref string, query url.Values, doc Document) (http.Header, error) {
 	delay := BlobUnknownDelay
 	for attempt := 0; ; attempt++ {
-		h, err := c.putManifestOnce(ctx, r, ref, doc)
+		h, err := c.putManifestOnce(ctx, r, ref, query, doc)
 		if err == nil || attempt == BlobUnknownRetries || !IsBlobUnknown(err) {
 			return h, err
 		}
@@ -327,11 +333,12 @@ const (
 	BlobUnknownDelay   = 250 * time.Millisecond
 )
 
-func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, doc Document) (http.Header, error) {
+func (c *Client) putManifestOnce(ctx context.Context, r Repo, ref string, query url.Values, doc Document) (http.Header, error) {
 	resp, err := c.do(ctx, request{
 		method: http.MethodPut,
 		repo:   r,
 		path:   "manifests/" + ref,
+		query:  query,
 		header: http.Header{"Content-Type": {doc.Desc.MediaType}},
 		body:   doc.Data,
 		caps:   docker.HostCapabilityPush,

@@ -31,6 +31,9 @@ type Client struct {
 	// noMount holds the pairs of repositories ("from\x00to") whose
 	// cross-repository mount the registry refused in this run.
 	noMount sync.Map
+	// tagParams holds what the run learned of each registry host's tag
+	// parameter (host → *tagParam, see PutTagged).
+	tagParams sync.Map
 }
 
 // NewClient builds a client. Nothing is read or dialled until the first

@@ -34,6 +34,9 @@ const (
 	// OptionByDigest pushes by digest and moves no tag
 	// (Request.ByDigest).
 	OptionByDigest
+	// OptionCreated is the time an OCI index records as created
+	// (publish.Options.Created; the CLI reads SOURCE_DATE_EPOCH).
+	OptionCreated
 )
 
 // String is the field that holds o, as the library's messages name it.
@@ -57,6 +60,8 @@ func (o Option) String() string {
 		return "Request.StagingTag"
 	case OptionByDigest:
 		return "Request.ByDigest"
+	case OptionCreated:
+		return "Options.Created"
 	}
 	return "an option"
 }

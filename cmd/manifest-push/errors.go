@@ -176,6 +176,7 @@ var flagNames = spec.Names{
 	spec.OptionRequire:         "--require",
 	spec.OptionStagingTag:      "--staging-tag",
 	spec.OptionByDigest:        "--by-digest",
+	spec.OptionCreated:         sourceDateEpochVar,
 }
 
 // hint is a registry.Hint and the host it came from.

@@ -80,6 +80,9 @@ func fromSpecAction(c *cli.Context, std streams) error {
 	if err != nil {
 		return err
 	}
+	if opts.Created, err = sourceDateEpoch(std.lookupEnv); err != nil {
+		return err
+	}
 	stdinSpecs := 0
 	for _, f := range files {
 		if f == "-" {
@@ -160,6 +163,9 @@ func fromArgsAction(c *cli.Context, std streams) error {
 	}
 	opts, err := pushOptions(c)
 	if err != nil {
+		return err
+	}
+	if opts.Created, err = sourceDateEpoch(std.lookupEnv); err != nil {
 		return err
 	}
 	var tags []string

@@ -2,7 +2,9 @@
 // requests, 401s, writes and memory, against the embedded registry behind
 // a proxy that delays every request (also behind a token server, as Docker
 // Hub), measures crane and regctl through the same proxy in the same run,
-// and checks the goals of issues 5, 15, 20 and 30 (make bench).
+// compares a first push into a registry that implements the tag parameter
+// with one into a registry that does not, and checks the goals of issues
+// 5, 15, 20 and 30 (make bench).
 package main
 
 import (
@@ -48,6 +50,7 @@ func run(ctx context.Context) error {
 	protos := flag.String("proto", "http1,http2,token", "protocols to measure, comma-separated: http1 (plain HTTP/1.1), http2 (TLS with HTTP/2), token (plain HTTP/1.1 to a registry behind a token server, as Docker Hub: 401 without a token)")
 	crossMiB := flag.Int64("cross", 32, "also copy 8 images of 2 layers of this many MiB each from another registry, with and without the delay (0: skip)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the registry and the proxy) to this file")
+	tagParam := flag.Int("tagparam", 8, "also compare the first push of an index of this many entries with 3 extra tags into a registry that implements the tag parameter (the proxy's TagParameter profile) and into one that does not, over HTTP/1.1 (0: skip)")
 	peers := flag.Bool("peers", true, "also measure crane and regctl (go install at pinned versions) through the same proxy, on sizes up to 32 over HTTP/1.1")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -119,6 +122,19 @@ func run(ctx context.Context) error {
 			}
 		}
 		passed = passed && rep.Passed()
+	}
+	if *tagParam > 0 {
+		c := cfg
+		c.Log = nil
+		fmt.Fprintf(os.Stderr, "comparing the tag parameter at N=%d...\n", *tagParam)
+		rep, err := bench.RunTagParam(ctx, c, *tagParam)
+		if err != nil {
+			return err
+		}
+		if err := rep.WriteMarkdown(os.Stdout); err != nil {
+			return err
+		}
+		fmt.Println()
 	}
 	if *crossMiB > 0 {
 		ok, err := runCross(ctx, *crossMiB<<20, cfg.Delay, cfg.Binary)

@@ -80,6 +80,11 @@ type Config struct {
 	// Docker config. The peers are not measured then. False means a
 	// registry that asks for nothing.
 	Token bool
+	// TagParam puts the proxy's TagParameter profile in front of the
+	// registry: it implements the tag parameter of the distribution-spec
+	// (a manifest PUT by digest with ?tag=A&tag=B writes the tags too).
+	// False means the registry as it is, which ignores the parameter.
+	TagParam bool
 }
 
 // Phases measured for each size.
@@ -107,6 +112,10 @@ type Row struct {
 	// method (Docker Hub counts every manifest GET against a pull limit, a
 	// HEAD never): the largest over the runs.
 	ManifestGETs, ManifestHEADs int
+	// ManifestPUTs are the manifest PUTs (children, index, tags), and
+	// TaggedPUTs those of them that carried the tag parameter: the largest
+	// over the runs.
+	ManifestPUTs, TaggedPUTs int
 	// PeakRSS is the largest peak resident set size of the process, in
 	// bytes; zero where the system does not report it.
 	PeakRSS int64
@@ -202,6 +211,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer px.Close()
+	if cfg.TagParam {
+		prof := proxy.TagParameter(proxy.ProfileOptions{Upstream: reg.URL(), Client: reg.Client()})
+		defer prof.Close()
+		px.SetFault(prof.Fault)
+	}
 	dir, err := os.MkdirTemp("", "manifest-push-bench-")
 	if err != nil {
 		return nil, err
@@ -379,6 +393,7 @@ type sample struct {
 	wall                   time.Duration
 	requests, writes, peak int
 	gets, heads            int
+	puts, tagged           int
 	unauthorized           int
 	rss                    int64
 	changed                bool
@@ -421,6 +436,8 @@ func (r *runner) row(n int, phase string, samples []sample) Row {
 		row.ManifestGETs = max(row.ManifestGETs, s.gets)
 		row.ManifestHEADs = max(row.ManifestHEADs, s.heads)
 		row.Unauthorized = max(row.Unauthorized, s.unauthorized)
+		row.ManifestPUTs = max(row.ManifestPUTs, s.puts)
+		row.TaggedPUTs = max(row.TaggedPUTs, s.tagged)
 	}
 	last := samples[len(samples)-1]
 	row.Changed = last.changed
@@ -478,6 +495,7 @@ func (r *runner) push(ctx context.Context, file string) (sample, error) {
 		r.proto = reqs[0].Proto
 	}
 	s.gets, s.heads = manifestReads(reqs)
+	s.puts, s.tagged = manifestPuts(reqs)
 	for _, q := range reqs {
 		if q.Status == http.StatusUnauthorized {
 			s.unauthorized++
@@ -505,6 +523,21 @@ func BuildMaxRSS(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("building the maxrss helper: %w\n%s", err, msg)
 	}
 	return out, nil
+}
+
+// manifestPuts counts the PUT requests for manifests among reqs, and
+// those of them with the tag parameter.
+func manifestPuts(reqs []proxy.Request) (puts, tagged int) {
+	for _, q := range reqs {
+		if q.Method != http.MethodPut || !strings.Contains(q.Path, "/manifests/") {
+			continue
+		}
+		puts++
+		if v, err := url.ParseQuery(q.RawQuery); err == nil && len(v["tag"]) > 0 {
+			tagged++
+		}
+	}
+	return puts, tagged
 }
 
 // manifestReads counts the GET and HEAD requests for manifests among reqs.

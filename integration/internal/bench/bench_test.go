@@ -138,3 +138,44 @@ func TestRunWithPeers(t *testing.T) {
 	}
 	t.Log("\n" + b.String())
 }
+
+// TestTagParamComparison measures a first push into a registry that
+// implements the tag parameter beside one into distribution as it is:
+// both push, the registry that writes tags in the index's PUT never needs
+// more manifest PUTs, distribution sees the parameter at most once (the
+// run learns it is ignored), and the report has its table.
+func TestTagParamComparison(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	ctx := context.Background()
+	bin, err := binary.Build(ctx, t.TempDir(), binary.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench.RunTagParam(ctx, bench.Config{Binary: bin, Delay: 2 * time.Millisecond}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Plain.Changed || !rep.Tagged.Changed || rep.Plain.ManifestPUTs == 0 {
+		t.Errorf("first pushes %+v, %+v", rep.Plain, rep.Tagged)
+	}
+	if rep.Tagged.ManifestPUTs > rep.Plain.ManifestPUTs || rep.Plain.TaggedPUTs > 1 {
+		t.Errorf("manifest PUTs: %d (%d with ?tag=) into a registry that implements the tag parameter, %d (%d with ?tag=) into one that does not",
+			rep.Tagged.ManifestPUTs, rep.Tagged.TaggedPUTs, rep.Plain.ManifestPUTs, rep.Plain.TaggedPUTs)
+	}
+	var b strings.Builder
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"### Tags in one request: first push of N=2 with 3 extra tags",
+		"| ignores the tag parameter (distribution) |",
+		"| implements it (proxy profile TagParameter) |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
+		}
+	}
+	t.Log("\n" + b.String())
+}
