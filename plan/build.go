@@ -259,9 +259,9 @@ func (b *builder) addManifest(src *Source) {
 	b.images = append(b.images, Entry{
 		Source: src,
 		Descriptor: ocispec.Descriptor{
-			MediaType:   d.MediaType,
-			Digest:      d.Digest,
-			Size:        d.Size,
+			MediaType:    d.MediaType,
+			Digest:       d.Digest,
+			Size:         d.Size,
 			Platform:     &p,
 			ArtifactType: d.ArtifactType,
 			Annotations:  cloneMap(src.Annotations),

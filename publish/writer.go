@@ -65,6 +65,36 @@ func (w *writer) putIndex(ctx context.Context, p *plan.Plan) error {
 	return w.reg().AddReferrers(ctx, w.target(), p.Subject.Digest, []registry.Attachment{{Referrer: registry.Referrer{Desc: desc}, Doc: doc}})
 }
 
+// putIndexTagged is putIndex asking the registry, in the same request, to
+// point the tags res.Tags[toWrite] at p (the tag parameter; the client
+// learns once per registry host whether the registry takes it). The tags
+// the registry confirms are marked updated; the others are returned, in
+// order, for putTags. With signing every tag is left to putTags, which
+// signs before any tag moves, and so is every tag of an artifact index
+// with a subject, written through the referrer upkeep.
+func (w *writer) putIndexTagged(ctx context.Context, p *plan.Plan, res *Result, toWrite []int) ([]int, error) {
+	if w.signing != nil || p.Subject != nil || len(toWrite) == 0 {
+		return toWrite, w.putIndex(ctx, p)
+	}
+	tags := make([]string, len(toWrite))
+	for k, i := range toWrite {
+		tags[k] = res.Tags[i].Tag
+	}
+	done, err := w.reg().PutTagged(ctx, w.target(), docOf(p), tags)
+	if err != nil {
+		return toWrite, err
+	}
+	var rest []int
+	for _, i := range toWrite {
+		if slices.Contains(done, res.Tags[i].Tag) {
+			res.Tags[i].Status = TagUpdated
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	return rest, nil
+}
+
 // commit is what the writer is asked to do in its target repository.
 type commit struct {
 	// ref is the tag the index goes under (the staging tag of the gate).
@@ -155,10 +185,12 @@ func (w *writer) write(ctx context.Context, c commit, opts Options) (*Result, *p
 		toWrite = res.setTags(tags, prev, p.Descriptor.Digest, opts.Force)
 	}
 	if !indexThere {
-		if err := w.putIndex(ctx, p); err != nil {
+		rest, err := w.putIndexTagged(ctx, p, res, toWrite)
+		if err != nil {
 			return res, p, w.tagsError(res, err)
 		}
 		res.wrote = p.Descriptor.Digest
+		toWrite = rest
 	}
 	if err := w.putTags(ctx, p, res, toWrite); err != nil {
 		return res, p, w.tagsError(res, err)
@@ -490,17 +522,19 @@ func (w *writer) converge(ctx context.Context, c commit, res *Result, p *plan.Pl
 		log.G(ctx).WithField("tag", c.ref.String()).WithField("round", res.Rounds+1).
 			Debug("another writer replaced the tag without this update's entries: merging again")
 		started := time.Now()
-		if err := w.putIndex(ctx, next); err != nil {
-			return p, err
-		}
-		res.wrote = next.Descriptor.Digest
 		// Every tag of this update moves to the merge: the target tag
 		// first (it may have been right already at the first write, and
-		// another writer has moved it since), then the extra tags.
+		// another writer has moved it since), then the extra tags; with
+		// the registry's tag parameter, in the index's own write.
 		again := make([]int, len(res.Tags))
 		for i := range res.Tags {
 			again[i] = i
 		}
+		again, err = w.putIndexTagged(ctx, next, res, again)
+		if err != nil {
+			return p, err
+		}
+		res.wrote = next.Descriptor.Digest
 		if err := w.putTags(ctx, next, res, again); err != nil {
 			return p, err
 		}
