@@ -54,6 +54,23 @@ if [ "${1:-}" = --demo ]; then
 	exit 0
 fi
 
+packages="qemu-user-static skopeo zsh fish"
+missing=
+for prog in qemu-aarch64-static skopeo zsh fish; do
+	command -v "$prog" >/dev/null 2>&1 || missing="$missing $prog"
+done
+if [ -n "$missing" ]; then
+	echo "test-deps: not installed:$missing" >&2
+	if ! can_install; then
+		echo "test-deps: run this, then make test again:" >&2
+		echo "    sudo apt-get install -y --no-install-recommends $packages" >&2
+		exit 1
+	fi
+	echo "test-deps: installing $packages with apt-get (about a minute)" >&2
+	# shellcheck disable=SC2086 # one word per package
+	apt_install $packages
+fi
+
 # cosign (the signing tests) and oras (an independent client discovering
 # what manifest-push wrote): each built once with Go into the user's cache
 # directory, keyed by its version (the tests look for it there), so a warm
@@ -75,20 +92,3 @@ go_tool() {
 go_tool cosign v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign "7 minutes"
 go_tool oras v1.3.6 oras.land/oras/cmd/oras "a minute"
 
-packages="qemu-user-static skopeo zsh fish"
-missing=
-for prog in qemu-aarch64-static skopeo zsh fish; do
-	command -v "$prog" >/dev/null 2>&1 || missing="$missing $prog"
-done
-[ -z "$missing" ] && exit 0
-
-echo "test-deps: not installed:$missing" >&2
-if can_install; then
-	echo "test-deps: installing $packages with apt-get (about a minute)" >&2
-	# shellcheck disable=SC2086 # one word per package
-	apt_install $packages
-	exit 0
-fi
-echo "test-deps: run this, then make test again:" >&2
-echo "    sudo apt-get install -y --no-install-recommends $packages" >&2
-exit 1

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,11 +30,19 @@ type depsEnv struct {
 	// root is a copy of the product's scripts/ (and an empty integration/),
 	// for demo.sh, which compiles and writes relative to where it is.
 	root string
+	// home is HOME; goLog is what go was asked to install.
+	home, goLog string
 }
 
 // newDepsEnv makes the stand-ins: id says uid, uname -m says x86_64;
 // apt-get fails when aptFails. present are emulators already installed.
 func newDepsEnv(t *testing.T, uid string, aptFails bool, present ...string) *depsEnv {
+	return newDepsEnvTools(t, uid, aptFails, false, present...)
+}
+
+// newDepsEnvTools is newDepsEnv; toolsMissing leaves out of the user's
+// cache the programs test-deps.sh builds with Go (cosign, oras).
+func newDepsEnvTools(t *testing.T, uid string, aptFails, toolsMissing bool, present ...string) *depsEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &depsEnv{t: t, bin: filepath.Join(dir, "bin"), log: filepath.Join(dir, "apt-get.log"), root: filepath.Join(dir, "product")}
@@ -70,8 +79,27 @@ esac`)
 	for _, p := range present {
 		e.script(p, "exit 0")
 	}
-	// A go that cannot compile: demo.sh stops there, after its install step.
-	e.script("go", `echo "go $*"; exit 3`)
+	// A go that cannot compile: demo.sh stops there, after its install
+	// step. What test-deps.sh installs with it (go install PKG@VERSION into
+	// GOBIN) is noted in go.log and left there as an empty executable.
+	e.goLog = filepath.Join(dir, "go.log")
+	e.script("go", `case "$1" in
+install) echo "GOBIN=$GOBIN CGO_ENABLED=$CGO_ENABLED $*" >>`+e.goLog+`; p=${2%@*}; n=${p##*/}; printf '#!/bin/sh\n' >"$GOBIN/$n"; `+chmod+` +x "$GOBIN/$n";;
+*) echo "go $*"; exit 3;;
+esac`)
+	e.home = filepath.Join(dir, "home")
+	if !toolsMissing {
+		// The tools test-deps.sh builds with Go are there already.
+		for _, tool := range []string{"cosign-v2.6.5/cosign", "oras-v1.3.6/oras"} {
+			path := filepath.Join(e.home, ".cache", "manifest-push", "tools", tool)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 
 	root, err := binary.ProductRoot(context.Background())
 	if err != nil {
@@ -103,7 +131,7 @@ func (e *depsEnv) run(name string, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound on a hang, not a measure
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{filepath.Join(e.root, "scripts", name)}, args...)...)
-	cmd.Env = []string{"PATH=" + e.bin, "HOME=" + e.t.TempDir()}
+	cmd.Env = []string{"PATH=" + e.bin, "HOME=" + e.home}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -229,6 +257,27 @@ func TestTestDeps(t *testing.T) {
 		code, out := e.run("test-deps.sh")
 		if code != 1 || e.aptCalls() != nil || !strings.Contains(out, "    sudo apt-get install -y --no-install-recommends qemu-user-static skopeo zsh fish\n") {
 			t.Errorf("exit %d, apt-get asked %q; want 1, nothing, and the command to run\n%s", code, e.aptCalls(), out)
+		}
+	})
+	t.Run("tools missing", func(t *testing.T) {
+		t.Parallel()
+		e := newDepsEnvTools(t, "1000", false, true, "qemu-aarch64-static", "skopeo", "zsh", "fish")
+		code, out := e.run("test-deps.sh")
+		tools := filepath.Join(e.home, ".cache", "manifest-push", "tools")
+		want := []string{
+			"GOBIN=" + tools + "/cosign-v2.6.5 CGO_ENABLED=0 install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5",
+			"GOBIN=" + tools + "/oras-v1.3.6 CGO_ENABLED=0 install oras.land/oras/cmd/oras@v1.3.6",
+		}
+		data, _ := os.ReadFile(e.goLog)
+		if got := strings.Split(strings.TrimSpace(string(data)), "\n"); code != 0 || !slices.Equal(got, want) || e.aptCalls() != nil {
+			t.Errorf("exit %d, go asked %q, apt-get %q; want 0, %q, nothing\n%s", code, got, e.aptCalls(), want, out)
+		}
+		if !strings.Contains(out, "test-deps: building cosign v2.6.5 once into "+tools+"/cosign-v2.6.5") {
+			t.Errorf("test-deps.sh does not say what it builds:\n%s", out)
+		}
+		// Built once: the next run builds nothing.
+		if code, out := e.run("test-deps.sh"); code != 0 || out != "" {
+			t.Errorf("second run: exit %d, output %q; want 0, nothing", code, out)
 		}
 	})
 	t.Run("all there", func(t *testing.T) {
