@@ -3,12 +3,12 @@ package publish
 import (
 	"context"
 	"fmt"
-	"github.com/opencontainers/go-digest"
 
 	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/content"
 	"github.com/manifest-push/manifest-push/platform"
 	"github.com/manifest-push/manifest-push/registry"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 

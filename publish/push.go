@@ -129,8 +129,13 @@ type prepared struct {
 // of an artifact index, which must be there before the index is written.
 func (pr *prepared) children(p *plan.Plan, kept registry.Repo) []child {
 	out := pr.rd.planChildren(p, kept)
-	if pr.subject != nil {
+	switch {
+	case pr.subject != nil:
 		out = append([]child{*pr.subject}, out...)
+	case p.Subject != nil:
+		// The subject an update kept from the index it updates: in the
+		// push's own target already.
+		out = append([]child{{desc: *p.Subject, from: pr.rd.at(kept), source: kept.String()}}, out...)
 	}
 	return out
 }

@@ -39,6 +39,9 @@ type fakeRegistry struct {
 	// afterPut, when set, is called after each manifest write (outside
 	// the lock): another writer acting meanwhile.
 	afterPut func(r registry.Repo, ref string)
+	// tagParam makes PutTagged a registry with the tag parameter: the
+	// tags are written with the document, and confirmed.
+	tagParam bool
 }
 
 func newFake() *fakeRegistry {
@@ -144,10 +147,19 @@ func (f *fakeRegistry) PutManifest(ctx context.Context, r registry.Repo, ref str
 	return nil
 }
 
-// PutTagged is a registry without the tag parameter: the document is
-// written by digest and no tag is confirmed.
-func (f *fakeRegistry) PutTagged(ctx context.Context, r registry.Repo, doc registry.Document, _ []string) ([]string, error) {
-	return nil, f.PutManifest(ctx, r, doc.Desc.Digest.String(), doc)
+// PutTagged is a registry without the tag parameter (the document is
+// written by digest and no tag is confirmed), or with tagParam, one that
+// writes the tags too and confirms them all.
+func (f *fakeRegistry) PutTagged(ctx context.Context, r registry.Repo, doc registry.Document, tags []string) ([]string, error) {
+	if err := f.PutManifest(ctx, r, doc.Desc.Digest.String(), doc); err != nil || !f.tagParam {
+		return nil, err
+	}
+	for _, t := range tags {
+		if err := f.PutManifest(ctx, r, t, doc); err != nil {
+			return nil, err
+		}
+	}
+	return tags, nil
 }
 
 func (f *fakeRegistry) put(r registry.Repo, ref string, doc registry.Document) error {

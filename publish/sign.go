@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/manifest-push/manifest-push/plan"
 	"github.com/manifest-push/manifest-push/registry"
@@ -129,8 +130,10 @@ func (s *Signing) artifacts(p *plan.Plan) []digest.Digest {
 	if s.IndexOnly {
 		return out
 	}
+	seen := map[digest.Digest]bool{p.Descriptor.Digest: true}
 	for _, e := range p.Entries {
-		if !slices.Contains(out, e.Descriptor.Digest) {
+		if !seen[e.Descriptor.Digest] {
+			seen[e.Descriptor.Digest] = true
 			out = append(out, e.Descriptor.Digest)
 		}
 	}
@@ -143,6 +146,16 @@ func (s *Signing) artifacts(p *plan.Plan) []digest.Digest {
 type signatures struct {
 	mu   sync.Mutex
 	done map[digest.Digest]bool
+	// spent is how long signing took so far (the settle times of an
+	// update and of the gate leave it out: it is no registry lag).
+	spent time.Duration
+}
+
+// took is how long signing took so far.
+func (s *signatures) took() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spent
 }
 
 // sign makes sure every artifact of p is signed in the target: those with
@@ -156,6 +169,12 @@ func (w *writer) sign(ctx context.Context, res *Result, p *plan.Plan, dryRun boo
 	if s == nil {
 		return nil
 	}
+	start := time.Now()
+	defer func() {
+		w.signs.mu.Lock()
+		w.signs.spent += time.Since(start)
+		w.signs.mu.Unlock()
+	}()
 	var ask []digest.Digest
 	w.signs.mu.Lock()
 	for _, d := range s.artifacts(p) {

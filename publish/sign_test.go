@@ -45,8 +45,17 @@ func (s *recordingSigner) Sign(ctx context.Context, a string) error {
 // digest and before any tag moves; a rerun runs it for none; a signer
 // that fails moves no tag and names the artifact.
 func TestSignBeforeTags(t *testing.T) {
+	// On a registry with the tag parameter too: the tags must not ride on
+	// the index's own write when signing.
+	for _, tagParam := range []bool{false, true} {
+		t.Run(map[bool]string{false: "per-tag writes", true: "tag parameter"}[tagParam], func(t *testing.T) { testSignBeforeTags(t, tagParam) })
+	}
+}
+
+func testSignBeforeTags(t *testing.T, tagParam bool) {
 	ctx := context.Background()
 	f := newFake()
+	f.tagParam = tagParam
 	f.image("reg.test/build/a", "amd64", ocispec.Platform{OS: "linux", Architecture: "amd64"})
 	f.image("reg.test/build/b", "arm64", ocispec.Platform{OS: "linux", Architecture: "arm64"})
 	s := testSpec(t, "reg.test/app:1", []string{"latest"}, "reg.test/build/a:amd64", "reg.test/build/b:arm64")

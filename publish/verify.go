@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -371,8 +370,10 @@ func (ck *checker) blobsOf(ctx context.Context, d ocispec.Descriptor, m content.
 // manifest of its graph, once each) has a signature in the repository.
 func (ck *checker) signatures(ctx context.Context, reg Registry, visited []node) error {
 	var ds []digest.Digest
+	seen := map[digest.Digest]bool{}
 	for _, n := range visited {
-		if !slices.Contains(ds, n.desc.Digest) {
+		if !seen[n.desc.Digest] {
+			seen[n.desc.Digest] = true
 			ds = append(ds, n.desc.Digest)
 		}
 	}

@@ -192,17 +192,32 @@ func (w *writer) write(ctx context.Context, c commit, opts Options) (*Result, *p
 		res.wrote = p.Descriptor.Digest
 		toWrite = rest
 	}
+	bringReferrers := func() error {
+		_, warnings, err := w.referrers(ctx, res, c.found, false)
+		res.Warnings = append(res.Warnings, warnings...)
+		return err
+	}
+	if w.signing != nil {
+		// With signing, the entries' referrers (a signature the build made
+		// among them) are brought in before the signatures are looked
+		// for, as a rerun finds them (keep): a fresh push and a rerun
+		// decide alike what to sign.
+		if err := bringReferrers(); err != nil {
+			return res, p, w.tagsError(res, err)
+		}
+	}
 	if err := w.putTags(ctx, p, res, toWrite); err != nil {
 		return res, p, w.tagsError(res, err)
 	}
-	if _, warnings, err := w.referrers(ctx, res, c.found, false); err != nil {
-		res.Warnings = append(res.Warnings, warnings...)
-		return res, p, w.tagsError(res, err)
-	} else {
-		res.Warnings = append(res.Warnings, warnings...)
+	if w.signing == nil {
+		if err := bringReferrers(); err != nil {
+			return res, p, w.tagsError(res, err)
+		}
 	}
 	if c.update != nil && !opts.ByDigest {
-		final, err := w.converge(ctx, c, res, p, time.Since(started), opts.Settle)
+		// How long the write took, signing left out (it is no registry
+		// lag).
+		final, err := w.converge(ctx, c, res, p, time.Since(started)-w.signs.took(), opts.Settle)
 		if err != nil {
 			return res, final, w.tagsError(res, err)
 		}
@@ -506,13 +521,13 @@ func (w *writer) converge(ctx context.Context, c commit, res *Result, p *plan.Pl
 				return next, fmt.Errorf("%s: other writers kept moving its tags: gave up after %d writes: %w", c.ref, maxRounds, ErrNotConverged)
 			}
 			log.G(ctx).WithField("tags", stale).Debug("another writer left extra tags on an older index: moving them")
-			started := time.Now()
+			started, signing := time.Now(), w.signs.took()
 			if err := w.putTags(ctx, next, res, stale); err != nil {
 				return next, err
 			}
 			res.Rounds++
 			before, p = doc.Desc.Digest, next
-			settle = max(settle, 2*time.Since(started))
+			settle = max(settle, 2*(time.Since(started)-(w.signs.took()-signing)))
 			continue
 		}
 		if res.Rounds == maxRounds {
@@ -521,7 +536,7 @@ func (w *writer) converge(ctx context.Context, c commit, res *Result, p *plan.Pl
 		}
 		log.G(ctx).WithField("tag", c.ref.String()).WithField("round", res.Rounds+1).
 			Debug("another writer replaced the tag without this update's entries: merging again")
-		started := time.Now()
+		started, signing := time.Now(), w.signs.took()
 		// Every tag of this update moves to the merge: the target tag
 		// first (it may have been right already at the first write, and
 		// another writer has moved it since), then the extra tags; with
@@ -542,7 +557,7 @@ func (w *writer) converge(ctx context.Context, c commit, res *Result, p *plan.Pl
 		res.adopt(next)
 		before = doc.Desc.Digest
 		p = next
-		settle = max(settle, 2*time.Since(started))
+		settle = max(settle, 2*(time.Since(started)-(w.signs.took()-signing)))
 	}
 }
 
@@ -710,12 +725,14 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 		if err := errors.Join(errs...); err != nil {
 			return last, moved, fmt.Errorf("reading the tags of %s: %w", w.target(), err)
 		}
-		if w.signing != nil && !waited && idx.Descriptor.Digest != res.wrote && previous[0] != idx.Descriptor.Digest {
-			// Another job wrote the complete index: it signs and moves
-			// the public tags. Waiting for it spares a second signature;
-			// a job that does not finish is taken over.
+		if w.signing != nil && !waited && res.wrote != "" && idx.Descriptor.Digest != res.wrote && previous[0] != idx.Descriptor.Digest {
+			// Another job of this run wrote the complete index (this one
+			// wrote a staging merge, not that one): it signs and moves the
+			// public tags. Waiting for it spares a second signature; a
+			// job that does not finish is taken over. (A rerun that wrote
+			// nothing has no one to wait for.)
 			waited = true
-			if err := w.await(ctx, tags[0], idx.Descriptor.Digest, completerWait); err != nil {
+			if err := w.await(ctx, tags[0], idx, completerWait); err != nil {
 				return last, moved, err
 			}
 			continue
@@ -746,7 +763,7 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 		if idx.Descriptor.Digest != res.Digest {
 			res.adopt(idx)
 		}
-		started := time.Now()
+		started, signing := time.Now(), w.signs.took()
 		if err := w.putTags(ctx, idx, res, toWrite); err != nil {
 			return last, moved, w.tagsError(res, err)
 		}
@@ -754,7 +771,7 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 			updated[res.Tags[i].Tag] = true
 		}
 		moved = true
-		settle = max(settle, 2*time.Since(started))
+		settle = max(settle, 2*(time.Since(started)-(w.signs.took()-signing)))
 		select {
 		case <-ctx.Done():
 			return last, moved, w.tagsError(res, context.Cause(ctx))
@@ -764,20 +781,43 @@ func (w *writer) promote(ctx context.Context, staging reference.NamedTagged, tag
 }
 
 // completerWait bounds how long a job of the gate that finds the staging
-// index complete, but did not write it, waits for the job that did to sign
-// it and move the public tags (see promote).
+// index complete, but did not write it, waits for the job that did to
+// sign it and move the public tags (see promote), from the last sign of
+// progress: each new signature of the index's artifacts seen in the
+// target starts the wait again.
 const completerWait = 30 * time.Second
 
-// await polls tag (HEADs) until it points at d, for at most limit.
-func (w *writer) await(ctx context.Context, tag string, d digest.Digest, limit time.Duration) error {
+// await polls tag (HEADs) until it points at the index idx. It gives up
+// once limit has passed without the tag moving there or a new signature
+// of idx's artifacts showing (looked for every few polls).
+func (w *writer) await(ctx context.Context, tag string, idx *plan.Plan, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	seen := -1
+	for poll := 0; time.Now().Before(deadline); poll++ {
 		got, err := tagDigest(ctx, w.reg(), w.target(), tag)
 		if err != nil {
 			return fmt.Errorf("reading %s:%s: %w", w.target(), tag, err)
 		}
-		if got == d {
+		if got == idx.Descriptor.Digest {
 			return nil
+		}
+		if poll%10 == 0 {
+			found, err := signed(ctx, w.reg(), w.target(), w.signing.artifacts(idx))
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, ok := range found {
+				if ok {
+					n++
+				}
+			}
+			if n > seen {
+				if seen >= 0 {
+					deadline = time.Now().Add(limit) // the other job is signing
+				}
+				seen = n
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Placeholder is the text of an argument that is replaced by the artifact
@@ -44,7 +45,13 @@ type Command struct {
 	Args []string
 	// Env is its environment, "KEY=value" each; nil means this process's.
 	Env []string
+	// slots bounds the runs of this command at once, across every push
+	// that shares it (a run of several specs, mirrors): MaxRuns.
+	slots chan struct{}
 }
+
+// MaxRuns is how many runs of one Command (made by Find) go at once.
+const MaxRuns = 4
 
 // Find looks program up (on PATH unless it holds a slash) and returns the
 // command that runs it with args; a program that is not there wraps
@@ -54,7 +61,7 @@ func Find(program string, args []string, env []string) (*Command, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q is not on PATH (%v)", ErrNotFound, program, err)
 	}
-	return &Command{Path: path, Args: args, Env: env}, nil
+	return &Command{Path: path, Args: args, Env: env, slots: make(chan struct{}, MaxRuns)}, nil
 }
 
 // Argv is the command line run for artifact: the program, then the
@@ -70,9 +77,20 @@ func (c *Command) Argv(artifact string) []string {
 // Sign runs the signer for artifact and waits for it. A signer that
 // fails (or cannot start) is an *Error with its output.
 func (c *Command) Sign(ctx context.Context, artifact string) error {
+	if c.slots != nil {
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		case <-ctx.Done():
+			return &Error{Artifact: artifact, Err: context.Cause(ctx)}
+		}
+	}
 	argv := c.Argv(artifact)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = c.Env
+	// A signer cancelled (Ctrl-C, --timeout) is killed; what it started
+	// and left holding its output gets this long before Wait gives up.
+	cmd.WaitDelay = 5 * time.Second
 	var out tail
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// No terminal: a signer that would ask a question fails instead.
