@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/manifest-push/manifest-push/publish"
 	"github.com/manifest-push/manifest-push/sign"
 	"github.com/manifest-push/manifest-push/spec"
@@ -71,7 +72,7 @@ func newSigners(g *globals, jobs []job, targets []string) (*signers, error) {
 			continue
 		}
 		if ss.env == nil {
-			env, dir, err := signerEnv(g, targets)
+			env, dir, err := signerEnv(g, targets, targetRepos(jobs))
 			if err != nil {
 				ss.close()
 				return nil, err
@@ -129,8 +130,10 @@ func (ss *signers) close() {
 // signerEnv is the signer's environment: this process's, with DOCKER_CONFIG
 // naming the Docker config in use. Credentials given by flag (for the
 // targets' hosts) are written into a private copy of that config, in a
-// directory only this user reads (returned, to be removed after the run).
-func signerEnv(g *globals, targets []string) ([]string, string, error) {
+// directory only this user reads (returned, to be removed after the run),
+// with an empty credential helper for each of those hosts so that they
+// win over a credential store, which stays for every other host.
+func signerEnv(g *globals, targets, repos []string) ([]string, string, error) {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "DOCKER_CONFIG=") })
 	path := g.hosts.DockerConfig
 	if path == "" {
@@ -164,14 +167,37 @@ func signerEnv(g *globals, targets []string) ([]string, string, error) {
 			auths = map[string]any{}
 		}
 		helpers, _ := cfg["credHelpers"].(map[string]any)
-		for _, h := range targets {
-			auths[h] = map[string]any{"auth": base64.StdEncoding.EncodeToString([]byte(g.username + ":" + g.password))}
-			delete(helpers, h)
+		if helpers == nil {
+			helpers = map[string]any{}
 		}
-		cfg["auths"] = auths
-		// A credential store would be asked before auths: the flag's
-		// credentials win for the targets' hosts.
-		delete(cfg, "credsStore")
+		auth := map[string]any{"auth": base64.StdEncoding.EncodeToString([]byte(g.username + ":" + g.password))}
+		for _, h := range targets {
+			keys := []string{h}
+			if h == "docker.io" {
+				// Docker Hub's key in a Docker config.
+				keys = append(keys, "https://index.docker.io/v1/", "index.docker.io")
+			}
+			for _, k := range keys {
+				auths[k] = auth
+				// An empty helper is the file itself for this host only:
+				// a credential store (credsStore) stays for the others.
+				helpers[k] = ""
+			}
+		}
+		// A client such as cosign asks for a repository's credentials
+		// first (HOST/PATH), then the host's: the file answers none for
+		// the repository, so the host's follow.
+		for _, r := range repos {
+			host, path, _ := strings.Cut(r, "/")
+			if !slices.Contains(targets, host) {
+				continue
+			}
+			helpers[r] = ""
+			if host == "docker.io" {
+				helpers["index.docker.io/"+path] = ""
+			}
+		}
+		cfg["auths"], cfg["credHelpers"] = auths, helpers
 	}
 	data, err := json.Marshal(cfg)
 	if err != nil {
@@ -207,4 +233,20 @@ func printSignatures(w io.Writer, r *publish.Result) {
 		fmt.Fprintf(w, ", %d not signed", n)
 	}
 	fmt.Fprintln(w)
+}
+
+// targetRepos are the repositories the jobs write to (their targets and
+// mirrors), as HOST/PATH.
+func targetRepos(jobs []job) []string {
+	var out []string
+	for _, j := range jobs {
+		if j.err != nil || j.spec == nil || j.spec.Target == nil {
+			continue
+		}
+		out = append(out, reference.Domain(j.spec.Target)+"/"+reference.Path(j.spec.Target))
+		for _, m := range j.req.AllMirrors(j.spec) {
+			out = append(out, reference.Domain(m)+"/"+reference.Path(m))
+		}
+	}
+	return out
 }

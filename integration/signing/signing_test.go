@@ -575,6 +575,9 @@ func TestSignWithFlagCredentials(t *testing.T) {
 	}
 	e.LinuxImage("src/amd64", "1", "amd64")
 	e.LinuxImage("src/arm64", "1", "arm64")
+	// The user's Docker config names a credential store (one this machine
+	// lacks): the flag's credentials must win over it for the target.
+	clitest.WriteFile(t, filepath.Join(e.Dir, "docker-config", "config.json"), `{"credsStore":"no-such-store"}`)
 	args := append([]string{"--plain-http", "from-args", "--platforms", "linux/amd64,linux/arm64", "--template", e.Host() + "/src/ARCH:1",
 		"--target", e.Host() + "/app:1.0", "--username", user, "--password-stdin", "--signer", e.signer}, signArgFlags(e.keys.SignArgs())...)
 	r := e.Run(bin, clitest.RunOptions{Stdin: password + "\n", Env: []string{"COSIGN_PASSWORD=" + cosigntest.Password}}, args...)
