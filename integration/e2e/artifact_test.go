@@ -103,6 +103,20 @@ func TestArtifactIndexTagSchema(t *testing.T) {
 	clitest.WantCode(t, r, 0)
 	d := wantArtifactIndex(t, e.Client, e.Registry.URL(), "dst/provider", "1.0", subject)
 	e.hasImage("dst/provider", subject.Digest)
+	// The subject is written into the target before the index.
+	subjectAt, indexAt := -1, -1
+	for i, req := range e.Proxy.Requests() {
+		switch {
+		case req.Method != http.MethodPut:
+		case req.Path == "/v2/dst/provider/manifests/"+subject.Digest.String():
+			subjectAt = i
+		case req.Path == "/v2/dst/provider/manifests/"+d.String() && indexAt < 0:
+			indexAt = i
+		}
+	}
+	if subjectAt < 0 || indexAt < 0 || subjectAt > indexAt {
+		t.Errorf("the subject's PUT is request %d, the index's %d: want the subject first\n%s", subjectAt, indexAt, clitest.Requests(e.Proxy))
+	}
 
 	// The subject's referrers, as the tag schema keeps them.
 	_, body, _, err := imagetest.GetManifest(context.Background(), e.Client, e.Registry.URL(), "dst/provider", "sha256-"+subject.Digest.Encoded())
