@@ -37,9 +37,5 @@ func CheckArtifact(typ IndexType, given string) error {
 	if typ != TypeDocker {
 		return nil
 	}
-	fix := "type: oci"
-	if given != "type" {
-		fix = given + " oci"
-	}
-	return fmt.Errorf("an artifact index needs an OCI index, but %s is docker: use %s (or auto), or remove it", given, fix)
+	return fmt.Errorf("an artifact index needs an OCI index, but %s is docker: use %s (or auto), or remove it", given, ociFix(given))
 }

@@ -47,11 +47,16 @@ func CheckAnnotations(typ IndexType, given string) error {
 	if typ != TypeDocker {
 		return nil
 	}
-	fix := "type: oci"
-	if given != "type" {
-		fix = given + " oci"
+	return fmt.Errorf("annotations need an OCI index, but %s is docker: use %s (or auto), or remove the annotations", given, ociFix(given))
+}
+
+// ociFix is how to ask for an OCI index where given ("type" in a spec,
+// "--type" on a command line) asked for a Docker list.
+func ociFix(given string) string {
+	if given == "type" {
+		return "type: oci"
 	}
-	return fmt.Errorf("annotations need an OCI index, but %s is docker: use %s (or auto), or remove the annotations", given, fix)
+	return given + " oci"
 }
 
 // ParseMirror parses a mirror reference: a target (a tag, never a digest;
